@@ -1,0 +1,7 @@
+"""``python -m collectsim`` runs the command line."""
+
+import sys
+
+from collectsim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,192 @@
+"""Counters the model fills day by day, and the KPIs computed from them.
+
+:class:`Tally` holds the running totals (portfolio-wide, per day and per channel).
+Per-account results (collected, complaints, churn, ...) live on the borrower population;
+:func:`kpis` turns both into the summary a collections manager reads (primer §2), overall
+and per observable risk tier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from collectsim.sim.channels import CALL, CHANNELS, VISIT
+from collectsim.sim.scenario import BUCKETS
+
+__all__ = ["Tally", "kpis", "KPI_NAMES", "STATUS_NAMES", "ACTIVE", "CURED", "PAID", "SETTLED", "CHARGED_OFF"]
+
+#: Account status codes.
+ACTIVE, CURED, PAID, SETTLED, CHARGED_OFF = range(5)
+STATUS_NAMES: tuple[str, ...] = ("active", "cured", "paid", "settled", "charged_off")
+
+#: Names of the scalar KPIs in ``summary.json["kpis"]`` (plus the dicts roll_rates,
+#: contacts, blocked, violations).
+KPI_NAMES: tuple[str, ...] = (
+    "accounts",
+    "initial_balance",
+    "collected",
+    "recovery_rate",
+    "net_recovery",
+    "treatment_cost",
+    "discounts_given",
+    "charged_off_balance",
+    "outstanding_balance",
+    "cure_rate",
+    "paid_rate",
+    "settled_rate",
+    "chargeoff_rate",
+    "rpc_rate",
+    "ptp_rate",
+    "kept_rate",
+    "cost_to_collect",
+    "complaints",
+    "complaints_per_1k",
+    "accounts_worked",
+    "churn_rate",
+    "churned",
+    "lost_clv",
+    "unworked",
+)
+
+
+@dataclass
+class Tally:
+    """Running portfolio-wide counters (money in cents)."""
+
+    n_channels: int = len(CHANNELS)
+    contacts: np.ndarray = field(default_factory=lambda: np.zeros(len(CHANNELS), np.int64))
+    reached: np.ndarray = field(default_factory=lambda: np.zeros(len(CHANNELS), np.int64))
+    contact_cost_cents: float = 0.0
+    team_cost_cents: float = 0.0
+    ptp_made: int = 0
+    ptp_due: int = 0
+    ptp_kept: int = 0
+    plans_offered: int = 0
+    plans_accepted: int = 0
+    plans_broken: int = 0
+    settlements_offered: int = 0
+    settlements_accepted: int = 0
+    conversations: int = 0
+    optouts: int = 0
+    unworked: dict[str, int] = field(default_factory=dict)
+    requested: int = 0
+    #: roll-rate accumulators: numerator/denominator per (tier, bucket)
+    roll_num: np.ndarray | None = None
+    roll_den: np.ndarray | None = None
+    #: today's figures, reset each day (for the daily series)
+    today: dict[str, float] = field(default_factory=dict)
+
+    def new_day(self) -> None:
+        """Reset the daily figures."""
+        self.today = {
+            "collected": 0.0,
+            "cost": 0.0,
+            "complaints": 0.0,
+            "optouts": 0.0,
+            "blocked": 0.0,
+            "requested": 0.0,
+            "rpcs": 0.0,
+            "ptps": 0.0,
+            **{f"contacts_{c}": 0.0 for c in CHANNELS},
+        }
+
+
+def _safe(num: float, den: float) -> float | None:
+    return float(num) / float(den) if den else None
+
+
+def _block(pop, sel: np.ndarray, tally_contacts: np.ndarray | None, cost_cents: float) -> dict:
+    """KPIs of the accounts selected by the boolean mask ``sel``."""
+    n = int(sel.sum())
+    b0 = int(pop.balance0[sel].sum())
+    collected = int(pop.collected[sel].sum())
+    discounts = int(pop.discount[sel].sum())
+    charged = int(pop.charged_off[sel].sum())
+    outstanding = int(pop.balance[sel].sum())
+    status = pop.status[sel]
+    resolved = np.isin(status, (CURED, PAID, SETTLED))
+    complaints = int(pop.complaints[sel].sum())
+    worked = int(pop.worked[sel].sum())
+    churned = int(pop.churned[sel].sum())
+    seg_clv = pop.clv_by_segment[pop.segment[sel]]
+    lost = float((seg_clv * pop.churned[sel]).sum())
+    cents = 100.0
+    out = {
+        "accounts": n,
+        "initial_balance": b0 / cents,
+        "collected": collected / cents,
+        "recovery_rate": _safe(collected, b0),
+        "net_recovery": (collected - cost_cents - discounts * pop.discount_is_cost) / cents,
+        "treatment_cost": cost_cents / cents,
+        "discounts_given": discounts / cents,
+        "charged_off_balance": charged / cents,
+        "outstanding_balance": outstanding / cents,
+        "cure_rate": _safe((status == CURED).sum(), n),
+        "paid_rate": _safe((status == PAID).sum(), n),
+        "settled_rate": _safe((status == SETTLED).sum(), n),
+        "chargeoff_rate": _safe(charged, b0),
+        "cost_to_collect": _safe(cost_cents, collected),
+        "complaints": complaints,
+        "complaints_per_1k": _safe(1000.0 * complaints, worked) if worked else 0.0,
+        "accounts_worked": worked,
+        "churn_rate": _safe(churned, int(resolved.sum())),
+        "churned": churned,
+        "lost_clv": lost,
+    }
+    return out
+
+
+def kpis(model) -> tuple[dict, dict]:
+    """Summary KPIs overall and per risk tier for a finished :class:`CollectionsModel`."""
+    pop = model.borrowers
+    t: Tally = model.tally
+    everyone = np.ones(pop.n, dtype=bool)
+    total_cost = t.contact_cost_cents + t.team_cost_cents
+    overall = _block(pop, everyone, t.contacts, total_cost)
+    calls = int(t.contacts[CALL])
+    overall.update(
+        {
+            "rpc_rate": _safe(t.reached[CALL], calls),
+            "ptp_rate": _safe(t.ptp_made, t.conversations),
+            "kept_rate": _safe(t.ptp_kept, t.ptp_due),
+            "unworked": int(sum(t.unworked.values())),
+            "conversations": t.conversations,
+            "field_visits_reached": int(t.reached[VISIT]),
+            "contacts": {c: int(t.contacts[i]) for i, c in enumerate(CHANNELS)},
+            "reached": {c: int(t.reached[i]) for i, c in enumerate(CHANNELS)},
+            "blocked": dict(model.rules.blocked),
+            "requested": t.requested,
+            "roll_rates": _rolls(t.roll_num.sum(axis=0), t.roll_den.sum(axis=0)),
+            "plans": {
+                "offered": t.plans_offered,
+                "accepted": t.plans_accepted,
+                "broken": t.plans_broken,
+            },
+            "settlements": {"offered": t.settlements_offered, "accepted": t.settlements_accepted},
+            "optouts": t.optouts,
+            "unworked_by_team": dict(t.unworked),
+        }
+    )
+    if model.spec.portfolio.discount_rate_per_year is not None:
+        overall["discounted_collected"] = float(pop.discounted_collected_cents.sum()) / 100.0
+        overall["discounted_recovery_rate"] = _safe(
+            float(pop.discounted_collected_cents.sum()), float(pop.balance0.sum())
+        )
+    segments = {}
+    for k, name in enumerate(pop.tier_names):
+        sel = pop.tier == k
+        cost = float(pop.cost_cents[sel].sum())
+        block = _block(pop, sel, None, cost)
+        block["contacts"] = {c: int(pop.tier_contacts[k, i]) for i, c in enumerate(CHANNELS)}
+        block["roll_rates"] = _rolls(t.roll_num[k], t.roll_den[k])
+        block["rpc_rate"] = _safe(pop.tier_reached[k, CALL], pop.tier_contacts[k, CALL])
+        segments[name] = block
+    return overall, segments
+
+
+def _rolls(num: np.ndarray, den: np.ndarray) -> dict[str, float | None]:
+    return {
+        f"{BUCKETS[k]}->{BUCKETS[k + 1]}": _safe(num[k], den[k]) for k in range(len(BUCKETS) - 1)
+    }
