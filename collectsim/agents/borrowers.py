@@ -168,6 +168,7 @@ class BorrowerPopulation(mesa.Agent):
             self.instalment = np.maximum(np.rint(self.balance0 * pf.monthly_due_fraction), 1).astype(np.int64)
             n_due = (dpd + 29) // 30
             self.arrears = np.minimum(self.instalment * n_due, self.balance0)
+        self.arrears0 = self.arrears.copy()
         self.balance = self.balance0.copy()
         self.status = np.full(n, ACTIVE, dtype=np.int8)
         self.irritation = np.zeros(n, dtype=np.float32)

@@ -28,6 +28,8 @@ KPI_NAMES: tuple[str, ...] = (
     "initial_balance",
     "collected",
     "recovery_rate",
+    "overdue_at_entry",
+    "overdue_recovery_rate",
     "net_recovery",
     "treatment_cost",
     "discounts_given",
@@ -101,6 +103,7 @@ def _block(pop, sel: np.ndarray, tally_contacts: np.ndarray | None, cost_cents: 
     """KPIs of the accounts selected by the boolean mask ``sel``."""
     n = int(sel.sum())
     b0 = int(pop.balance0[sel].sum())
+    a0 = int(pop.arrears0[sel].sum())
     collected = int(pop.collected[sel].sum())
     discounts = int(pop.discount[sel].sum())
     charged = int(pop.charged_off[sel].sum())
@@ -118,6 +121,8 @@ def _block(pop, sel: np.ndarray, tally_contacts: np.ndarray | None, cost_cents: 
         "initial_balance": b0 / cents,
         "collected": collected / cents,
         "recovery_rate": _safe(collected, b0),
+        "overdue_at_entry": a0 / cents,
+        "overdue_recovery_rate": _safe(collected, a0),
         "net_recovery": (collected - cost_cents - discounts * pop.discount_is_cost) / cents,
         "treatment_cost": cost_cents / cents,
         "discounts_given": discounts / cents,
