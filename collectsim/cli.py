@@ -77,16 +77,17 @@ def _run(args: argparse.Namespace) -> int:
     from collectsim.experiments.run import run_experiment
 
     exp = load_experiment(args.experiment, accounts=args.accounts, days=args.days)
-    days = exp.scenario.portfolio.horizon_days
     bar = None
-    if not args.quiet:
-        from tqdm import tqdm
 
-        bar = tqdm(total=days, unit="day", desc=f"{exp.name}", file=sys.stderr, leave=False)
+    def progress(done: int, total: int) -> None:  # the bar appears once the run has started
+        nonlocal bar
+        if args.quiet:
+            return
+        if bar is None:
+            from tqdm import tqdm
 
-    def progress(done: int, total: int) -> None:
-        if bar is not None:
-            bar.update(1)
+            bar = tqdm(total=total, unit="day", desc=exp.name, file=sys.stderr, leave=False)
+        bar.update(1)
 
     try:
         out, result = run_experiment(
