@@ -1,0 +1,1 @@
+"""Experiments: loading experiment files, single runs, replications, and (in their modules) optimization and comparison."""
