@@ -9,17 +9,17 @@ never silently ignored.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from collectsim.errors import InputError, from_pydantic
+from collectsim.errors import from_pydantic
 from collectsim.experiments.compare_config import CompareSettings
 from collectsim.experiments.optimize_config import OptimizeSettings
 from collectsim.sim.scenario import Scenario
+from collectsim.userfiles import read_toml
 
 __all__ = ["RunSettings", "Experiment", "SECTIONS", "load_experiment", "experiment_from_dict"]
 
@@ -106,14 +106,7 @@ def experiment_from_dict(
 def load_experiment(path: str | Path, *, accounts: int | None = None, days: int | None = None) -> Experiment:
     """Load and validate an experiment file; raise :class:`InputError` with one clear line."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"experiment = {str(path)!r}: no such file")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{p}: not valid TOML: {e}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: not a text (UTF-8) file") from None
+    data = read_toml(p, "experiment")
     return experiment_from_dict(
         data, source=str(p), name=p.stem, accounts=accounts, days=days, base_dir=p.parent
     )

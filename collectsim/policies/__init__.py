@@ -6,7 +6,6 @@ names. Every policy follows :class:`~collectsim.policies.base.Policy`.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -15,6 +14,7 @@ from collectsim.errors import InputError, from_pydantic
 from collectsim.policies.base import Observation, Policy, Requests
 from collectsim.policies.baselines import MaxLegal, NoContact, seed_champion, sms_only
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
+from collectsim.userfiles import read_toml
 
 __all__ = [
     "BUILTIN",
@@ -44,10 +44,7 @@ def load_policy_file(path: str | Path) -> RuleTablePolicy:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"policy = {str(path)!r}: no such file (and not a built-in: {', '.join(BUILTIN)})")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{p}: not valid TOML: {e}") from None
+    data = read_toml(p, "policy")
     extra = set(data) - {"policy"}
     if extra:
         raise InputError(f"{p}: unknown key '{sorted(extra)[0]}' (a typo?); a policy file holds one [policy] table")
