@@ -235,3 +235,14 @@ def test_audit_accepts_the_legal_edge_cases():
         {"account": 4, "day": 1, "hour": 10, "seq": 0, "channel": "email", "reached": True, "opted_out": False},
     ]
     assert sum(audit(pd.DataFrame(rows), rules).values()) == 0
+
+
+def test_opt_out_takes_effect_within_the_day():
+    """Three SMS a day and frequent opt-outs: the second SMS after an opt-out is blocked."""
+    sc = Scenario.model_validate(
+        {"portfolio": {"accounts": 800, "horizon_days": 10}, "channels": {"sms": {"optout_prob": 0.5}}}
+    )
+    pol = RuleTablePolicy(RuleTableSpec(name="spam", cells=[Cell(sms_per_week=21, offer="none")]))
+    r = collectsim.simulate(sc, pol, seed=3)
+    assert r.kpis["violations_total"] == 0, r.kpis["violations"]
+    assert r.kpis["blocked"]["reg-f-opt-out"] > 0

@@ -329,11 +329,12 @@ class BorrowerPopulation(mesa.Agent):
         seq: np.ndarray,
         effort: np.ndarray,
         ch: dict[str, np.ndarray],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Effects of executed contacts; returns (complaint, opted_out) flags per contact.
+        optout: np.ndarray,
+    ) -> np.ndarray:
+        """Effects of executed contacts; returns the complaint flag of each contact.
 
         complaint: p = base · w_c · (1 + a · I) · (ooh if hour ∉ [8, 21)) · (opt if opted out) · s.
-        opt-out (reached, channel with an opt-out): p = p_c · exp(b · I).
+        opt-out: the contacts flagged by :meth:`opt_out_draws` opt the debtor out of their channel.
         effort: λ += δ2 · effort for reached contacts (effort = effect_c · willingness · skill).
         """
         b = self.beh
@@ -344,8 +345,6 @@ class BorrowerPopulation(mesa.Agent):
         p_c *= np.where(was_opted, b.complaint_after_optout, 1.0)
         # distinct draws per contact of the same account-day: the sequence number is mixed in
         complaint = self.streams.uniform("complaint", day, account * 1024 + seq) < p_c
-        p_o = ch["optout_prob"][channel] * np.exp(b.optout_irritation * irr)
-        optout = reached & (p_o > 0) & (self.streams.uniform("optout", day, account * 1024 + seq) < p_o)
         if optout.any():
             np.bitwise_or.at(self.opted_out, account[optout], (1 << channel[optout].astype(np.uint8)).astype(np.uint8))
         np.add.at(self.irritation, account, ch["irritation"][channel].astype(np.float32))
@@ -358,7 +357,19 @@ class BorrowerPopulation(mesa.Agent):
         np.add.at(self.lam, account[hit], self.d2_by_segment[self.segment[account[hit]]] * effort[hit])
         np.add.at(self.tier_contacts, (self.tier[account], channel), 1)
         np.add.at(self.tier_reached, (self.tier[account[reached]], channel[reached]), 1)
-        return complaint, optout
+        return complaint
+
+    def opt_out_draws(
+        self, day: int, account: np.ndarray, channel: np.ndarray, reached: np.ndarray, seq: np.ndarray, optout_prob: np.ndarray
+    ) -> np.ndarray:
+        """Whether each contact, if executed, makes the debtor opt out of its channel.
+
+        p = optout_c · exp(optout_irritation · I) for reached contacts on channels with an
+        opt-out. Drawn before execution so that the rule engine can stop later contacts on
+        the same channel the same day (an opt-out takes effect at once).
+        """
+        p_o = optout_prob[channel] * np.exp(self.beh.optout_irritation * self.irritation[account])
+        return reached & (p_o > 0) & (self.streams.uniform("optout", day, account * 1024 + seq) < p_o)
 
     def converse(
         self, day: int, account: np.ndarray, offer: np.ndarray, discount: np.ndarray, plan_months: np.ndarray, skill: np.ndarray

@@ -5,7 +5,8 @@ One day (:meth:`CollectionsModel.step`) is, in order (``docs/model.md`` §Day):
 1. ``borrowers.age`` — regimes move, DPD ages, instalments fall due, irritation decays;
 2. the policy sees ``borrowers.observe`` and asks for contacts;
 3. the rule engine drops what the rules forbid (hours, opt-outs, caps, cooldowns);
-4. outcomes are drawn; attempts after a conversation or a used-up connect cap are dropped;
+4. outcomes are drawn; attempts after a conversation, an opt-out from the same channel or a
+   used-up connect cap are dropped;
 5. collector teams work the agent-channel queue in priority order until their minutes end;
 6. executed contacts act on the borrowers (irritation, complaints, opt-outs, effort),
    right-party conversations carry the policy's offer;
@@ -201,8 +202,9 @@ class CollectionsModel(mesa.Model):
         acc, ch, hour = req.account, req.channel.astype(np.int64), req.hour.astype(np.int64)
         p = pop.reach_probability(acc, ch, hour, cp["reach"], cp["reach_by_hour"])
         reached = self.streams.uniform("reach", day, acc * 1024 + seq) < p
-        ok = self.rules.during_execution(acc, ch, reached)
-        req, seq, reached, ch, hour = req.take(ok), seq[ok], reached[ok], ch[ok], hour[ok]
+        optout = pop.opt_out_draws(day, acc, ch, reached, seq, cp["optout_prob"])
+        ok = self.rules.during_execution(acc, ch, reached, optout)
+        req, seq, reached, ch, hour, optout = req.take(ok), seq[ok], reached[ok], ch[ok], hour[ok], optout[ok]
         acc = req.account
 
         done = np.ones(len(acc), dtype=bool)
@@ -226,11 +228,12 @@ class CollectionsModel(mesa.Model):
                 per_min = team.spec.cost_per_day * 100.0 / team.spec.minutes_per_day
                 np.add.at(pop.cost_cents, acc[sel[d]], minutes[d] * per_min)
         req, seq, reached, ch, hour, skill = req.take(done), seq[done], reached[done], ch[done], hour[done], skill[done]
+        optout = optout[done]
         acc = req.account
         self.rules.record(day, acc, ch, reached)
 
         effort = cp["effect"][ch] * pop.willingness[acc] * skill
-        complaint, optout = pop.absorb_contacts(day, acc, ch, hour, reached, seq, effort, cp)
+        complaint = pop.absorb_contacts(day, acc, ch, hour, reached, seq, effort, cp, optout)
         cost = float(cp["cost_cents"][ch].sum())
         t.contact_cost_cents += cost
         t.today["cost"] += cost

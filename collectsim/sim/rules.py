@@ -174,14 +174,15 @@ class RuleEngine:
         return ok
 
     def during_execution(
-        self, account: np.ndarray, channel: np.ndarray, reached: np.ndarray
+        self, account: np.ndarray, channel: np.ndarray, reached: np.ndarray, optout: np.ndarray | None = None
     ) -> np.ndarray:
         """Mask of attempts allowed given today's outcomes, in execution order.
 
         ``account`` must be sorted with attempts in execution (hour) order within each
-        account; ``reached`` is whether each attempt *would* reach the debtor. An attempt is
-        blocked once an earlier attempt today produced a conversation that a
-        cooldown rule counts, or once a connect cap is used up.
+        account; ``reached`` is whether each attempt *would* reach the debtor and ``optout``
+        whether it would make the debtor opt out of its channel. An attempt is blocked once
+        an earlier attempt today produced a conversation that a cooldown rule counts, an
+        opt-out from the same channel, or once a connect cap is used up.
         """
         ok = np.ones(len(account), dtype=bool)
         if len(account) == 0:
@@ -189,10 +190,22 @@ class RuleEngine:
         group_start = np.r_[0, np.flatnonzero(np.diff(account)) + 1]
         for c in self.rules:
             r = c.rule
-            if r.kind not in ("cooldown_after_conversation", "max_connects"):
+            if r.kind not in ("cooldown_after_conversation", "max_connects", "opt_out"):
                 continue
             on = c.channels[channel]
             if not on.any():
+                continue
+            if r.kind == "opt_out":
+                if optout is None:
+                    continue
+                bad = np.zeros(len(account), dtype=bool)
+                for code in np.flatnonzero(c.channels):
+                    same = channel == code
+                    bad |= same & ok & (_exclusive_group_cumsum(same & optout, group_start) > 0)
+                n_bad = int(bad.sum())
+                if n_bad:
+                    self.blocked[r.name] += n_bad
+                    ok &= ~bad
                 continue
             connects_before = _exclusive_group_cumsum(on & reached, group_start)
             if r.kind == "cooldown_after_conversation":
