@@ -69,12 +69,14 @@ class CollectorTeam:
         The team's scenario entry.
     rng:
         Generator for the collectors' skills.
+    accounts:
+        Portfolio size (teams sized per 100,000 accounts scale with it).
     """
 
-    def __init__(self, model: mesa.Model, spec: Team, rng: np.random.Generator) -> None:
+    def __init__(self, model: mesa.Model, spec: Team, rng: np.random.Generator, accounts: int) -> None:
         self.spec = spec
         self.name = spec.name
-        h = spec.headcount
+        self.headcount = h = spec.resolved_headcount(accounts)
         self.skill = np.clip(rng.normal(spec.skill_mean, spec.skill_sd, h), 0.2, 3.0)
         self.minutes_today = np.zeros(h)
         self.attempts_today = np.zeros(h, dtype=np.int64)
@@ -85,7 +87,7 @@ class CollectorTeam:
     @property
     def cost_per_day(self) -> float:
         """What the whole team costs for one working day."""
-        return self.spec.headcount * self.spec.cost_per_day
+        return self.headcount * self.spec.cost_per_day
 
     def work(self, priority: np.ndarray, minutes: np.ndarray, reached: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Work one day's queue.
@@ -105,7 +107,7 @@ class CollectorTeam:
             Mask of attempts made, and the slot of the collector who made each (−1: none).
         """
         m = len(priority)
-        h = self.spec.headcount
+        h = self.headcount
         self.minutes_today[:] = 0.0
         self.attempts_today[:] = 0
         done = np.zeros(m, dtype=bool)

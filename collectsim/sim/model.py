@@ -42,6 +42,14 @@ def _today(model: "CollectionsModel", key: str) -> float:
     return model.tally.today.get(key, 0.0)
 
 
+def _today_money(model: "CollectionsModel", key: str) -> float:
+    return model.tally.today.get(key, 0.0) / 100.0  # cents -> currency units
+
+
+def _churned(model: "CollectionsModel") -> int:
+    return int(model.borrowers.churned.sum())
+
+
 def _status_count(model: "CollectionsModel", code: int) -> int:
     return int(model.status_counts[code])
 
@@ -50,7 +58,9 @@ def _bucket_count(model: "CollectionsModel", k: int) -> int:
     return int(model.bucket_counts[k])
 
 
-#: Columns of the daily series (``daily.parquet``), besides ``day``.
+#: Columns of the daily series (``daily.parquet``), besides ``day``. Money in currency
+#: units; ``collected``, ``cost``, ``complaints``, ... are the day's figures; ``collected_cum``,
+#: ``recovery_rate`` and ``churned`` are cumulative; statuses and buckets are counts at day end.
 DAILY_COLUMNS: tuple[str, ...] = (
     "collected",
     "collected_cum",
@@ -62,6 +72,7 @@ DAILY_COLUMNS: tuple[str, ...] = (
     "blocked",
     "rpcs",
     "ptps",
+    "churned",
     *[f"contacts_{c}" for c in CHANNELS],
     *STATUS_NAMES,
     *BUCKETS,
@@ -93,7 +104,7 @@ class CollectionsModel(mesa.Model):
         self.borrowers = BorrowerPopulation(self, scenario, self.streams, self.tally)
         n = self.borrowers.n
         team_rng = self.streams.generator("collectors")
-        self.teams = {t.name: CollectorTeam(self, t, team_rng) for t in scenario.teams}
+        self.teams = {t.name: CollectorTeam(self, t, team_rng, n) for t in scenario.teams}
         self.rule_list = resolve_rules(scenario.rules)
         self.rules = RuleEngine(self.rule_list, n)
         chs = [scenario.channels[c] for c in CHANNELS]
@@ -120,8 +131,11 @@ class CollectionsModel(mesa.Model):
         self._refresh_counts()
 
         reporters: dict = {"day": "day"}
-        for key in ("collected", "cost", "complaints", "optouts", "requested", "blocked", "rpcs", "ptps"):
+        for key in ("collected", "cost"):
+            reporters[key] = functools.partial(_today_money, key=key)
+        for key in ("complaints", "optouts", "requested", "blocked", "rpcs", "ptps"):
             reporters[key] = functools.partial(_today, key=key)
+        reporters["churned"] = _churned
         reporters["collected_cum"] = "collected_cum_units"
         reporters["recovery_rate"] = "recovery_rate"
         for c in CHANNELS:

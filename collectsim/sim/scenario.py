@@ -500,7 +500,18 @@ class Team(_Strict):
     """A team of collectors (Mesa agents) that works one or more agent channels."""
 
     name: str = Field(..., min_length=1, description="Team name, referenced by channels.")
-    headcount: int = Field(..., ge=0, le=1_000_000, description="Number of collectors.")
+    headcount: int | None = Field(
+        None, ge=0, le=1_000_000, description="Number of collectors (fixed, whatever the portfolio size; takes precedence)."
+    )
+    headcount_per_100k: float | None = Field(
+        None,
+        ge=0.0,
+        le=1e6,
+        description=(
+            "Collectors per 100,000 accounts (used when headcount is not set): the team scales "
+            "with the portfolio, rounded, at least 1 when positive."
+        ),
+    )
     minutes_per_day: float = Field(
         420.0, ge=0.0, le=1440.0, description="Working minutes per collector per day."
     )
@@ -512,11 +523,24 @@ class Team(_Strict):
         180.0, ge=0.0, le=1e5, description="Cost of one collector for one working day."
     )
 
+    @model_validator(mode="after")
+    def _size(self) -> "Team":
+        if self.headcount is None and self.headcount_per_100k is None:
+            raise ValueError(f"team {self.name!r}: set headcount or headcount_per_100k")
+        return self
+
+    def resolved_headcount(self, accounts: int) -> int:
+        """Collectors in the team for a portfolio of ``accounts``."""
+        if self.headcount is not None:
+            return self.headcount
+        x = self.headcount_per_100k * accounts / 100_000
+        return max(1, round(x)) if x > 0 else 0
+
 
 def _default_teams() -> list[Team]:
     return [
-        Team(name="phone", headcount=60, minutes_per_day=420.0, cost_per_day=180.0),
-        Team(name="field", headcount=6, minutes_per_day=420.0, cost_per_day=220.0),
+        Team(name="phone", headcount_per_100k=60, minutes_per_day=420.0, cost_per_day=180.0),
+        Team(name="field", headcount_per_100k=6, minutes_per_day=420.0, cost_per_day=220.0),
     ]
 
 

@@ -109,9 +109,9 @@ def render() -> str:
             f"| {name} | {c.cost_per_contact} | {c.attempt_minutes} | {c.handle_minutes} | {c.reach} | {c.effect} | "
             f"{c.irritation} | {c.complaint_weight} | {c.optout_prob} | {c.team or '—'} |"
         )
-    out += ["", "## Default teams", "", "| team | headcount | minutes/day | skill | cost/day |", "| --- | --- | --- | --- | --- |"]
+    out += ["", "## Default teams", "", "| team | headcount | per 100k accounts | minutes/day | skill | cost/day |", "| --- | --- | --- | --- | --- | --- |"]
     for t in sc.teams:
-        out.append(f"| {t.name} | {t.headcount} | {t.minutes_per_day} | {t.skill_mean} ± {t.skill_sd} | {t.cost_per_day} |")
+        out.append(f"| {t.name} | {t.headcount if t.headcount is not None else '—'} | {t.headcount_per_100k} | {t.minutes_per_day} | {t.skill_mean} ± {t.skill_sd} | {t.cost_per_day} |")
     out.append("")
     return "\n".join(out)
 

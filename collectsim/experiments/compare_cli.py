@@ -1,0 +1,163 @@
+"""The ``collectsim compare`` and ``collectsim report`` sub-commands (thin shells over the API).
+
+``collectsim compare EXPERIMENT.toml [--policy P ...] [--reps N] [--jobs N] [--target-ci X] [--out DIR]``
+runs :func:`~collectsim.experiments.compare.compare` and writes a result folder with the
+data files, the plots and the report; ``collectsim report DIR`` rebuilds the report of any
+run, compare or optimize folder (:func:`~collectsim.reports.report.build_report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from collectsim.cli import command
+
+__all__: list[str] = []
+
+
+def _reps(v: str) -> int:
+    try:
+        x = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"reps = {v!r}: must be a whole number >= 2") from None
+    if x < 2:
+        raise argparse.ArgumentTypeError(f"reps = {v!r}: must be >= 2 (an interval needs two replications)")
+    return x
+
+
+def _jobs(v: str) -> int:
+    try:
+        x = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"jobs = {v!r}: must be a whole number >= 1 (or -1: all cores)") from None
+    if x < 1 and x != -1:
+        raise argparse.ArgumentTypeError(f"jobs = {v!r}: must be >= 1 (or -1: all cores)")
+    return x
+
+
+def _positive_int(name: str):
+    def conv(v: str) -> int:
+        try:
+            x = int(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} = {v!r}: must be a whole number >= 1") from None
+        if x < 1:
+            raise argparse.ArgumentTypeError(f"{name} = {v!r}: must be >= 1")
+        return x
+
+    return conv
+
+
+def _positive_float(v: str) -> float:
+    try:
+        x = float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"target-ci = {v!r}: must be a number > 0") from None
+    if not x > 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"target-ci = {v!r}: must be a finite number > 0")
+    return x
+
+
+def _seed(v: str) -> int:
+    try:
+        x = int(v)
+    except ValueError:
+        x = -1
+    if x < 0:
+        raise argparse.ArgumentTypeError(f"seed = {v!r}: must be a non-negative whole number")
+    return x
+
+
+def _compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("experiment", help="experiment TOML file with a [compare] table (see experiments/compare.toml)")
+    p.add_argument(
+        "--policy",
+        action="append",
+        metavar="POLICY",
+        help="a challenger (built-in name or policy file); repeat for several; replaces [compare].challengers",
+    )
+    p.add_argument("--champion", help="the champion policy (default: [compare].champion, else [run].policy)")
+    p.add_argument("--reps", type=_reps, help="replications per policy, >= 2 (default: [compare].reps)")
+    p.add_argument("--jobs", type=_jobs, default=1, help="parallel worker processes (default 1; -1: all cores)")
+    p.add_argument(
+        "--target-ci",
+        type=_positive_float,
+        metavar="HALFWIDTH",
+        help="add replications until the headline difference's 95%% CI half-width is at most this "
+        "(headline unit, e.g. currency per 1,000 accounts) or --max-reps is reached",
+    )
+    p.add_argument("--max-reps", type=_reps, help="cap on replications with --target-ci (default: [compare].max_reps)")
+    p.add_argument("--seed", type=_seed, help="first seed (default: [compare].seed, else [run].seed)")
+    p.add_argument("--accounts", type=_positive_int("accounts"), help="override portfolio.accounts")
+    p.add_argument("--days", type=_positive_int("days"), help="override portfolio.horizon_days")
+    p.add_argument("--no-variants", action="store_true", help="skip the stress variants")
+    p.add_argument("--out", help="result folder to create (default: results/compare-NAME-TIME)")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+
+
+@command("compare", "run a champion against challengers on the same seeds, with stress variants and a report")(
+    _compare_args
+)
+def _compare(args: argparse.Namespace) -> int:
+    from collectsim.experiments.compare import compare
+    from collectsim.experiments.config import load_experiment
+    from collectsim.experiments.output import check_out_dir, default_out_dir, result_folder
+    from collectsim.reports.report import build_report, headline_sentences
+
+    exp = load_experiment(args.experiment, accounts=args.accounts, days=args.days)
+    out = Path(args.out) if args.out else default_out_dir("compare", exp.name)
+    check_out_dir(out)
+
+    def say(msg: str) -> None:
+        if not args.quiet:
+            print(f"collectsim compare: {msg}", file=sys.stderr, flush=True)
+
+    with result_folder(out) as tmp:
+        result = compare(
+            exp,
+            champion=args.champion,
+            challengers=args.policy,
+            reps=args.reps,
+            jobs=args.jobs,
+            variants=[] if args.no_variants else None,
+            target_ci=args.target_ci,
+            max_reps=args.max_reps,
+            seed=args.seed,
+            progress=say,
+        )
+        say("writing files, plots and report")
+        result.save(tmp)
+        build_report(tmp)
+    summary = result.summary()
+    print(f"wrote {out}")
+    for line in headline_sentences(result.table, summary):
+        print(f"  {line}")
+    st = result.stopping
+    tail = ""
+    if st["target_ci"] is not None:
+        tail = (
+            f" (target half-width {st['target_ci']:g}: {st['reason']}; "
+            f"achieved {st['achieved_halfwidth']:,.4g} {st['unit']})"
+        )
+    print(
+        f"  {st['reps']} replications per policy{tail}; "
+        f"{result.meta['simulations']} simulations in {result.meta['wall_seconds']:.1f} s"
+    )
+    print(f"  report: {out / 'report.html'}")
+    return 0
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", help="a result folder of collectsim run, compare or optimize")
+
+
+@command("report", "rebuild report.html and report.md of a run, compare or optimize result folder")(_report_args)
+def _report(args: argparse.Namespace) -> int:
+    from collectsim.reports.report import build_report
+
+    files = build_report(args.folder)
+    print(f"wrote {files[0]}")
+    print(f"wrote {files[1]}")
+    return 0
