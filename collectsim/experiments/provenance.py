@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = ["provenance", "git_commit"]
@@ -44,7 +44,7 @@ def provenance(**extra) -> dict:
         "numpy": numpy.__version__,
         "pandas": pandas.__version__,
         "optuna": optuna.__version__,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
         **extra,
     }

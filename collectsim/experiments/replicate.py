@@ -7,14 +7,14 @@ caller can pair them (common random numbers: same seed = same borrowers and luck
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import joblib
 import pandas as pd
 
 from collectsim.experiments.simulate import SimulationResult, simulate
-from collectsim.policies import Policy
 from collectsim.sim.scenario import Scenario
 
 __all__ = ["Task", "run_tasks", "flat_kpis", "kpi_table"]

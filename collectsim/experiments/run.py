@@ -8,8 +8,8 @@ temporary folder and renamed into place only when complete.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from collectsim.experiments.config import Experiment
 from collectsim.experiments.output import default_out_dir, result_folder, write_json, write_toml

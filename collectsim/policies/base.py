@@ -95,14 +95,14 @@ class Requests:
         if self.discount.min() < 0 or self.discount.max() >= 1:
             raise ValueError("Requests.discount must be in [0, 1)")
 
-    def take(self, mask_or_index: np.ndarray) -> "Requests":
+    def take(self, mask_or_index: np.ndarray) -> Requests:
         """The subset selected by a boolean mask or an index array."""
         return Requests(
             **{k: getattr(self, k)[mask_or_index] for k in self.__dataclass_fields__}
         )
 
     @staticmethod
-    def concat(parts: list["Requests"]) -> "Requests":
+    def concat(parts: list[Requests]) -> Requests:
         """Concatenate several request sets."""
         parts = [p for p in parts if len(p)]
         if not parts:

@@ -226,7 +226,7 @@ class Segment(_Strict):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> "Segment":
+    def _check(self) -> Segment:
         if self.r_min > self.r_max:
             raise ValueError(f"r_min ({self.r_min}) must be <= r_max ({self.r_max})")
         if abs(sum(self.regime_shares) - 1.0) > 1e-6:
@@ -349,7 +349,7 @@ class Scoring(_Strict):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> "Scoring":
+    def _check(self) -> Scoring:
         if len(self.tier_cutoffs) != len(self.tier_names) - 1:
             raise ValueError(
                 f"tier_cutoffs needs {len(self.tier_names) - 1} values for "
@@ -524,7 +524,7 @@ class Team(_Strict):
     )
 
     @model_validator(mode="after")
-    def _size(self) -> "Team":
+    def _size(self) -> Team:
         if self.headcount is None and self.headcount_per_100k is None:
             raise ValueError(f"team {self.name!r}: set headcount or headcount_per_100k")
         return self
@@ -572,7 +572,7 @@ class Rule(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _hours(self) -> "Rule":
+    def _hours(self) -> Rule:
         if self.kind == "quiet_hours" and self.start_hour >= self.end_hour:
             raise ValueError(f"start_hour ({self.start_hour}) must be < end_hour ({self.end_hour})")
         return self
@@ -694,7 +694,7 @@ class Scenario(_Strict):
         return out
 
     @model_validator(mode="after")
-    def _check(self) -> "Scenario":
+    def _check(self) -> Scenario:
         total = sum(s.share for s in self.segments)
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"segments: shares must sum to 1, got {total:.6g}")
