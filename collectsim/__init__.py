@@ -30,6 +30,8 @@ _EXPORTS: dict[str, str] = {
     "run_experiment": "collectsim.experiments.run",
     "load_experiment": "collectsim.experiments.config",
     "Experiment": "collectsim.experiments.config",
+    "optimize": "collectsim.experiments.optimize",
+    "OptimizeResult": "collectsim.experiments.optimize",
     "compare": "collectsim.experiments.compare",
     "Comparison": "collectsim.experiments.compare",
     "Scenario": "collectsim.sim.scenario",
@@ -62,6 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from collectsim.errors import InputError
     from collectsim.experiments.compare import Comparison, compare
     from collectsim.experiments.config import Experiment, load_experiment
+    from collectsim.experiments.optimize import OptimizeResult, optimize
     from collectsim.experiments.run import run_experiment
     from collectsim.experiments.simulate import SimulationResult, simulate
     from collectsim.policies import Observation, Policy, Requests, RuleTablePolicy, get_policy

@@ -40,12 +40,16 @@ def run_tasks(
 ) -> list[SimulationResult]:
     """Run ``tasks`` (in parallel when ``jobs`` ≠ 1) and return their results in order.
 
-    ``backend`` is a joblib backend name (``loky`` default; ``dask`` inside
-    ``joblib.parallel_config(backend="dask")`` after creating a ``distributed.Client``).
+    ``backend`` is a joblib backend name: ``loky`` (default: local processes) or ``dask``
+    (the cluster of the current ``distributed.Client``, which the caller creates).
     """
     tasks = list(tasks)
     if jobs == 1 and backend is None:
         return [_run(t) for t in tasks]
+    if backend == "dask":  # joblib's Dask backend wants the config context, not a name
+        with joblib.parallel_config(backend="dask"):
+            par = joblib.Parallel(n_jobs=-1, verbose=verbose)
+            return list(par(joblib.delayed(_run)(t) for t in tasks))
     par = joblib.Parallel(n_jobs=jobs, backend=backend, verbose=verbose)
     return list(par(joblib.delayed(_run)(t) for t in tasks))
 
