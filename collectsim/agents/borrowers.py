@@ -1,20 +1,33 @@
 """The borrower population: every delinquent account as one row of a struct of arrays.
 
 One :class:`BorrowerPopulation` Mesa agent holds the whole portfolio, so the daily step is
-a short sequence of named, vectorised behaviour steps, each a few lines that match an
-equation of ``docs/model.md``:
+a short sequence of named behaviour steps, each matching an equation of ``docs/model.md``:
 
-==================  =====================================================================
-``age``             regime moves, DPD ageing, new instalments due, irritation decay
-``observe``         the read-only :class:`~collectsim.policies.base.Observation`
-``reach_probability``  who answers a contact on a channel at an hour
+=====================  =================================================================
+``age``                regime moves, DPD ageing, new instalments due, irritation decay
+``observe``            the read-only :class:`~collectsim.policies.base.Observation`
+``draw_outcomes``      who would answer a contact (channel, hour), and opt out of it
 ``absorb_contacts``    irritation, complaints, opt-outs and the effort jump of λ
-``converse``        right-party conversations: promises, plans, settlements
-``keep_promises``   promises falling due are kept or broken
-``pay_plans``       plan instalments falling due are paid or the plan breaks
-``repay``           the self-exciting repayment intensity (Chehrazi, Glynn & Weber 2019)
-``charge_off``      accounts reaching the charge-off DPD
-==================  =====================================================================
+``converse``           right-party conversations: promises, plans, settlements
+``keep_promises``      promises falling due are kept or broken
+``pay_plans``          plan instalments falling due are paid or the plan breaks
+``repay``              the self-exciting repayment intensity (Chehrazi, Glynn & Weber 2019)
+``charge_off``         accounts reaching the charge-off DPD (and the day's active index)
+``settle``             the last four, in that order
+=====================  =================================================================
+
+Each step is a small numba kernel (``_age``, ``_repay``, ...) that loops over the
+*active-account index* (:attr:`BorrowerPopulation.active_idx`, rebuilt by ``charge_off`` at
+the end of each day) or over the day's contacts, so a day costs time in proportion to the
+accounts still in collections and the contacts made, never to the size of the book. A
+kernel reads like the equation it implements, one account at a time; the shared
+bookkeeping of a payment and of leaving collections is done in batches by :func:`_pay_all`
+and :func:`_resolve_all` (a step collects the day's payments and departures, each account
+at most once, then hands them over: a kernel call that passes the account arrays costs
+far more than the bookkeeping itself, so it is made once per step, not once per account).
+The per-agent reference (:mod:`collectsim.agents.reference`) implements the same behaviour
+in plain Python, one Mesa agent per borrower, and ``tests/test_equivalence.py`` checks that
+both give the same KPI distributions.
 
 Money is integer cents, so conservation (collected + discounts + charged off +
 outstanding = initial balance) holds exactly.
@@ -23,6 +36,8 @@ outstanding = initial balance) holds exactly.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import mesa
 import numpy as np
@@ -31,14 +46,99 @@ from scipy.linalg import fractional_matrix_power
 from collectsim.policies.base import Observation
 from collectsim.sim.channels import CHANNELS, OFFER_INDEX
 from collectsim.sim.metrics import ACTIVE, CHARGED_OFF, CURED, PAID, SETTLED, Tally
-from collectsim.sim.rng import Streams
+from collectsim.sim.rng import Streams, njit, uniform_at
 from collectsim.sim.scenario import Scenario
 
-__all__ = ["BorrowerPopulation", "daily_transition_matrix", "DAYS_PER_YEAR"]
+__all__ = ["BorrowerPopulation", "PopulationObservation", "daily_transition_matrix", "DAYS_PER_YEAR"]
 
 DAYS_PER_YEAR = 365
 DT = 1.0 / DAYS_PER_YEAR
 _NONE16 = np.int16(-1)
+_SETTLEMENT, _INSTALMENT, _PTP = OFFER_INDEX["settlement"], OFFER_INDEX["instalment"], OFFER_INDEX["ptp"]
+
+# Slots of the ledger a kernel writes its portfolio-wide counts into (flushed to the Tally).
+(L_COLLECTED, L_PTP_DUE, L_PTP_KEPT, L_PTP_MADE, L_PLANS_OFFERED, L_PLANS_ACCEPTED, L_PLANS_BROKEN,
+ L_SETTLE_OFFERED, L_SETTLE_ACCEPTED, L_CONVERSATIONS, L_CHURNED, L_STATUS) = range(12)
+LEDGER_SIZE = L_STATUS + 5  # then one slot per status code: accounts moved into it
+
+
+class Accounts(NamedTuple):
+    """The population's per-account arrays, as the kernels see them (same objects)."""
+
+    segment: np.ndarray
+    regime: np.ndarray
+    lam: np.ndarray
+    lam_inf: np.ndarray
+    willingness: np.ndarray
+    reachability: np.ndarray
+    tier: np.ndarray
+    dpd: np.ndarray
+    instalment: np.ndarray
+    balance: np.ndarray
+    arrears: np.ndarray
+    status: np.ndarray
+    is_active: np.ndarray
+    irritation: np.ndarray
+    peak_irritation: np.ndarray
+    opted_out: np.ndarray
+    last_payment_day: np.ndarray
+    last_contact_day: np.ndarray
+    last_rpc_day: np.ndarray
+    promise_due_day: np.ndarray
+    promise_amount: np.ndarray
+    broken_promises: np.ndarray
+    in_plan: np.ndarray
+    plan_amount: np.ndarray
+    plan_next_day: np.ndarray
+    plan_paid: np.ndarray
+    collected: np.ndarray
+    discount: np.ndarray
+    charged_off: np.ndarray
+    complaints: np.ndarray
+    churned: np.ndarray
+    cost_cents: np.ndarray
+    resolved_day: np.ndarray
+    discounted: np.ndarray  # discounted collected cents (length 0 when not reported)
+    tier_contacts: np.ndarray
+    tier_reached: np.ndarray
+
+
+class Params(NamedTuple):
+    """Behaviour parameters as the kernels see them (per segment / regime arrays, scalars)."""
+
+    recovery: bool  # product "recovery": everything due, no cure, no charge-off
+    ability: np.ndarray  # by regime
+    kappa: np.ndarray  # by segment ...
+    decay: np.ndarray  # exp(-κ dt)
+    d10: np.ndarray
+    d11: np.ndarray
+    d2: np.ndarray
+    rmin: np.ndarray
+    rmax: np.ndarray
+    pfull: np.ndarray
+    churn_base: np.ndarray
+    churn_irr: np.ndarray
+    churn_scale: float
+    ptp_keep: float
+    plan_keep: float
+    reage_after: int
+    ptp_accept: float
+    ptp_days_max: int
+    plan_accept: float
+    settle_accept: float
+    settle_half: float
+    chargeoff_dpd: int
+
+
+@dataclass(frozen=True)
+class PopulationObservation(Observation):
+    """The :class:`Observation`, plus the ascending index of the active accounts.
+
+    ``active_index`` lets a policy work on the accounts in collections without scanning
+    the whole book; it holds the same information as ``active``.
+    """
+
+    active_index: np.ndarray | None = None
 
 
 def daily_transition_matrix(monthly: list[list[float]], stress_multiplier: float = 1.0) -> np.ndarray:
@@ -103,7 +203,8 @@ class BorrowerPopulation(mesa.Agent):
 
         # --- latent, drawn once ---------------------------------------------------------
         shares = np.array([s.share for s in segs])
-        self.segment = np.sort(rng.choice(len(segs), size=n, p=shares / shares.sum())).astype(np.int8)
+        counts = np.bincount(rng.choice(len(segs), size=n, p=shares / shares.sum()), minlength=len(segs))
+        self.segment = np.repeat(np.arange(len(segs), dtype=np.int8), counts)  # sorted draws
         rng.shuffle(self.segment)
         sp = lambda attr: np.array([getattr(s, attr) for s in segs], dtype=float)  # noqa: E731
         self.kappa_by_segment = sp("kappa_per_year")
@@ -118,15 +219,29 @@ class BorrowerPopulation(mesa.Agent):
         self.churn_irr_by_segment = sp("churn_irritation")
 
         seg = self.segment
-        z = rng.standard_normal(n)
-        bal = np.exp(np.log(sp("balance_mean"))[seg] - 0.5 * sp("balance_sigma")[seg] ** 2 + sp("balance_sigma")[seg] * z)
-        self.balance0 = np.maximum(np.rint(bal * 100.0), 100).astype(np.int64)
-        z = rng.standard_normal(n)
-        lsig = sp("lambda_sigma")[seg]
-        self.lam_inf = sp("lambda_inf_per_year")[seg] * np.exp(lsig * z - 0.5 * lsig**2)
+        # lognormal draws, mean-preserving: exp(σZ − σ²/2) (computed in place, per-segment constants)
+        bsig = sp("balance_sigma")
+        x = bsig[seg]
+        x *= rng.standard_normal(n)
+        x += (np.log(sp("balance_mean")) - 0.5 * bsig**2)[seg]
+        np.exp(x, out=x)
+        x *= 100.0
+        np.rint(x, out=x)
+        self.balance0 = np.maximum(x, 100).astype(np.int64)
+        lsig = sp("lambda_sigma")
+        x = lsig[seg]
+        x *= rng.standard_normal(n)
+        x -= (0.5 * lsig**2)[seg]
+        np.exp(x, out=x)
+        x *= sp("lambda_inf_per_year")[seg]
+        self.lam_inf = x
         self.willingness = np.empty(n, dtype=np.float32)
-        rsig = sp("reachability_sigma")[seg]
-        self.reachability = np.exp(rsig * rng.standard_normal(n) - 0.5 * rsig**2).astype(np.float32)
+        rsig = sp("reachability_sigma")
+        x = rsig[seg]
+        x *= rng.standard_normal(n)
+        x -= (0.5 * rsig**2)[seg]
+        self.reachability = np.exp(x).astype(np.float32)
+        del x
         self.regime = np.empty(n, dtype=np.int8)
         for k, s in enumerate(segs):
             idx = np.flatnonzero(seg == k)
@@ -139,16 +254,32 @@ class BorrowerPopulation(mesa.Agent):
             if scenario.shock is not None
             else self.p_day
         )
-        lam0 = np.array([np.nan if s.lambda0_per_year is None else s.lambda0_per_year for s in segs])
-        self.lam = np.where(np.isnan(lam0[seg]), self.lam_inf, lam0[seg]).astype(np.float64)
+        self.lam = self.lam_inf.copy()
+        for k, s in enumerate(segs):
+            if s.lambda0_per_year is not None:
+                self.lam[seg == k] = s.lambda0_per_year
 
         # --- observable at entry: score and tier ------------------------------------------
         sc = scenario.scoring
-        ability0 = self.ability_by_regime[self.regime]
-        propensity = -np.expm1(-(30.0 / DAYS_PER_YEAR) * self.lam_inf * ability0 * (0.5 + self.willingness))
-        propensity = np.clip(propensity, 1e-6, 1 - 1e-6)
-        logit = np.log(propensity / (1 - propensity)) + sc.noise_sd * rng.standard_normal(n)
-        self.score = (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
+        # propensity π = 1 − exp(−(30/365)·λ∞·a·(0.5 + w)), score = σ(logit π + noise) (in place)
+        x = np.multiply(-(30.0 / DAYS_PER_YEAR), self.lam_inf)
+        x *= self.ability_by_regime[self.regime]
+        x *= 0.5 + self.willingness
+        np.expm1(x, out=x)
+        np.negative(x, out=x)
+        np.clip(x, 1e-6, 1 - 1e-6, out=x)
+        x /= 1 - x
+        np.log(x, out=x)
+        z = rng.standard_normal(n)
+        z *= sc.noise_sd
+        x += z
+        del z
+        np.negative(x, out=x)
+        np.exp(x, out=x)
+        x += 1.0
+        np.divide(1.0, x, out=x)
+        self.score = x.astype(np.float32)
+        del x
         self.tier = np.searchsorted(np.array(sc.tier_cutoffs), self.score, side="right").astype(np.int8)
         self.tier_names = tuple(sc.tier_names)
 
@@ -190,7 +321,6 @@ class BorrowerPopulation(mesa.Agent):
         self.discount = np.zeros(n, dtype=np.int64)
         self.charged_off = np.zeros(n, dtype=np.int64)
         self.complaints = np.zeros(n, dtype=np.int16)
-        self.worked = np.zeros(n, dtype=bool)
         self.churned = np.zeros(n, dtype=bool)
         self.cost_cents = np.zeros(n, dtype=np.float64)
         self.resolved_day = np.full(n, -1, dtype=np.int16)
@@ -204,87 +334,97 @@ class BorrowerPopulation(mesa.Agent):
         self.beh = b
         self.irritation_decay = math.exp(-math.log(2.0) / b.irritation_half_life_days)
 
+
+        # --- the active-account index, counts and the kernels' views -------------------------
+        self.is_active = np.ones(n, dtype=bool)
+        #: ascending indices of the accounts still in collections (compacted once a day)
+        self.active_idx = np.arange(n, dtype=np.int64)
+        #: accounts by status code (kept up to date by the kernels)
+        self.status_counts = np.zeros(5, dtype=np.int64)
+        self.status_counts[ACTIVE] = n
+        #: active accounts per DPD bucket M1..M6 (kept up to date by :meth:`charge_off`)
+        self.bucket_counts = _bucket_counts(self.dpd, self.active_idx)
+        #: resolved customers who left (churned.sum(), kept up to date)
+        self.churned_count = 0
+        self._ledger = np.zeros(LEDGER_SIZE, dtype=np.float64)
+        self.acct = Accounts(
+            self.segment, self.regime, self.lam, self.lam_inf, self.willingness, self.reachability, self.tier,
+            self.dpd, self.instalment, self.balance, self.arrears, self.status, self.is_active, self.irritation,
+            self.peak_irritation, self.opted_out, self.last_payment_day, self.last_contact_day, self.last_rpc_day,
+            self.promise_due_day, self.promise_amount, self.broken_promises, self.in_plan, self.plan_amount,
+            self.plan_next_day, self.plan_paid, self.collected, self.discount, self.charged_off, self.complaints,
+            self.churned, self.cost_cents, self.resolved_day,
+            self.discounted_collected_cents if rho is not None else np.zeros(0),
+            self.tier_contacts, self.tier_reached,
+        )
+        self.par = Params(
+            self.product == "recovery", self.ability_by_regime, self.kappa_by_segment,
+            np.exp(-self.kappa_by_segment * DT), self.d10_by_segment, self.d11_by_segment, self.d2_by_segment,
+            self.rmin_by_segment, self.rmax_by_segment, self.pfull_by_segment, self.churn_base_by_segment,
+            self.churn_irr_by_segment, float(b.churn_irritation_scale), float(b.ptp_keep), float(b.plan_keep),
+            int(b.reage_after_payments), float(b.ptp_accept), int(b.ptp_days_max), float(b.plan_accept),
+            float(b.settle_accept), float(b.settle_half_discount), int(self.chargeoff_dpd),
+        )
+
     # ------------------------------------------------------------------ helpers ---------
     @property
     def active(self) -> np.ndarray:
         """Boolean mask of accounts still in collections."""
         return self.status == ACTIVE
 
+    @property
+    def worked(self) -> np.ndarray:
+        """Boolean mask of accounts contacted at least once (an executed contact)."""
+        return self.last_contact_day >= 0
+
     def bucket(self) -> np.ndarray:
         """DPD bucket index 0..5 of every account."""
         return np.clip((self.dpd.astype(np.int32) - 1) // 30, 0, 5).astype(np.int8)
 
-    def _pay(self, idx: np.ndarray, amount: np.ndarray, day: int) -> None:
-        """Apply payments (cents, unique accounts) and resolve cured / paid-off accounts."""
-        if len(idx) == 0:
-            return
-        amount = np.minimum(amount, self.balance[idx])
-        self.balance[idx] -= amount
-        self.arrears[idx] = np.maximum(self.arrears[idx] - amount, 0)
-        self.collected[idx] += amount
-        self.last_payment_day[idx] = day
-        self.tally.today["collected"] += float(amount.sum())
-        if self.discounted_collected_cents is not None:
-            self.discounted_collected_cents[idx] += amount * math.exp(-self.rho * (day + 1) * DT)
-        paid = self.balance[idx] == 0
-        self._resolve(idx[paid], PAID, day)
-        if self.product == "recovery":
-            return
-        rest = idx[~paid]
-        cured = self.arrears[rest] == 0
-        self._resolve(rest[cured], CURED, day)
-        part = rest[~cured]
-        # DPD = days since the oldest unpaid due date: each instalment covered rolls it back
-        n_unpaid = (self.arrears[part] + self.instalment[part] - 1) // self.instalment[part]
-        within = (self.dpd[part].astype(np.int64) - 1) % 30 + 1
-        self.dpd[part] = np.minimum(self.dpd[part], within + 30 * (n_unpaid - 1)).astype(np.int16)
+    def active_bucket_counts(self) -> np.ndarray:
+        """Active accounts per DPD bucket M1..M6."""
+        return _bucket_counts(self.dpd, self.active_idx)
 
-    def _resolve(self, idx: np.ndarray, status: int, day: int) -> None:
-        """Close accounts with ``status``; resolved good customers may churn (leave)."""
-        if len(idx) == 0:
-            return
-        self.status[idx] = status
-        self.resolved_day[idx] = day
-        pending = self.promise_due_day[idx] >= 0
-        if pending.any():  # a promise overtaken by payment counts as kept
-            k = int(pending.sum()) if status != CHARGED_OFF else 0
-            self.tally.ptp_due += int(pending.sum())
-            self.tally.ptp_kept += k
-            self.promise_due_day[idx] = -1
-        self.in_plan[idx] = False
-        if status == CURED:
-            self.arrears[idx] = 0
-            self.dpd[idx] = 0
-        if status in (CURED, PAID, SETTLED):
-            seg = self.segment[idx]
-            p = self.churn_base_by_segment[seg] + self.churn_irr_by_segment[seg] * -np.expm1(
-                -self.peak_irritation[idx] / self.beh.churn_irritation_scale
-            )
-            u = self.streams.uniform("churn", day, idx)
-            self.churned[idx] = u < p
+    def compact(self) -> None:
+        """Drop the accounts that left collections from the active index (and recount)."""
+        self.active_idx = self.active_idx[self.is_active[self.active_idx]]
+        self.bucket_counts = self.active_bucket_counts()
+
+    def _money_day(self, day: int) -> tuple[float, np.uint64]:
+        """Discount factor of a payment made on ``day`` and the churn stream's offset."""
+        disc = math.exp(-self.rho * (day + 1) * DT) if self.rho is not None else 0.0
+        return disc, self.streams.base("churn", day)
+
+    def _flush(self) -> None:
+        """Move the kernels' ledger into the Tally and the status counts."""
+        g, t = self._ledger, self.tally
+        t.today["collected"] += float(g[L_COLLECTED])
+        t.ptp_due += int(g[L_PTP_DUE])
+        t.ptp_kept += int(g[L_PTP_KEPT])
+        t.ptp_made += int(g[L_PTP_MADE])
+        t.today["ptps"] += float(g[L_PTP_MADE])
+        t.plans_offered += int(g[L_PLANS_OFFERED])
+        t.plans_accepted += int(g[L_PLANS_ACCEPTED])
+        t.plans_broken += int(g[L_PLANS_BROKEN])
+        t.settlements_offered += int(g[L_SETTLE_OFFERED])
+        t.settlements_accepted += int(g[L_SETTLE_ACCEPTED])
+        t.conversations += int(g[L_CONVERSATIONS])
+        self.churned_count += int(g[L_CHURNED])
+        self.status_counts += g[L_STATUS:].astype(np.int64)
+        g[:] = 0.0
 
     # ------------------------------------------------------------------ behaviour steps ----
     def age(self, day: int) -> None:
         """Regimes move, DPD ages (not while in a plan), instalments fall due, irritation decays."""
-        act = np.flatnonzero(self.status == ACTIVE)
         p = self.p_day
         sh = self.spec.shock
         if sh is not None and day >= sh.start_day and (sh.duration_days == 0 or day < sh.start_day + sh.duration_days):
             p = self.p_day_shock
-        if not np.allclose(p, np.eye(3)):
-            cum = np.cumsum(p, axis=1)
-            u = self.streams.uniform("regime", day, act)
-            r = self.regime[act]
-            self.regime[act] = (u >= cum[r, 0]).astype(np.int8) + (u >= cum[r, 1]).astype(np.int8)
-        ageing = act[~self.in_plan[act]]
-        d = self.dpd[ageing] + 1
-        self.dpd[ageing] = d
-        if self.product != "recovery":
-            due = ageing[(d % 30) == 1]
-            self.arrears[due] = np.minimum(self.arrears[due] + self.instalment[due], self.balance[due])
-        self.irritation *= self.irritation_decay
+        move = not np.allclose(p, np.eye(3))
+        _age(self.acct, self.active_idx, np.cumsum(p, axis=1), move, self.streams.base("regime", day),
+             self.product == "recovery", np.float32(self.irritation_decay))
 
-    def observe(self, day: int) -> Observation:
+    def observe(self, day: int) -> PopulationObservation:
         """The observable state, as read-only views (never the latent traits)."""
 
         def ro(a: np.ndarray) -> np.ndarray:
@@ -292,10 +432,10 @@ class BorrowerPopulation(mesa.Agent):
             v.flags.writeable = False
             return v
 
-        return Observation(
+        return PopulationObservation(
             day=day,
             n=self.n,
-            active=ro(self.status == ACTIVE),
+            active=ro(self.is_active),
             tier=ro(self.tier),
             tier_names=self.tier_names,
             score=ro(self.score),
@@ -309,201 +449,458 @@ class BorrowerPopulation(mesa.Agent):
             broken_promises=ro(self.broken_promises),
             in_plan=ro(self.in_plan),
             opted_out=ro(self.opted_out),
+            active_index=ro(self.active_idx),
         )
 
-    def reach_probability(
-        self, account: np.ndarray, channel: np.ndarray, hour: np.ndarray, reach: np.ndarray, reach_by_hour: np.ndarray
-    ) -> np.ndarray:
-        """P(reach) = min(1, reach_c · hour_c[h] · reachability_i · exp(−answer_fatigue · I_i))."""
-        p = reach[channel] * reach_by_hour[channel, hour] * self.reachability[account]
-        p *= np.exp(-self.beh.answer_fatigue * self.irritation[account])
-        return np.minimum(p, 1.0)
+    def draw_outcomes(
+        self, day: int, account: np.ndarray, channel: np.ndarray, hour: np.ndarray, seq: np.ndarray, ch: dict,
+        ok: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each contact (where ``ok``) would reach the debtor, and would make them opt
+        out of its channel (see :func:`_draw_outcomes`). Drawn before execution, so the rules
+        can stop later contacts after a conversation or an opt-out the same day."""
+        ok = np.ones(len(account), dtype=bool) if ok is None else ok
+        s = self.streams
+        return _draw_outcomes(self.acct, account, channel, hour, seq, ok, ch["reach"], ch["reach_by_hour"],
+                              ch["optout_prob"], float(self.beh.answer_fatigue), float(self.beh.optout_irritation),
+                              s.base("reach", day), s.base("optout", day))
 
     def absorb_contacts(
-        self,
-        day: int,
-        account: np.ndarray,
-        channel: np.ndarray,
-        hour: np.ndarray,
-        reached: np.ndarray,
-        seq: np.ndarray,
-        effort: np.ndarray,
-        ch: dict[str, np.ndarray],
-        optout: np.ndarray,
+        self, day: int, account: np.ndarray, channel: np.ndarray, hour: np.ndarray, reached: np.ndarray,
+        optout: np.ndarray, seq: np.ndarray, skill: np.ndarray, ch: dict, team_cost: np.ndarray | None = None,
+        team_of: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Effects of executed contacts; returns the complaint flag of each contact.
-
-        complaint: p = base · w_c · (1 + a · I) · (ooh if hour ∉ [8, 21)) · (opt if opted out) · s.
-        opt-out: the contacts flagged by :meth:`opt_out_draws` opt the debtor out of their channel.
-        effort: λ += δ2 · effort for reached contacts (effort = effect_c · willingness · skill).
-        """
+        """Effects of the day's executed contacts (sorted by account, then hour); returns the
+        complaint flag of each contact (see :func:`_absorb_contacts`). ``team_cost``: the
+        collector team's cost of each contact (cents), booked to the account by team
+        (``team_of``: channel → team index)."""
         b = self.beh
-        irr = self.irritation[account]
-        was_opted = ((self.opted_out[account] >> channel.astype(np.uint8)) & 1) == 1
-        p_c = b.complaint_base * b.complaint_sensitivity * ch["complaint_weight"][channel] * (1.0 + b.complaint_irritation * irr)
-        p_c *= np.where((hour < 8) | (hour >= 21), b.complaint_out_of_hours, 1.0)
-        p_c *= np.where(was_opted, b.complaint_after_optout, 1.0)
-        # distinct draws per contact of the same account-day: the sequence number is mixed in
-        complaint = self.streams.uniform("complaint", day, account * 1024 + seq) < p_c
-        if optout.any():
-            np.bitwise_or.at(self.opted_out, account[optout], (1 << channel[optout].astype(np.uint8)).astype(np.uint8))
-        np.add.at(self.irritation, account, ch["irritation"][channel].astype(np.float32))
-        np.add.at(self.complaints, account, complaint.astype(np.int16))
-        np.maximum.at(self.peak_irritation, account, self.irritation[account])
-        self.worked[account] = True
-        self.last_contact_day[account] = day
-        np.add.at(self.cost_cents, account, ch["cost_cents"][channel])
-        hit = reached & (effort > 0)
-        np.add.at(self.lam, account[hit], self.d2_by_segment[self.segment[account[hit]]] * effort[hit])
-        np.add.at(self.tier_contacts, (self.tier[account], channel), 1)
-        np.add.at(self.tier_reached, (self.tier[account[reached]], channel[reached]), 1)
-        return complaint
-
-    def opt_out_draws(
-        self, day: int, account: np.ndarray, channel: np.ndarray, reached: np.ndarray, seq: np.ndarray, optout_prob: np.ndarray
-    ) -> np.ndarray:
-        """Whether each contact, if executed, makes the debtor opt out of its channel.
-
-        p = optout_c · exp(optout_irritation · I) for reached contacts on channels with an
-        opt-out. Drawn before execution so that the rule engine can stop later contacts on
-        the same channel the same day (an opt-out takes effect at once).
-        """
-        p_o = optout_prob[channel] * np.exp(self.beh.optout_irritation * self.irritation[account])
-        return reached & (p_o > 0) & (self.streams.uniform("optout", day, account * 1024 + seq) < p_o)
+        if team_cost is None:
+            team_cost, team_of = np.zeros(len(account)), np.full(len(CHANNELS), -1)
+        return _absorb_contacts(
+            self.acct, self.par, day, account, channel, hour, reached, optout, seq, skill, team_cost, team_of,
+            int(team_of.max()) + 1,
+            ch["effect"], ch["irritation"].astype(np.float32), ch["complaint_weight"], ch["cost_cents"],
+            float(b.complaint_base * b.complaint_sensitivity), np.float32(b.complaint_irritation),
+            float(b.complaint_out_of_hours), float(b.complaint_after_optout), self.streams.base("complaint", day),
+        )
 
     def converse(
-        self, day: int, account: np.ndarray, offer: np.ndarray, discount: np.ndarray, plan_months: np.ndarray, skill: np.ndarray
+        self, day: int, account: np.ndarray, offer: np.ndarray, discount: np.ndarray, plan_months: np.ndarray,
+        skill: np.ndarray,
     ) -> np.ndarray:
         """Right-party conversations (unique accounts) and their offers; returns outcome codes.
 
-        Outcome codes: 1 conversation, 2 promise to pay, 3 plan accepted, 4 settled.
-        P(promise) = ptp_accept·w·skill; P(plan) = plan_accept·w·√a·skill;
-        P(settle) = settle_accept·a·d/(d + d½)·skill (a: regime ability, w: willingness).
+        Outcome codes: 1 conversation, 2 promise to pay, 3 plan accepted, 4 settled
+        (see :func:`_converse`). A settlement pays the rest of the balance at once.
         """
-        b = self.beh
-        t = self.tally
-        out = np.ones(len(account), dtype=np.int8)
-        self.last_rpc_day[account] = day
-        t.conversations += len(account)
-        w = self.willingness[account].astype(float)
-        a = np.minimum(self.ability_by_regime[self.regime[account]], 1.0)
-        u = self.streams.uniform("response", day, account)
-        free = (self.promise_due_day[account] < 0) & ~self.in_plan[account]
-
-        s_mask = free & (offer == OFFER_INDEX["settlement"])
-        t.settlements_offered += int(s_mask.sum())
-        d = discount.astype(float)
-        p_s = np.minimum(1.0, b.settle_accept * a * d / (d + b.settle_half_discount) * skill)
-        settle = s_mask & (u < p_s)
-        if settle.any():
-            idx = account[settle]
-            pay = np.rint(self.balance[idx] * (1.0 - d[settle])).astype(np.int64)
-            disc = self.balance[idx] - pay
-            t.settlements_accepted += len(idx)
-            self.discount[idx] += disc
-            self.balance[idx] -= disc
-            self.arrears[idx] = np.minimum(self.arrears[idx], self.balance[idx])
-            self._pay(idx, pay, day)  # pays the rest: balance reaches 0
-            self.status[idx] = SETTLED
-            out[settle] = 4
-
-        p_mask = free & (offer == OFFER_INDEX["instalment"]) & (self.status[account] == ACTIVE)
-        t.plans_offered += int(p_mask.sum())
-        p_p = np.minimum(1.0, b.plan_accept * w * np.sqrt(a) * skill)
-        plan = p_mask & (u < p_p)
-        if plan.any():
-            idx = account[plan]
-            k = np.maximum(plan_months[plan].astype(np.int64), 1)
-            self.in_plan[idx] = True
-            self.plan_amount[idx] = (self.balance[idx] + k - 1) // k
-            self.plan_next_day[idx] = day + 7
-            self.plan_paid[idx] = 0
-            t.plans_accepted += len(idx)
-            out[plan] = 3
-
-        q_mask = free & (offer == OFFER_INDEX["ptp"]) & (self.status[account] == ACTIVE)
-        p_q = np.minimum(1.0, b.ptp_accept * w * skill)
-        promise = q_mask & (u < p_q)
-        if promise.any():
-            idx = account[promise]
-            u2 = self.streams.uniform("response", day, idx, slot=1)
-            self.promise_due_day[idx] = day + 1 + (u2 * b.ptp_days_max).astype(np.int64)
-            self.promise_amount[idx] = np.maximum(self.arrears[idx], 1)
-            t.ptp_made += len(idx)
-            self.tally.today["ptps"] += len(idx)
-            out[promise] = 2
+        disc, churn = self._money_day(day)
+        out, settled, pay = _converse(self.acct, self.par, day, account, offer, discount, plan_months, skill,
+                                      self.streams.base("response", day), self.streams.base("response", day, 1),
+                                      self._ledger)
+        _pay_all(self.acct, self.par, settled, pay, day, disc, churn, self._ledger, SETTLED)
+        self._flush()
         return out
 
     def keep_promises(self, day: int) -> None:
         """Promises due today: kept with p = ptp_keep · a · (0.5 + 0.5·w), else broken."""
-        idx = np.flatnonzero(self.promise_due_day == day)
-        idx = idx[self.status[idx] == ACTIVE]
-        if len(idx) == 0:
-            return
-        a = np.minimum(self.ability_by_regime[self.regime[idx]], 1.0)
-        p = self.beh.ptp_keep * a * (0.5 + 0.5 * self.willingness[idx])
-        kept = self.streams.uniform("keep", day, idx) < p
-        self.tally.ptp_due += len(idx)
-        self.tally.ptp_kept += int(kept.sum())
-        self.broken_promises[idx[~kept]] = np.minimum(self.broken_promises[idx[~kept]] + 1, 127)
-        self.promise_due_day[idx] = -1
-        k = idx[kept]
-        self._pay(k, self.promise_amount[k], day)
+        disc, churn = self._money_day(day)
+        acc, amount = _keep_promises(self.acct, self.par, self.active_idx, day, self.streams.base("keep", day),
+                                     self._ledger)
+        _pay_all(self.acct, self.par, acc, amount, day, disc, churn, self._ledger, PAID)
+        self._flush()
 
     def pay_plans(self, day: int) -> None:
-        """Plan instalments due today: paid with p = plan_keep · √a; a miss breaks the plan."""
-        idx = np.flatnonzero(self.in_plan & (self.plan_next_day == day))
-        if len(idx) == 0:
-            return
-        a = np.minimum(self.ability_by_regime[self.regime[idx]], 1.0)
-        ok = self.streams.uniform("keep", day, idx, slot=1) < self.beh.plan_keep * np.sqrt(a)
-        broken = idx[~ok]
-        self.in_plan[broken] = False
-        self.tally.plans_broken += len(broken)
-        paid = idx[ok]
-        self.plan_paid[paid] += 1
-        self.plan_next_day[paid] += 30
-        self._pay(paid, self.plan_amount[paid], day)
-        still = paid[self.status[paid] == ACTIVE]
-        reaged = still[self.plan_paid[still] >= self.beh.reage_after_payments]
-        self._resolve(reaged, CURED, day)
+        """Plan instalments due today: paid with p = plan_keep · √a; a miss breaks the plan;
+        after ``reage_after_payments`` paid instalments the account is re-aged (cured)."""
+        disc, churn = self._money_day(day)
+        acc, amount = _pay_plans(self.acct, self.par, self.active_idx, day, self.streams.base("keep", day, 1),
+                                 self._ledger)
+        _pay_all(self.acct, self.par, acc, amount, day, disc, churn, self._ledger, PAID)
+        _reage(self.acct, self.par, acc, day, churn, self._ledger)
+        self._flush()
 
     def repay(self, day: int) -> None:
-        """Self-exciting repayments for active accounts not in a plan.
-
-        Λ = λ∞ₐ·dt + (λ − λ∞ₐ)(1 − e^{−κ dt})/κ with λ∞ₐ = λ∞·ability; a repayment happens
-        with probability 1 − e^{−Λ}; it pays everything due with probability p_full, else a
-        fraction R ~ U[r_min, r_max] of it; then λ ← λ∞ₐ + (λ − λ∞ₐ)e^{−κ dt} + δ10 + δ11·R.
-        """
-        act = np.flatnonzero(self.status == ACTIVE)
-        idx = act[~self.in_plan[act]]
-        seg = self.segment[idx]
-        kappa = self.kappa_by_segment[seg]
-        lam_inf = self.lam_inf[idx] * self.ability_by_regime[self.regime[idx]]
-        lam = self.lam[idx]
-        decay = np.exp(-kappa * DT)
-        big_lambda = lam_inf * DT + (lam - lam_inf) * (1.0 - decay) / kappa
-        event = self.streams.uniform("repay_event", day, idx) < -np.expm1(-big_lambda)
-        new_lam = lam_inf + (lam - lam_inf) * decay
-        e = idx[event]
-        if len(e):
-            s = seg[event]
-            full = self.streams.uniform("full_payment", day, e) < self.pfull_by_segment[s]
-            u = self.streams.uniform("repay_fraction", day, e)
-            r = np.where(full, 1.0, self.rmin_by_segment[s] + (self.rmax_by_segment[s] - self.rmin_by_segment[s]) * u)
-            amount = np.maximum(np.rint(r * self.arrears[e]), 1).astype(np.int64)
-            new_lam[event] += self.d10_by_segment[s] + self.d11_by_segment[s] * r
-            self._pay(e, amount, day)
-        self.lam[idx] = new_lam
+        """Self-exciting repayments for active accounts not in a plan (see :func:`_repay`)."""
+        disc, churn = self._money_day(day)
+        s = self.streams
+        acc, amount = _repay(self.acct, self.par, self.active_idx, s.base("repay_event", day),
+                             s.base("full_payment", day), s.base("repay_fraction", day))
+        _pay_all(self.acct, self.par, acc, amount, day, disc, churn, self._ledger, PAID)
+        self._flush()
 
     def charge_off(self, day: int) -> None:
-        """Active accounts at or past the charge-off DPD are charged off (balance written off)."""
-        if self.chargeoff_dpd <= 0:
-            return
-        idx = np.flatnonzero((self.status == ACTIVE) & (self.dpd >= self.chargeoff_dpd))
-        if len(idx) == 0:
-            return
-        self.charged_off[idx] += self.balance[idx]
-        self.balance[idx] = 0
-        self.arrears[idx] = 0
-        self._resolve(idx, CHARGED_OFF, day)
+        """Active accounts at or past the charge-off DPD are charged off (balance written off).
+
+        The same pass closes the day's books: the accounts that left collections today
+        leave the active index, and :attr:`bucket_counts` counts the rest by DPD bucket.
+        """
+        self.active_idx, self.bucket_counts = _charge_off(self.acct, self.par, self.active_idx, day,
+                                                          self.chargeoff_dpd > 0, self._ledger)
+        self._flush()
+
+    def settle(self, day: int) -> None:
+        """The rest of the day: :meth:`keep_promises`, :meth:`pay_plans`, :meth:`repay`, then
+        :meth:`charge_off` (each account sees them in this order)."""
+        self.keep_promises(day)
+        self.pay_plans(day)
+        self.repay(day)
+        self.charge_off(day)
+
+
+# ====================================================================== kernels ==========
+# Each kernel works on one account (or one contact) at a time; `A` are the account arrays
+# (:class:`Accounts`), `P` the parameters (:class:`Params`), `g` the ledger.
+
+
+@njit
+def _resolve_all(A, P, accounts, status, day, churn_base, g):
+    """Accounts ``accounts[k]`` leave collections with ``status[k]``.
+
+    A pending promise counts as due, and as kept unless the account is charged off. A
+    resolved good customer (cured, paid, settled) churns with
+    p = churn_base + churn_irr · (1 − e^{−peak irritation / scale}).
+    """
+    for k in range(len(accounts)):
+        i, st = accounts[k], status[k]
+        A.status[i] = st
+        A.is_active[i] = False
+        A.resolved_day[i] = day
+        g[L_STATUS + ACTIVE] -= 1.0
+        g[L_STATUS + st] += 1.0
+        if A.promise_due_day[i] >= 0:
+            g[L_PTP_DUE] += 1.0
+            if st != CHARGED_OFF:
+                g[L_PTP_KEPT] += 1.0
+            A.promise_due_day[i] = -1
+        A.in_plan[i] = False
+        if st == CURED:
+            A.arrears[i] = 0
+            A.dpd[i] = 0
+        if st != CHARGED_OFF:
+            s = A.segment[i]
+            p = P.churn_base[s] + P.churn_irr[s] * -math.expm1(-np.float64(A.peak_irritation[i]) / P.churn_scale)
+            if uniform_at(churn_base, i) < p:
+                A.churned[i] = True
+                g[L_CHURNED] += 1.0
+
+
+@njit
+def _pay_all(A, P, accounts, amounts, day, disc, churn_base, g, paid_status):
+    """Payments of ``amounts[k]`` cents by ``accounts[k]`` (each account at most once).
+
+    B ← B − p, A ← max(A − p, 0); B = 0 → paid (``paid_status``: paid, or settled for a
+    settlement); else A = 0 → cured; else DPD rolls back to the oldest unpaid instalment:
+    d ← min(d, ((d − 1) mod 30) + 1 + 30(⌈A/m⌉ − 1)).
+    """
+    leave = np.empty(len(accounts), dtype=np.int64)
+    why = np.empty(len(accounts), dtype=np.int8)
+    n = 0
+    for k in range(len(accounts)):
+        i = accounts[k]
+        amount = min(amounts[k], A.balance[i])
+        A.balance[i] -= amount
+        A.arrears[i] = max(A.arrears[i] - amount, 0)
+        A.collected[i] += amount
+        A.last_payment_day[i] = day
+        g[L_COLLECTED] += amount
+        if len(A.discounted):
+            A.discounted[i] += amount * disc
+        if A.balance[i] == 0:
+            leave[n], why[n] = i, paid_status
+            n += 1
+        elif not P.recovery:
+            if A.arrears[i] == 0:
+                leave[n], why[n] = i, CURED
+                n += 1
+            else:
+                unpaid = (A.arrears[i] + A.instalment[i] - 1) // A.instalment[i]
+                within = (np.int64(A.dpd[i]) - 1) % 30 + 1
+                A.dpd[i] = min(np.int64(A.dpd[i]), within + 30 * (unpaid - 1))
+    _resolve_all(A, P, leave[:n], why[:n], day, churn_base, g)
+
+
+@njit
+def _age(A, idx, cum, move, base, recovery, decay):
+    """Regime step (u against the cumulative daily matrix), DPD + 1 unless in a plan, an
+    instalment due every 30 DPD (A ← min(B, A + m)), irritation × 2^(−1/half-life)."""
+    for i in idx:
+        if move:
+            u = uniform_at(base, i)
+            r = A.regime[i]
+            A.regime[i] = (u >= cum[r, 0]) + (u >= cum[r, 1])
+        if not A.in_plan[i]:
+            d = A.dpd[i] + 1
+            A.dpd[i] = d
+            if not recovery and d % 30 == 1:
+                A.arrears[i] = min(A.arrears[i] + A.instalment[i], A.balance[i])
+        A.irritation[i] *= decay
+
+
+@njit
+def _bucket_counts(dpd, idx):
+    out = np.zeros(6, dtype=np.int64)
+    for i in idx:
+        out[min(max((np.int64(dpd[i]) - 1) // 30, 0), 5)] += 1
+    return out
+
+
+@njit
+def _draw_outcomes(A, account, channel, hour, seq, ok, reach, reach_by_hour, optout_prob, fatigue, k_optout,
+                   base_reach, base_optout):
+    """P(reach) = min(1, reach_c · hour_c[h] · reachability_i · exp(−answer_fatigue · I_i));
+    a reached contact on a channel with an opt-out opts out with p = optout_c · exp(k_O · I_i)
+    (I_i: irritation as the day's contacts begin)."""
+    reached = np.zeros(len(account), dtype=np.bool_)
+    optout = np.zeros(len(account), dtype=np.bool_)
+    for j in range(len(account)):
+        if not ok[j]:
+            continue
+        i, c = account[j], channel[j]
+        irr = np.float64(A.irritation[i])
+        p = reach[c] * reach_by_hour[c, hour[j]] * np.float64(A.reachability[i])
+        u = uniform_at(base_reach, i * 1024 + seq[j])
+        if u >= min(p, 1.0):  # fatigue only lowers p: no reach whatever it is
+            continue
+        p *= math.exp(-fatigue * irr)
+        if u < min(p, 1.0):
+            reached[j] = True
+            if optout_prob[c] > 0:
+                optout[j] = uniform_at(base_optout, i * 1024 + seq[j]) < optout_prob[c] * math.exp(k_optout * irr)
+    return reached, optout
+
+
+@njit
+def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, skill, team_cost, team_of, n_teams,
+                     effect, irritation, weight, cost, complaint_scale, k_irr, out_of_hours, after_optout, base):
+    """Executed contacts, account by account (contacts sorted by account, then hour).
+
+    complaint: p = base · s · w_c · (1 + k_I · I) · (ooh if h ∉ [8, 21)) · (opt if opted out),
+    with I and the opt-outs as the account's day began; then each contact adds its
+    channel's irritation, cost and (reached) effort λ += δ2 · effect_c · w · skill, and
+    opts out of its channel if drawn so. The collector teams' cost comes first, team by team.
+    """
+    m = len(account)
+    complaint = np.zeros(m, dtype=np.bool_)
+    j = 0
+    while j < m:
+        i = account[j]
+        irr0 = A.irritation[i]  # float32, as the day's contacts begin
+        opted0 = A.opted_out[i]
+        scale0 = np.float64(np.float32(1.0) + k_irr * irr0)
+        w = np.float64(A.willingness[i])
+        tier = A.tier[i]
+        irr, cost_i, lam, opted = irr0, A.cost_cents[i], A.lam[i], opted0
+        end = j
+        while end < m and account[end] == i:
+            end += 1
+        for team in range(n_teams):  # the teams' minutes, in team order
+            for k in range(j, end):
+                if team_of[channel[k]] == team:
+                    cost_i += team_cost[k]
+        k = j
+        while k < m and account[k] == i:
+            c = channel[k]
+            p = complaint_scale * weight[c] * scale0
+            if hour[k] < 8 or hour[k] >= 21:
+                p *= out_of_hours
+            if (opted0 >> c) & 1:
+                p *= after_optout
+            if uniform_at(base, i * 1024 + seq[k]) < p:
+                complaint[k] = True
+                A.complaints[i] += 1
+            if optout[k]:
+                opted |= np.uint8(1 << c)
+            irr += irritation[c]
+            cost_i += cost[c]
+            A.tier_contacts[tier, c] += 1
+            if reached[k]:
+                A.tier_reached[tier, c] += 1
+                effort = effect[c] * w * skill[k]
+                if effort > 0:
+                    lam += P.d2[A.segment[i]] * effort
+            k += 1
+        A.irritation[i] = irr
+        A.cost_cents[i] = cost_i
+        A.lam[i] = lam
+        A.opted_out[i] = opted
+        A.peak_irritation[i] = max(A.peak_irritation[i], irr)
+        A.last_contact_day[i] = day
+        j = k
+    return complaint
+
+
+@njit
+def _converse(A, P, day, account, offer, discount, plan_months, skill, base, base2, g):
+    """Right-party conversations and the offer each carries (accounts unique).
+
+    No offer is taken while a promise or a plan runs (a = min(ability, 1), w = willingness):
+    settlement P = min(1, settle_accept · a · d/(d + d½) · skill): pay (1 − d)B, forgive dB;
+    plan P = min(1, plan_accept · w · √a · skill): k instalments of ⌈B/k⌉, first in 7 days;
+    promise P = min(1, ptp_accept · w · skill): the arrears, due in 1..ptp_days_max days.
+    Returns the outcome codes and the settlements' accounts and payments (paid by the caller).
+    """
+    out = np.ones(len(account), dtype=np.int8)
+    settled = np.empty(len(account), dtype=np.int64)
+    pays = np.empty(len(account), dtype=np.int64)
+    n = 0
+    for j in range(len(account)):
+        i = account[j]
+        A.last_rpc_day[i] = day
+        g[L_CONVERSATIONS] += 1.0
+        w = np.float64(A.willingness[i])
+        a = min(P.ability[A.regime[i]], 1.0)
+        u = uniform_at(base, i)
+        if A.promise_due_day[i] >= 0 or A.in_plan[i]:
+            continue
+        o = offer[j]
+        if o == _SETTLEMENT:
+            g[L_SETTLE_OFFERED] += 1.0
+            d = np.float64(discount[j])
+            if u < min(1.0, P.settle_accept * a * d / (d + P.settle_half) * skill[j]):
+                pay = np.int64(np.rint(A.balance[i] * (1.0 - d)))
+                forgiven = A.balance[i] - pay
+                g[L_SETTLE_ACCEPTED] += 1.0
+                A.discount[i] += forgiven
+                A.balance[i] -= forgiven
+                A.arrears[i] = min(A.arrears[i], A.balance[i])
+                settled[n], pays[n] = i, pay  # the balance reaches 0: settled
+                n += 1
+                out[j] = 4
+        elif o == _INSTALMENT:
+            g[L_PLANS_OFFERED] += 1.0
+            if u < min(1.0, P.plan_accept * w * math.sqrt(a) * skill[j]):
+                k = max(np.int64(plan_months[j]), 1)
+                A.in_plan[i] = True
+                A.plan_amount[i] = (A.balance[i] + k - 1) // k
+                A.plan_next_day[i] = day + 7
+                A.plan_paid[i] = 0
+                g[L_PLANS_ACCEPTED] += 1.0
+                out[j] = 3
+        elif o == _PTP:
+            if u < min(1.0, P.ptp_accept * w * skill[j]):
+                A.promise_due_day[i] = day + 1 + np.int64(uniform_at(base2, i) * P.ptp_days_max)
+                A.promise_amount[i] = max(A.arrears[i], 1)
+                g[L_PTP_MADE] += 1.0
+                out[j] = 2
+    return out, settled[:n], pays[:n]
+
+
+@njit
+def _keep_promises(A, P, idx, day, base, g):
+    """A promise due today is kept with p = ptp_keep · a · (0.5 + 0.5·w) (a = min(ability, 1),
+    w = willingness), else broken (broken_promises + 1, observable). Returns the payments."""
+    acc = np.empty(len(idx), dtype=np.int64)
+    amount = np.empty(len(idx), dtype=np.int64)
+    n = 0
+    for i in idx:
+        if A.promise_due_day[i] != day or A.status[i] != ACTIVE:
+            continue
+        a = min(P.ability[A.regime[i]], 1.0)
+        p = P.ptp_keep * a * np.float64(np.float32(0.5) + np.float32(0.5) * A.willingness[i])
+        g[L_PTP_DUE] += 1.0
+        A.promise_due_day[i] = -1
+        if uniform_at(base, i) < p:
+            g[L_PTP_KEPT] += 1.0
+            acc[n], amount[n] = i, A.promise_amount[i]
+            n += 1
+        else:
+            A.broken_promises[i] = min(A.broken_promises[i] + 1, 127)
+    return acc[:n], amount[:n]
+
+
+@njit
+def _pay_plans(A, P, idx, day, base, g):
+    """A plan instalment due today is paid with p = plan_keep · √min(ability, 1), then due
+    again in 30 days; a miss breaks the plan. Returns the payments."""
+    acc = np.empty(len(idx), dtype=np.int64)
+    amount = np.empty(len(idx), dtype=np.int64)
+    n = 0
+    for i in idx:
+        if not A.in_plan[i] or A.plan_next_day[i] != day or A.status[i] != ACTIVE:
+            continue
+        a = min(P.ability[A.regime[i]], 1.0)
+        if uniform_at(base, i) >= P.plan_keep * math.sqrt(a):
+            A.in_plan[i] = False
+            g[L_PLANS_BROKEN] += 1.0
+            continue
+        A.plan_paid[i] += 1
+        A.plan_next_day[i] += 30
+        acc[n], amount[n] = i, A.plan_amount[i]
+        n += 1
+    return acc[:n], amount[:n]
+
+
+@njit
+def _reage(A, P, accounts, day, churn_base, g):
+    """Plan payers still active after ``reage_after`` paid instalments are re-aged: cured."""
+    cured = np.empty(len(accounts), dtype=np.int64)
+    n = 0
+    for i in accounts:
+        if A.status[i] == ACTIVE and A.plan_paid[i] >= P.reage_after:
+            cured[n] = i
+            n += 1
+    _resolve_all(A, P, cured[:n], np.full(n, CURED, dtype=np.int8), day, churn_base, g)
+
+
+@njit
+def _repay(A, P, idx, base_event, base_full, base_fraction):
+    """The self-exciting repayment process (Chehrazi, Glynn & Weber 2019), one day.
+
+    Λ = λ∞ₐ·dt + (λ − λ∞ₐ)(1 − e^{−κ dt})/κ with λ∞ₐ = λ∞·ability; a repayment happens
+    with probability 1 − e^{−Λ}; it pays everything due with probability p_full (R = 1),
+    else a fraction R ~ U[r_min, r_max] of it (rounded to cents, at least 1); then
+    λ ← λ∞ₐ + (λ − λ∞ₐ)e^{−κ dt} + δ10 + δ11·R. Accounts in a plan pay through the plan.
+    Returns the payments.
+    """
+    acc = np.empty(len(idx), dtype=np.int64)
+    amount = np.empty(len(idx), dtype=np.int64)
+    n = 0
+    for i in idx:
+        if A.status[i] != ACTIVE or A.in_plan[i]:
+            continue
+        s = A.segment[i]
+        kappa, decay = P.kappa[s], P.decay[s]
+        lam_inf = A.lam_inf[i] * P.ability[A.regime[i]]
+        lam = A.lam[i]
+        big_lambda = lam_inf * DT + (lam - lam_inf) * (1.0 - decay) / kappa
+        new_lam = lam_inf + (lam - lam_inf) * decay
+        u = uniform_at(base_event, i)
+        # 1 − e^{−Λ} <= Λ (also in floating point): most days need no exponential
+        if u < big_lambda and u < -math.expm1(-big_lambda):
+            if uniform_at(base_full, i) < P.pfull[s]:
+                r = 1.0
+            else:
+                r = P.rmin[s] + (P.rmax[s] - P.rmin[s]) * uniform_at(base_fraction, i)
+            new_lam += P.d10[s] + P.d11[s] * r
+            acc[n], amount[n] = i, max(np.int64(np.rint(r * A.arrears[i])), 1)
+            n += 1
+        A.lam[i] = new_lam
+    return acc[:n], amount[:n]
+
+
+@njit
+def _charge_off(A, P, idx, day, charge, g):
+    """An active account at or past the charge-off DPD: its balance is written off.
+
+    Returns the accounts still active (the new active index) and their counts by bucket.
+    """
+    out = np.empty(len(idx), dtype=np.int64)
+    keep = np.empty(len(idx), dtype=np.int64)
+    buckets = np.zeros(6, dtype=np.int64)
+    n = m = 0
+    for i in idx:
+        if A.status[i] != ACTIVE:
+            continue
+        if charge and A.dpd[i] >= P.chargeoff_dpd:
+            A.charged_off[i] += A.balance[i]
+            A.balance[i] = 0
+            A.arrears[i] = 0
+            out[n] = i
+            n += 1
+        else:
+            keep[m] = i
+            m += 1
+            buckets[min(max((np.int64(A.dpd[i]) - 1) // 30, 0), 5)] += 1
+    _resolve_all(A, P, out[:n], np.full(n, CHARGED_OFF, dtype=np.int8), day, np.uint64(0), g)
+    return keep[:m].copy(), buckets

@@ -8,10 +8,13 @@ order until its minutes are used (an attempt that reaches the debtor takes the c
 ``handle_minutes``, one that does not takes ``attempt_minutes``). What no collector
 reached is counted as *unworked*.
 
-The work of a whole team is one vectorised pass (a grouped cumulative sum over the queue),
-so a day costs O(queue) whatever the number of collectors, and each collector's own work
-(attempts, conversations, minutes) is kept in the team's arrays and read through the
-agent's properties.
+A team's day is two small kernels: :func:`_queue_order` sorts the queue by priority (a
+stable radix sort on the priorities' bits: linear in the queue), and :func:`_deal` deals it
+out round robin and works each collector's share minute by minute, stopping as soon as
+every collector is out of minutes — so the dealing costs a fixed amount of work per
+collector (at most ``⌊minutes_per_day / shortest attempt⌋ + 1`` attempts each), whatever
+the size of the book. Each collector's own figures (attempts, conversations, minutes) are
+kept in the team's arrays and read through the agent's properties.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from collectsim.sim.rng import njit
 from collectsim.sim.scenario import Team
 
 __all__ = ["Collector", "CollectorTeam"]
@@ -27,7 +31,7 @@ __all__ = ["Collector", "CollectorTeam"]
 class Collector(mesa.Agent):
     """One collector. Its daily figures live in its team's arrays (see properties)."""
 
-    def __init__(self, model: mesa.Model, team: "CollectorTeam", slot: int) -> None:
+    def __init__(self, model: mesa.Model, team: CollectorTeam, slot: int) -> None:
         super().__init__(model)
         self.team = team
         self.slot = slot
@@ -114,23 +118,82 @@ class CollectorTeam:
         who = np.full(m, -1, dtype=np.int64)
         if m == 0 or h == 0:
             return done, who
-        order = np.argsort(-priority, kind="stable")
-        rank = np.empty(m, dtype=np.int64)
-        rank[order] = np.arange(m)
-        slot = rank % h
-        # each collector's attempts in priority order: sort by (slot, rank)
-        by_col = np.lexsort((rank, slot))
-        mins = minutes[by_col]
-        csum = np.cumsum(mins)
-        s = slot[by_col]
-        starts = np.r_[0, np.flatnonzero(np.diff(s)) + 1]
-        offset = np.repeat(csum[starts] - mins[starts], np.diff(np.r_[starts, m]))
-        within = csum - offset
-        ok = within <= self.spec.minutes_per_day + 1e-9
-        done[by_col] = ok
-        who[by_col[ok]] = s[ok]
-        self.minutes_today += np.bincount(s[ok], weights=mins[ok], minlength=h)
-        self.attempts_today += np.bincount(s[ok], minlength=h)
+        order = _queue_order(priority)
+        conversations = np.zeros(h, dtype=np.int64)
+        _deal(order, minutes, reached, h, float(self.spec.minutes_per_day), done, who, self.minutes_today,
+              self.attempts_today, conversations)
         self.attempts_total += self.attempts_today
-        self.conversations_total += np.bincount(s[ok & reached[by_col]], minlength=h)
+        self.conversations_total += conversations
         return done, who
+
+
+def _queue_order(priority: np.ndarray) -> np.ndarray:
+    """Queue order: priority descending, ties in queue position (``argsort(-p, stable)``).
+
+    A stable LSD radix sort on an order-reversing integer image of the priorities (float32
+    priorities: 4 byte passes; float64: 8). NaN goes last, −0.0 ties with +0.0.
+    """
+    if priority.dtype == np.float32:
+        p = priority + np.float32(0.0)  # −0.0 → +0.0
+        bits, top, nbytes = p.view(np.uint32).astype(np.uint64), np.uint64(1 << 31), 4
+    else:
+        p = priority.astype(np.float64) + 0.0
+        bits, top, nbytes = p.view(np.uint64), np.uint64(1 << 63), 8
+    mask = np.uint64((1 << (8 * nbytes)) - 1)
+    # ascending float order ↔ ascending unsigned image; complement it for descending priority
+    image = np.where(bits >= top, bits ^ mask, bits | top)
+    key = np.where(np.isnan(p), mask, image ^ mask)
+    return _radix_argsort(key, nbytes)
+
+
+@njit
+def _radix_argsort(key, nbytes):
+    """Stable ascending argsort of unsigned ``key`` (``nbytes`` significant bytes)."""
+    m = len(key)
+    order = np.arange(m)
+    k = key.copy()
+    order2 = np.empty(m, dtype=np.int64)
+    k2 = np.empty(m, dtype=np.uint64)
+    for b in range(nbytes):
+        shift = np.uint64(8 * b)
+        count = np.zeros(257, dtype=np.int64)
+        for j in range(m):
+            count[np.int64((k[j] >> shift) & np.uint64(255)) + 1] += 1
+        if count[1:].max() == m:  # every key has the same byte here: nothing moves
+            continue
+        for d in range(256):
+            count[d + 1] += count[d]
+        for j in range(m):
+            d = np.int64((k[j] >> shift) & np.uint64(255))
+            pos = count[d]
+            count[d] = pos + 1
+            order2[pos] = order[j]
+            k2[pos] = k[j]
+        order, order2 = order2, order
+        k, k2 = k2, k
+    return order
+
+
+@njit
+def _deal(order, minutes, reached, h, budget, done, who, used, attempts, conversations):
+    """Deal the ordered queue round robin (rank r to collector r mod h); each collector works
+    its share in order until the next attempt no longer fits in its minutes."""
+    stopped = np.zeros(h, dtype=np.bool_)
+    n_stopped = 0
+    for r in range(len(order)):
+        c = r % h
+        if stopped[c]:
+            continue
+        q = order[r]
+        if used[c] + minutes[q] <= budget + 1e-9:
+            used[c] += minutes[q]
+            done[q] = True
+            who[q] = c
+            attempts[c] += 1
+            if reached[q]:
+                conversations[c] += 1
+        else:
+            stopped[c] = True
+            n_stopped += 1
+            if n_stopped == h:  # every collector is out of minutes
+                break

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from collectsim.sim.channels import CALL, CHANNELS, VISIT
+from collectsim.sim.rng import njit
 from collectsim.sim.scenario import BUCKETS
 
 __all__ = ["Tally", "kpis", "KPI_NAMES", "STATUS_NAMES", "ACTIVE", "CURED", "PAID", "SETTLED", "CHARGED_OFF"]
@@ -99,22 +100,50 @@ def _safe(num: float, den: float) -> float | None:
     return float(num) / float(den) if den else None
 
 
-def _block(pop, sel: np.ndarray, tally_contacts: np.ndarray | None, cost_cents: float) -> dict:
-    """KPIs of the accounts selected by the boolean mask ``sel``."""
-    n = int(sel.sum())
-    b0 = int(pop.balance0[sel].sum())
-    a0 = int(pop.arrears0[sel].sum())
-    collected = int(pop.collected[sel].sum())
-    discounts = int(pop.discount[sel].sum())
-    charged = int(pop.charged_off[sel].sum())
-    outstanding = int(pop.balance[sel].sum())
-    status = pop.status[sel]
-    resolved = np.isin(status, (CURED, PAID, SETTLED))
-    complaints = int(pop.complaints[sel].sum())
-    worked = int(pop.worked[sel].sum())
-    churned = int(pop.churned[sel].sum())
-    seg_clv = pop.clv_by_segment[pop.segment[sel]]
-    lost = float((seg_clv * pop.churned[sel]).sum())
+# per-tier totals gathered in one pass over the book (:func:`_tier_totals`)
+(_N, _B0, _A0, _COLLECTED, _DISCOUNT, _CHARGED, _BALANCE, _CURED, _PAID, _SETTLED, _COMPLAINTS, _WORKED,
+ _CHURNED) = range(13)
+
+
+@njit
+def _tier_totals(n_tiers, n_segments, tier, segment, status, balance0, arrears0, collected, discount, charged_off,
+                 balance, complaints, last_contact_day, churned, cost_cents):
+    """Per tier: the integer totals above, churned customers by segment, cost (cents)."""
+    tot = np.zeros((n_tiers, 13), dtype=np.int64)
+    churn_seg = np.zeros((n_tiers, n_segments), dtype=np.int64)
+    cost = np.zeros(n_tiers, dtype=np.float64)
+    for i in range(len(tier)):
+        k = tier[i]
+        t = tot[k]
+        t[_N] += 1
+        t[_B0] += balance0[i]
+        t[_A0] += arrears0[i]
+        t[_COLLECTED] += collected[i]
+        t[_DISCOUNT] += discount[i]
+        t[_CHARGED] += charged_off[i]
+        t[_BALANCE] += balance[i]
+        st = status[i]
+        t[_CURED] += st == CURED
+        t[_PAID] += st == PAID
+        t[_SETTLED] += st == SETTLED
+        t[_COMPLAINTS] += complaints[i]
+        t[_WORKED] += last_contact_day[i] >= 0
+        if churned[i]:
+            t[_CHURNED] += 1
+            churn_seg[k, segment[i]] += 1
+        cost[k] += cost_cents[i]
+    return tot, churn_seg, cost
+
+
+def _block(t: np.ndarray, churn_seg: np.ndarray, clv_by_segment: np.ndarray, cost_cents: float,
+           discount_is_cost: int) -> dict:
+    """KPIs of a group of accounts from its totals ``t`` (see :func:`_tier_totals`)."""
+    n = int(t[_N])
+    b0, a0 = int(t[_B0]), int(t[_A0])
+    collected, discounts, charged = int(t[_COLLECTED]), int(t[_DISCOUNT]), int(t[_CHARGED])
+    complaints, worked, churned = int(t[_COMPLAINTS]), int(t[_WORKED]), int(t[_CHURNED])
+    resolved = int(t[_CURED] + t[_PAID] + t[_SETTLED])
+    lost = float((clv_by_segment * churn_seg).sum())
     cents = 100.0
     out = {
         "accounts": n,
@@ -123,20 +152,20 @@ def _block(pop, sel: np.ndarray, tally_contacts: np.ndarray | None, cost_cents: 
         "recovery_rate": _safe(collected, b0),
         "overdue_at_entry": a0 / cents,
         "overdue_recovery_rate": _safe(collected, a0),
-        "net_recovery": (collected - cost_cents - discounts * pop.discount_is_cost) / cents,
+        "net_recovery": (collected - cost_cents - discounts * discount_is_cost) / cents,
         "treatment_cost": cost_cents / cents,
         "discounts_given": discounts / cents,
         "charged_off_balance": charged / cents,
-        "outstanding_balance": outstanding / cents,
-        "cure_rate": _safe((status == CURED).sum(), n),
-        "paid_rate": _safe((status == PAID).sum(), n),
-        "settled_rate": _safe((status == SETTLED).sum(), n),
+        "outstanding_balance": int(t[_BALANCE]) / cents,
+        "cure_rate": _safe(int(t[_CURED]), n),
+        "paid_rate": _safe(int(t[_PAID]), n),
+        "settled_rate": _safe(int(t[_SETTLED]), n),
         "chargeoff_rate": _safe(charged, b0),
         "cost_to_collect": _safe(cost_cents, collected),
         "complaints": complaints,
         "complaints_per_1k": _safe(1000.0 * complaints, worked) if worked else 0.0,
         "accounts_worked": worked,
-        "churn_rate": _safe(churned, int(resolved.sum())),
+        "churn_rate": _safe(churned, resolved),
         "churned": churned,
         "lost_clv": lost,
     }
@@ -147,9 +176,15 @@ def kpis(model) -> tuple[dict, dict]:
     """Summary KPIs overall and per risk tier for a finished :class:`CollectionsModel`."""
     pop = model.borrowers
     t: Tally = model.tally
-    everyone = np.ones(pop.n, dtype=bool)
+    n_tiers = len(pop.tier_names)
+    tot, churn_seg, tier_cost = _tier_totals(
+        n_tiers, len(pop.clv_by_segment), pop.tier, pop.segment, pop.status, pop.balance0, pop.arrears0,
+        pop.collected, pop.discount, pop.charged_off, pop.balance, pop.complaints, pop.last_contact_day,
+        pop.churned, pop.cost_cents,
+    )
+    clv, dic = pop.clv_by_segment, pop.discount_is_cost
     total_cost = t.contact_cost_cents + t.team_cost_cents
-    overall = _block(pop, everyone, t.contacts, total_cost)
+    overall = _block(tot.sum(axis=0), churn_seg.sum(axis=0), clv, total_cost, dic)
     calls = int(t.contacts[CALL])
     overall.update(
         {
@@ -181,9 +216,7 @@ def kpis(model) -> tuple[dict, dict]:
         )
     segments = {}
     for k, name in enumerate(pop.tier_names):
-        sel = pop.tier == k
-        cost = float(pop.cost_cents[sel].sum())
-        block = _block(pop, sel, None, cost)
+        block = _block(tot[k], churn_seg[k], clv, float(tier_cost[k]), dic)
         block["contacts"] = {c: int(pop.tier_contacts[k, i]) for i, c in enumerate(CHANNELS)}
         block["roll_rates"] = _rolls(t.roll_num[k], t.roll_den[k])
         block["rpc_rate"] = _safe(pop.tier_reached[k, CALL], pop.tier_contacts[k, CALL])

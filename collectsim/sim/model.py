@@ -13,6 +13,12 @@ One day (:meth:`CollectionsModel.step`) is, in order (``docs/model.md`` §Day):
 7. promises and plan instalments fall due; the self-exciting repayment process runs;
 8. accounts at the charge-off DPD are charged off; roll rates every 30 days;
 9. the ``DataCollector`` records the day.
+
+A day costs time in proportion to the accounts still in collections and the contacts
+requested — not to the size of the book: the behaviour steps are numba kernels over the
+population's active-account index, the day's requests stay sorted by (account, hour) and
+are only ever compressed, and the daily counts are kept up to date instead of recounted
+(``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -26,9 +32,9 @@ import pandas as pd
 from collectsim.agents.borrowers import BorrowerPopulation
 from collectsim.agents.collectors import CollectorTeam
 from collectsim.policies.base import Policy, Requests
-from collectsim.sim.channels import CALL, CHANNEL_INDEX, CHANNELS, VISIT
+from collectsim.sim.channels import CALL, CHANNELS, VISIT
 from collectsim.sim.metrics import ACTIVE, CHARGED_OFF, STATUS_NAMES, Tally
-from collectsim.sim.rng import Streams
+from collectsim.sim.rng import Streams, njit
 from collectsim.sim.rules import RuleEngine, resolve_rules
 from collectsim.sim.scenario import BUCKETS, Scenario
 
@@ -38,23 +44,23 @@ _CONVERSATION = np.zeros(len(CHANNELS), dtype=bool)
 _CONVERSATION[[CALL, VISIT]] = True
 
 
-def _today(model: "CollectionsModel", key: str) -> float:
+def _today(model: CollectionsModel, key: str) -> float:
     return model.tally.today.get(key, 0.0)
 
 
-def _today_money(model: "CollectionsModel", key: str) -> float:
+def _today_money(model: CollectionsModel, key: str) -> float:
     return model.tally.today.get(key, 0.0) / 100.0  # cents -> currency units
 
 
-def _churned(model: "CollectionsModel") -> int:
-    return int(model.borrowers.churned.sum())
+def _churned(model: CollectionsModel) -> int:
+    return int(model.borrowers.churned_count)
 
 
-def _status_count(model: "CollectionsModel", code: int) -> int:
+def _status_count(model: CollectionsModel, code: int) -> int:
     return int(model.status_counts[code])
 
 
-def _bucket_count(model: "CollectionsModel", k: int) -> int:
+def _bucket_count(model: CollectionsModel, k: int) -> int:
     return int(model.bucket_counts[k])
 
 
@@ -120,6 +126,10 @@ class CollectionsModel(mesa.Model):
             "optout_prob": np.array([c.optout_prob for c in chs]),
         }
         self.channel_team = [c.team for c in chs]
+        #: channel code -> index of the team that works it (-1: automated)
+        names = list(self.teams)
+        self._team_of = np.array([names.index(tn) if tn in self.teams else -1 for tn in self.channel_team])
+        self._balance0_total = float(self.borrowers.balance0.sum())
         self.log_contacts = log_contacts
         self._log: list[dict[str, np.ndarray]] = []
         n_tiers = len(self.borrowers.tier_names)
@@ -160,13 +170,13 @@ class CollectionsModel(mesa.Model):
     @property
     def recovery_rate(self) -> float:
         """Cash collected / balance at entry, so far."""
-        return self.collected_cum / float(self.borrowers.balance0.sum())
+        return self.collected_cum / self._balance0_total
 
     def _refresh_counts(self) -> None:
+        """Status counts (kept by the kernels) and active accounts per bucket."""
         pop = self.borrowers
-        self.status_counts = np.bincount(pop.status, minlength=len(STATUS_NAMES))
-        act = pop.status == ACTIVE
-        self.bucket_counts = np.bincount(pop.bucket()[act], minlength=len(BUCKETS))
+        self.status_counts = pop.status_counts
+        self.bucket_counts = pop.bucket_counts
 
     # ----------------------------------------------------------------- the day ------------
     def step(self) -> None:
@@ -177,10 +187,7 @@ class CollectionsModel(mesa.Model):
         pop.age(day)
         requests = self.policy.decide(pop.observe(day))
         self._execute(day, requests)
-        pop.keep_promises(day)
-        pop.pay_plans(day)
-        pop.repay(day)
-        pop.charge_off(day)
+        pop.settle(day)  # keep_promises, pay_plans, repay, charge_off (also closes the active index)
         self._team_costs()
         if (day + 1) % 30 == 0:
             self._roll(day)
@@ -195,80 +202,80 @@ class CollectionsModel(mesa.Model):
         self.tally.today["cost"] += cost
 
     def _execute(self, day: int, req: Requests) -> None:
-        """Filter, work and apply one day's contact requests."""
+        """Filter, work and apply one day's contact requests.
+
+        The requests are sorted by (account, hour) once (a policy may deliver them sorted:
+        then nothing is moved); every later stage only compresses the arrays, so each
+        account's contacts stay one contiguous run in hour order for the kernels.
+        """
         pop = self.borrowers
         t = self.tally
         cp = self.channel_params
         self._blocked_before = float(sum(self.rules.blocked.values()))
         req.validate(pop.n)
-        req = req.take(pop.status[req.account] == ACTIVE)
+        live = pop.is_active[req.account]
+        if not live.all():
+            req = req.take(live)
         t.requested += len(req)
         t.today["requested"] += len(req)
         if len(req) == 0:
             self.rules.record(day, req.account, req.channel, np.zeros(0, dtype=bool))
             return
-        req = req.take(np.lexsort((req.hour, req.account)))
-        acc = req.account
-        starts = np.r_[0, np.flatnonzero(np.diff(acc)) + 1]
-        seq = np.arange(len(acc)) - np.repeat(starts, np.diff(np.r_[starts, len(acc)]))
-        allowed = self.rules.pre_filter(day, acc, req.channel, req.hour, pop.opted_out)
-        req, seq = req.take(allowed), seq[allowed]
-        acc, ch, hour = req.account, req.channel.astype(np.int64), req.hour.astype(np.int64)
-        p = pop.reach_probability(acc, ch, hour, cp["reach"], cp["reach_by_hour"])
-        reached = self.streams.uniform("reach", day, acc * 1024 + seq) < p
-        optout = pop.opt_out_draws(day, acc, ch, reached, seq, cp["optout_prob"])
-        ok = self.rules.during_execution(acc, ch, reached, optout)
-        req, seq, reached, ch, hour, optout = req.take(ok), seq[ok], reached[ok], ch[ok], hour[ok], optout[ok]
-        acc = req.account
+        if not _sorted_by_account_hour(req.account, req.hour):
+            req = req.take(np.lexsort((req.hour, req.account)))
+        acc = req.account.astype(np.int64, copy=False)
+        ch, hour = req.channel.astype(np.int64), req.hour.astype(np.int64)
+        seq = _sequence_in_account(acc)
+        # the arrays keep every request; `ok` marks those still going ahead
+        ok = self.rules.pre_filter(day, acc, ch, hour, pop.opted_out)
+        reached, optout = pop.draw_outcomes(day, acc, ch, hour, seq, cp, ok)
+        ok = self.rules.during_execution(acc, ch, reached, optout, ok=ok)
 
-        done = np.ones(len(acc), dtype=bool)
+        done = ok.copy()
         skill = np.ones(len(acc))
-        for name, team in self.teams.items():
-            codes = [i for i, tn in enumerate(self.channel_team) if tn == name]
-            if not codes:
+        team_cost = np.zeros(len(acc))  # cents of the team's day cost, by minutes worked
+        queue, start, minutes = _team_queues(ch, ok, reached, self._team_of, len(self.teams),
+                                             cp["handle_minutes"], cp["attempt_minutes"])
+        for k, (name, team) in enumerate(self.teams.items()):
+            if not (self._team_of == k).any():
                 continue
-            sel = np.flatnonzero(np.isin(ch, codes))
+            sel, mins = queue[start[k] : start[k + 1]], minutes[start[k] : start[k + 1]]
             if len(sel) == 0:
                 team.work(np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
                 continue
-            minutes = np.where(reached[sel], cp["handle_minutes"][ch[sel]], cp["attempt_minutes"][ch[sel]])
-            d, who = team.work(req.priority[sel].astype(float), minutes, reached[sel])
-            done[sel] = d
-            skill[sel[d]] = team.skill[who[d]]
-            lost = int((~d).sum())
-            t.unworked[name] = t.unworked.get(name, 0) + lost
-            # attribute the team's day cost to accounts by minutes worked
-            if team.spec.minutes_per_day > 0:
-                per_min = team.spec.cost_per_day * 100.0 / team.spec.minutes_per_day
-                np.add.at(pop.cost_cents, acc[sel[d]], minutes[d] * per_min)
-        req, seq, reached, ch, hour, skill = req.take(done), seq[done], reached[done], ch[done], hour[done], skill[done]
-        optout = optout[done]
-        acc = req.account
+            d, who = team.work(req.priority[sel], mins, reached[sel])
+            sp = team.spec
+            per_min = sp.cost_per_day * 100.0 / sp.minutes_per_day if sp.minutes_per_day > 0 else 0.0
+            made = _team_done(sel, d, who, mins, team.skill, per_min, done, skill, team_cost)
+            t.unworked[name] = t.unworked.get(name, 0) + len(sel) - made
+        # the executed contacts (r: their index into req)
+        r, acc, ch, hour, seq, reached, optout, skill, team_cost, counts, hits = _executed(
+            done, acc, ch, hour, seq, reached, optout, skill, team_cost, len(CHANNELS)
+        )
         self.rules.record(day, acc, ch, reached)
 
-        effort = cp["effect"][ch] * pop.willingness[acc] * skill
-        complaint = pop.absorb_contacts(day, acc, ch, hour, reached, seq, effort, cp, optout)
+        complaint = pop.absorb_contacts(day, acc, ch, hour, reached, optout, seq, skill, cp, team_cost,
+                                        self._team_of)
         cost = float(cp["cost_cents"][ch].sum())
         t.contact_cost_cents += cost
         t.today["cost"] += cost
-        t.today["complaints"] += float(complaint.sum())
-        t.today["optouts"] += float(optout.sum())
-        t.optouts += int(optout.sum())
-        np.add.at(t.contacts, ch, 1)
-        np.add.at(t.reached, ch[reached], 1)
-        counts = np.bincount(ch, minlength=len(CHANNELS))
+        n_complaints, n_optouts = int(complaint.sum()), int(optout.sum())
+        t.today["complaints"] += n_complaints
+        t.today["optouts"] += n_optouts
+        t.optouts += n_optouts
+        t.contacts += counts
+        t.reached += hits
         for i, c in enumerate(CHANNELS):
             t.today[f"contacts_{c}"] += float(counts[i])
-        t.today["rpcs"] += float((reached & (ch == CALL)).sum())
+        t.today["rpcs"] += float(hits[CALL])
 
         outcome = reached.astype(np.int8)
-        conv = np.flatnonzero(reached & _CONVERSATION[ch])
+        conv = _first_conversations(acc, ch, reached, _CONVERSATION)  # one per account-day
         if len(conv):
-            _, first = np.unique(acc[conv], return_index=True)  # one conversation per account-day
-            conv = conv[first]
-            conv = conv[pop.status[acc[conv]] == ACTIVE]
+            conv = conv[pop.is_active[acc[conv]]]
+            rc = r[conv]
             outcome[conv] = pop.converse(
-                day, acc[conv], req.offer[conv], req.discount[conv], req.plan_months[conv], skill[conv]
+                day, acc[conv], req.offer[rc], req.discount[rc], req.plan_months[rc], skill[conv]
             )
         if self.log_contacts:
             self._log.append(
@@ -312,3 +319,97 @@ class CollectionsModel(mesa.Model):
         outcomes = ["no_reach", "reached", "promise", "plan", "settled"]
         df["outcome"] = pd.Categorical.from_codes(df["outcome"], categories=outcomes)
         return df
+
+
+# ---------------------------------------------------------------------- small kernels -----
+
+
+@njit
+def _sorted_by_account_hour(account, hour):
+    """True if the requests are already in (account, hour) order."""
+    for j in range(1, len(account)):
+        if account[j] < account[j - 1] or (account[j] == account[j - 1] and hour[j] < hour[j - 1]):
+            return False
+    return True
+
+
+@njit
+def _sequence_in_account(account):
+    """Position of each request within its account's run (0, 1, ...): the draws' slot."""
+    seq = np.zeros(len(account), dtype=np.int64)
+    for j in range(1, len(account)):
+        if account[j] == account[j - 1]:
+            seq[j] = seq[j - 1] + 1
+    return seq
+
+
+@njit
+def _first_conversations(account, channel, reached, conversation):
+    """Index of each account's first reached call or visit of the day."""
+    out = np.empty(len(account), dtype=np.int64)
+    n = 0
+    last = -1
+    for j in range(len(account)):
+        if reached[j] and conversation[channel[j]] and account[j] != last:
+            out[n] = j
+            n += 1
+            last = account[j]
+    return out[:n]
+
+
+@njit
+def _team_queues(channel, ok, reached, team_of, n_teams, handle_minutes, attempt_minutes):
+    """Every team's queue in one pass: the allowed attempts on its channels (in request
+    order), grouped by team — team k's are ``queue[start[k]:start[k + 1]]`` — and the minutes
+    each takes (``handle_minutes`` if it reaches the debtor, else ``attempt_minutes``)."""
+    start = np.zeros(n_teams + 1, dtype=np.int64)
+    for j in range(len(channel)):
+        if ok[j] and team_of[channel[j]] >= 0:
+            start[team_of[channel[j]] + 1] += 1
+    for k in range(n_teams):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    queue = np.empty(start[n_teams], dtype=np.int64)
+    minutes = np.empty(start[n_teams], dtype=np.float64)
+    for j in range(len(channel)):
+        c = channel[j]
+        if ok[j] and team_of[c] >= 0:
+            q = fill[team_of[c]]
+            queue[q] = j
+            minutes[q] = handle_minutes[c] if reached[j] else attempt_minutes[c]
+            fill[team_of[c]] = q + 1
+    return queue, start, minutes
+
+
+@njit
+def _team_done(sel, done_q, who, minutes, team_skill, per_min, done, skill, team_cost):
+    """Mark the team's queue as made or not; a made attempt takes its collector's skill and
+    ``minutes · per_min`` of the team's cost. Returns the number made."""
+    made = 0
+    for k in range(len(sel)):
+        j = sel[k]
+        done[j] = done_q[k]
+        if done_q[k]:
+            skill[j] = team_skill[who[k]]
+            team_cost[j] = minutes[k] * per_min
+            made += 1
+    return made
+
+
+@njit
+def _executed(done, account, channel, hour, seq, reached, optout, skill, team_cost, n_channels):
+    """Compress the arrays to the executed contacts; count them (and the reached) by channel."""
+    m = 0
+    for j in range(len(done)):
+        m += done[j]
+    r = np.empty(m, dtype=np.int64)
+    counts = np.zeros(n_channels, dtype=np.int64)
+    hits = np.zeros(n_channels, dtype=np.int64)
+    k = 0
+    for j in range(len(done)):
+        if done[j]:
+            r[k] = j
+            counts[channel[j]] += 1
+            hits[channel[j]] += reached[j]
+            k += 1
+    return (r, account[r], channel[r], hour[r], seq[r], reached[r], optout[r], skill[r], team_cost[r], counts, hits)

@@ -12,6 +12,11 @@ independent and adding a source never changes another one's draws.
 
 One-off draws at set-up (balances, latent traits) come from a :class:`numpy.random.Generator`
 seeded from the same :class:`~numpy.random.SeedSequence` under the source name.
+
+The daily behaviour steps are numba kernels (``docs/performance.md``); inside them a
+uniform is :func:`uniform_at` ``(base, counter)``, where ``base`` =
+:meth:`Streams.base` ``(source, day, slot)`` is computed once per call. It is the same
+hash as :meth:`Streams.uniform`, bit for bit.
 """
 
 from __future__ import annotations
@@ -20,7 +25,29 @@ import zlib
 
 import numpy as np
 
-__all__ = ["Streams", "SOURCES"]
+try:  # numba compiles the daily kernels; without it they run as (slow) plain Python
+    from numba import njit as _numba_njit
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - numba is a dependency
+    _numba_njit = None
+    HAVE_NUMBA = False
+
+__all__ = ["Streams", "SOURCES", "njit", "uniform_at", "HAVE_NUMBA"]
+
+
+def njit(fn=None, **kw):
+    """``numba.njit(cache=True, error_model="numpy")``, or the plain function without numba.
+
+    ``error_model="numpy"``: a division by zero gives inf/nan instead of raising, so
+    divisions carry no zero check (the kernels never divide by zero: κ > 0 and
+    instalments >= 1 cent are validated).
+    """
+    if fn is None:
+        return lambda f: njit(f, **kw)
+    if _numba_njit is None:  # pragma: no cover
+        return fn
+    return _numba_njit(cache=True, error_model="numpy", **kw)(fn)
 
 #: The named sources of randomness. Their order never matters: keys derive from the names.
 SOURCES: tuple[str, ...] = (
@@ -54,6 +81,18 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x *= _C2
     x ^= x >> _S31
     return x
+
+
+@njit
+def uniform_at(base: np.uint64, counter: np.int64) -> float:
+    """The uniform of a stream position: SplitMix64 of ``counter · golden + base`` (kernels)."""
+    x = np.uint64(counter) * _GOLDEN + base
+    x = x ^ (x >> _S30)
+    x = x * _C1
+    x = x ^ (x >> _S27)
+    x = x * _C2
+    x = x ^ (x >> _S31)
+    return np.float64(x >> _S11) * _INV53
 
 
 def _mix_scalar(x: int) -> int:
@@ -91,13 +130,17 @@ class Streams:
         """The 64-bit key of ``source``."""
         return self._keys[source]
 
+    def base(self, source: str, day: int, slot: int = 0) -> np.uint64:
+        """The 64-bit offset of ``(source, day, slot)``; see :func:`uniform_at`."""
+        return np.uint64(_mix_scalar(self._keys[source] ^ _mix_scalar(day * 0x100000001B3 + slot + 1)))
+
     def uniform(self, source: str, day: int, accounts: np.ndarray, slot: int = 0) -> np.ndarray:
         """Uniforms in [0, 1), one per entry of ``accounts``, for ``(source, day, slot)``.
 
         The value for a given (source, day, account, slot) never depends on which other
         accounts are drawn in the same call: the basis of common random numbers.
         """
-        base = _mix_scalar(self._keys[source] ^ _mix_scalar(day * 0x100000001B3 + slot + 1))
+        base = self.base(source, day, slot)
         x = accounts.astype(np.uint64) * _GOLDEN
         x += np.uint64(base)
         x = _mix(x)

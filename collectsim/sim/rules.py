@@ -25,6 +25,16 @@ conversation stops later attempts the same day; a connect cap stops attempts aft
 cap) — and whatever collectors then leave undone by lack of time stays compliant.
 :func:`audit` re-checks a contact log against the same rules from scratch, with pandas,
 sharing no code with the engine.
+
+The rules are compiled into a small table (kind, channels, numbers per rule) and each phase
+is one numba kernel that walks the day's requests account by account (they are sorted by
+account, then hour) and puts each request through the rules in list order — the same as
+applying the rules one after the other as filters, in one pass, so filtering costs
+O(requests) whatever the size of the book. Attempt and connect caps keep a ring of per-day
+counts over the window's earlier days (one int16 row per day over all accounts,
+``window_days − 1`` rows; today's row is cleared when the day is recorded), cooldowns the
+day of each account's last conversation. (One row per account instead was measured to be
+slower: the day's requests come in account order, so the rows are read as a few streams.)
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from collectsim.sim.channels import CHANNEL_INDEX, CHANNELS
+from collectsim.sim.rng import njit
 from collectsim.sim.scenario import Rule, RuleSet
 
 __all__ = ["PRESETS", "resolve_rules", "RuleEngine", "audit"]
@@ -97,8 +108,11 @@ def _exclusive_group_cumsum(flags: np.ndarray, group_start: np.ndarray) -> np.nd
 class _Compiled:
     rule: Rule
     channels: np.ndarray  # bool mask over channel codes
-    ring: np.ndarray | None = None  # int8 (window_days - 1, n): executed counts on earlier days
-    last_day: np.ndarray | None = None  # int16 (n,): last conversation day, cooldown rules
+
+
+_QUIET, _OPT_OUT, _COOLDOWN, _ATTEMPTS, _CONNECTS = range(5)
+_KIND = {"quiet_hours": _QUIET, "opt_out": _OPT_OUT, "cooldown_after_conversation": _COOLDOWN,
+         "max_attempts": _ATTEMPTS, "max_connects": _CONNECTS}
 
 
 class RuleEngine:
@@ -114,24 +128,35 @@ class RuleEngine:
 
     def __init__(self, rules: list[Rule], n: int) -> None:
         self.rules = [_Compiled(r, _mask(r.channels)) for r in rules]
-        for c in self.rules:
-            k = c.rule.kind
-            if k in ("max_attempts", "max_connects") and c.rule.window_days > 1:
-                c.ring = np.zeros((c.rule.window_days - 1, n), dtype=np.int16)
-            if k == "cooldown_after_conversation":
-                c.last_day = np.full(n, -32000, dtype=np.int16)
+        k = len(self.rules)
+        # the rule table the kernels read
+        self._kind = np.array([_KIND[c.rule.kind] for c in self.rules], dtype=np.int64)
+        self._on = np.array([c.channels for c in self.rules], dtype=bool).reshape(k, len(CHANNELS))
+        self._start = np.array([c.rule.start_hour for c in self.rules], dtype=np.int64)
+        self._end = np.array([c.rule.end_hour for c in self.rules], dtype=np.int64)
+        self._cap = np.array([c.rule.max_count for c in self.rules], dtype=np.int64)
+        self._window = np.array([c.rule.window_days for c in self.rules], dtype=np.int64)
+        # ring rows (caps over several days) and last-conversation days (cooldowns), stacked
+        rows = [c.rule.window_days - 1 if c.rule.kind in ("max_attempts", "max_connects") else 0 for c in self.rules]
+        self._ring_at = np.r_[0, np.cumsum(rows)].astype(np.int64)
+        #: the caps' per-day counts: row ``ring_at[r] + day % (window − 1)`` of rule r
+        self.rings = np.zeros((int(self._ring_at[-1]), n), dtype=np.int16)
+        cool = [i for i, c in enumerate(self.rules) if c.rule.kind == "cooldown_after_conversation"]
+        self._cool_at = np.full(k, -1, dtype=np.int64)
+        self._cool_at[cool] = np.arange(len(cool))
+        #: the cooldowns' last conversation day of each account
+        self.last_days = np.full((len(cool), n), _NEVER, dtype=np.int16)
         #: blocked request counts by rule name
         self.blocked: dict[str, int] = {c.rule.name: 0 for c in self.rules}
+
+    def _count_blocked(self, blocked: np.ndarray) -> None:
+        for c, b in zip(self.rules, blocked.tolist(), strict=True):
+            self.blocked[c.rule.name] += b
 
     @property
     def names(self) -> list[str]:
         """Rule names in order."""
         return [c.rule.name for c in self.rules]
-
-    def _window_sum(self, c: _Compiled, accounts: np.ndarray) -> np.ndarray:
-        if c.ring is None:
-            return np.zeros(len(accounts), dtype=np.int64)
-        return c.ring[:, accounts].sum(axis=0, dtype=np.int64)
 
     def pre_filter(
         self,
@@ -144,37 +169,26 @@ class RuleEngine:
         """Boolean mask of requests allowed before execution.
 
         Requests must be sorted by (account, hour). ``opted_out`` is the population's
-        opt-out bitmask (bit = channel code).
+        opt-out bitmask (bit = channel code). Rules act as filters in list order: each sees
+        the requests the rules before it let through.
         """
         ok = np.ones(len(account), dtype=bool)
-        if len(account) == 0:
+        if len(account) == 0 or not self.rules:
             return ok
-        group_start = np.r_[0, np.flatnonzero(np.diff(account)) + 1]
-        for c in self.rules:
-            r = c.rule
-            on = c.channels[channel] & ok
-            if not on.any():
-                continue
-            if r.kind == "quiet_hours":
-                bad = on & ((hour < r.start_hour) | (hour >= r.end_hour))
-            elif r.kind == "opt_out":
-                bad = on & (((opted_out[account] >> channel.astype(np.uint8)) & 1) == 1)
-            elif r.kind == "cooldown_after_conversation":
-                bad = on & ((day - c.last_day[account].astype(np.int64)) < r.window_days)
-            elif r.kind == "max_attempts":
-                prior = self._window_sum(c, account)
-                rank = _exclusive_group_cumsum(on, group_start)
-                bad = on & (prior + rank >= r.max_count)
-            else:  # max_connects: earlier days only here; today's connects in during_execution
-                bad = on & (self._window_sum(c, account) >= r.max_count)
-            n_bad = int(bad.sum())
-            if n_bad:
-                self.blocked[r.name] += n_bad
-                ok &= ~bad
+        blocked = np.zeros(len(self.rules), dtype=np.int64)
+        _screen_before(ok, _i64(account), _i64(channel), _i64(hour), opted_out, day, self._kind, self._on,
+                       self._start, self._end, self._cap, self._window, self.rings, self._ring_at, self.last_days,
+                       self._cool_at, blocked)
+        self._count_blocked(blocked)
         return ok
 
     def during_execution(
-        self, account: np.ndarray, channel: np.ndarray, reached: np.ndarray, optout: np.ndarray | None = None
+        self,
+        account: np.ndarray,
+        channel: np.ndarray,
+        reached: np.ndarray,
+        optout: np.ndarray | None = None,
+        ok: np.ndarray | None = None,
     ) -> np.ndarray:
         """Mask of attempts allowed given today's outcomes, in execution order.
 
@@ -182,60 +196,170 @@ class RuleEngine:
         account; ``reached`` is whether each attempt *would* reach the debtor and ``optout``
         whether it would make the debtor opt out of its channel. An attempt is blocked once
         an earlier attempt today produced a conversation that a cooldown rule counts, an
-        opt-out from the same channel, or once a connect cap is used up.
+        opt-out from the same channel, or once a connect cap is used up. Earlier attempts
+        count whether or not a rule or the collectors then stop them (conservative).
+
+        ``ok``: the :meth:`pre_filter` mask, when the arrays still hold the requests it
+        blocked (they are then ignored); updated in place and returned.
         """
-        ok = np.ones(len(account), dtype=bool)
-        if len(account) == 0:
+        pre = ok
+        ok = np.ones(len(account), dtype=bool) if pre is None else pre
+        if len(account) == 0 or not self.rules:
             return ok
-        group_start = np.r_[0, np.flatnonzero(np.diff(account)) + 1]
-        for c in self.rules:
-            r = c.rule
-            if r.kind not in ("cooldown_after_conversation", "max_connects", "opt_out"):
-                continue
-            on = c.channels[channel]
-            if not on.any():
-                continue
-            if r.kind == "opt_out":
-                if optout is None:
-                    continue
-                bad = np.zeros(len(account), dtype=bool)
-                for code in np.flatnonzero(c.channels):
-                    same = channel == code
-                    bad |= same & ok & (_exclusive_group_cumsum(same & optout, group_start) > 0)
-                n_bad = int(bad.sum())
-                if n_bad:
-                    self.blocked[r.name] += n_bad
-                    ok &= ~bad
-                continue
-            connects_before = _exclusive_group_cumsum(on & reached, group_start)
-            if r.kind == "cooldown_after_conversation":
-                bad = on & ok & (connects_before > 0)
-            else:
-                bad = on & ok & (self._window_sum(c, account) + connects_before >= r.max_count)
-            n_bad = int(bad.sum())
-            if n_bad:
-                self.blocked[r.name] += n_bad
-                ok &= ~bad
+        live = ok.copy() if pre is not None else np.ones(len(account), dtype=bool)
+        blocked = np.zeros(len(self.rules), dtype=np.int64)
+        has_optout = optout is not None
+        optout = optout if has_optout else np.zeros(len(account), dtype=bool)
+        _screen_during(ok, live, _i64(account), _i64(channel), reached, optout, has_optout, self._kind, self._on,
+                       self._cap, self.rings, self._ring_at, blocked)
+        self._count_blocked(blocked)
         return ok
 
     def record(self, day: int, account: np.ndarray, channel: np.ndarray, reached: np.ndarray) -> None:
         """Record the day's executed contacts into the rolling windows.
 
-        Must be called exactly once per day, also on days without contacts: the ring slot
-        of the day that leaves the window is overwritten here.
+        Must be called exactly once per day, also on days without contacts: the ring row of
+        the day that leaves the window is overwritten here.
         """
-        for c in self.rules:
-            r = c.rule
-            on = c.channels[channel]
-            if r.kind == "cooldown_after_conversation":
-                hit = on & reached
-                c.last_day[account[hit]] = day
-            elif c.ring is not None:
-                hit = on if r.kind == "max_attempts" else on & reached
-                # slot for today; windows look back window_days - 1 earlier days
-                slot = day % c.ring.shape[0]
-                c.ring[slot, :] = 0
-                np.add.at(c.ring[slot], account[hit], 1)
+        if self.rules:
+            _record(day, _i64(account), _i64(channel), reached, self._kind, self._on, self.rings, self._ring_at,
+                    self.last_days, self._cool_at)
+
+
+# ---------------------------------------------------------------------- kernels -----------
+# ``ok`` is updated in place; ``blocked`` counts the requests each rule blocked. Requests
+# are sorted by account, then hour: an account's requests are one contiguous run.
+
+
+def _i64(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.int64, copy=False)
+
+
+_NEVER = -32000  # "no such day" in the int16 rule memory
+
+
+@njit
+def _window(rings, first, last, i):
+    """Executed contacts (or connects) of account ``i`` on the window's earlier days."""
+    s = 0
+    for d in range(first, last):
+        s += rings[d, i]
+    return s
+
+
+@njit
+def _screen_before(ok, account, channel, hour, opted_out, day, kind, on, start, end, cap, window, rings, ring_at,
+                   last_days, cool_at, blocked):
+    """Before execution, each request through the rules in order until one blocks it.
+
+    quiet hours: allowed for start <= hour < end; opt-out: not on a channel opted out of;
+    cooldown: not within ``window`` days of a conversation (its day is day 1); attempt cap:
+    earlier days' count + today's earlier requests (that reached this rule) < cap; connect
+    cap: earlier days' connects < cap (today's are checked during execution).
+    """
+    n_rules = len(kind)
+    prior = np.empty(n_rules, dtype=np.int64)
+    today = np.empty(n_rules, dtype=np.int64)
+    m = len(account)
+    j = 0
+    while j < m:
+        a = account[j]
+        prior[:] = -1
+        today[:] = 0
+        while j < m and account[j] == a:
+            c = channel[j]
+            for r in range(n_rules):
+                if not on[r, c]:
+                    continue
+                k = kind[r]
+                if k == _QUIET:
+                    bad = not (start[r] <= hour[j] < end[r])
+                elif k == _OPT_OUT:
+                    bad = (opted_out[a] >> c) & 1 == 1
+                elif k == _COOLDOWN:
+                    bad = day - np.int64(last_days[cool_at[r], a]) < window[r]
+                else:
+                    if prior[r] < 0:
+                        prior[r] = _window(rings, ring_at[r], ring_at[r + 1], a)
+                    if k == _ATTEMPTS:
+                        bad = prior[r] + today[r] >= cap[r]
+                        today[r] += 1
+                    else:
+                        bad = prior[r] >= cap[r]
+                if bad:
+                    ok[j] = False
+                    blocked[r] += 1
+                    break
+            j += 1
+
+
+@njit
+def _screen_during(ok, live, account, channel, reached, optout, has_optout, kind, on, cap, rings, ring_at,
+                   blocked):
+    """During execution (hour order): an attempt is stopped after an earlier attempt today on
+    the rule's channels would reach the debtor (cooldown), would opt them out of the same
+    channel (opt-out), or once earlier days' + today's would-be connects reach the cap. The
+    earlier attempts count whatever happened to them (``live``: passed the rules before)."""
+    n_rules = len(kind)
+    prior = np.empty(n_rules, dtype=np.int64)
+    connects = np.empty(n_rules, dtype=np.int64)
+    opted = np.empty(n_rules, dtype=np.int64)
+    m = len(account)
+    j = 0
+    while j < m:
+        a = account[j]
+        prior[:] = -1
+        connects[:] = 0
+        opted[:] = 0
+        while j < m and account[j] == a:
+            c = channel[j]
+            if live[j]:
+                for r in range(n_rules):
+                    k = kind[r]
+                    if not on[r, c]:
+                        continue
+                    if k == _COOLDOWN or k == _CONNECTS:
+                        limit = 1
+                        if k == _CONNECTS:
+                            if prior[r] < 0:
+                                prior[r] = _window(rings, ring_at[r], ring_at[r + 1], a)
+                            limit = cap[r] - prior[r]
+                        if ok[j] and connects[r] >= limit:
+                            ok[j] = False
+                            blocked[r] += 1
+                        if reached[j]:
+                            connects[r] += 1
+                    elif k == _OPT_OUT and has_optout:
+                        if ok[j] and (opted[r] >> c) & 1:
+                            ok[j] = False
+                            blocked[r] += 1
+                        if optout[j]:
+                            opted[r] |= 1 << c
+            j += 1
+
+
+@njit
+def _record(day, account, channel, reached, kind, on, rings, ring_at, last_days, cool_at):
+    """The day's executed contacts into the rings (today's row, cleared first) and the
+    cooldowns' last conversation days."""
+    n_rules = len(kind)
+    for r in range(n_rules):
+        rows = ring_at[r + 1] - ring_at[r]
+        if rows > 0:
+            rings[ring_at[r] + day % rows, :] = 0
+    for j in range(len(account)):
+        c, a = channel[j], account[j]
+        for r in range(n_rules):
+            if not on[r, c]:
+                continue
+            k = kind[r]
+            if k == _COOLDOWN:
+                if reached[j]:
+                    last_days[cool_at[r], a] = day
+            elif k == _ATTEMPTS or (k == _CONNECTS and reached[j]):
+                rows = ring_at[r + 1] - ring_at[r]
+                if rows > 0:
+                    rings[ring_at[r] + day % rows, a] += 1
 
 
 def audit(log: pd.DataFrame, rules: list[Rule]) -> dict[str, int]:
