@@ -35,6 +35,7 @@ outstanding = initial balance) holds exactly.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -141,6 +142,18 @@ class PopulationObservation(Observation):
     active_index: np.ndarray | None = None
 
 
+@functools.lru_cache(maxsize=64)
+def _thirtieth_root(monthly: tuple[tuple[float, ...], ...]) -> tuple[tuple[float, ...], ...]:
+    """P₃₀^{1/30}, clipped at 0 and row-normalised (cached: ~80 ms per call, same every replication)."""
+    m = np.asarray(monthly, dtype=float)
+    if np.allclose(m, np.eye(3)):
+        return tuple(map(tuple, np.eye(3)))
+    p = np.real(fractional_matrix_power(m, 1.0 / 30.0))
+    p = np.clip(p, 0.0, None)
+    p /= p.sum(axis=1, keepdims=True)
+    return tuple(map(tuple, p))
+
+
 def daily_transition_matrix(monthly: list[list[float]], stress_multiplier: float = 1.0) -> np.ndarray:
     """Daily regime transition matrix: the 30th root of the monthly matrix.
 
@@ -148,13 +161,7 @@ def daily_transition_matrix(monthly: list[list[float]], stress_multiplier: float
     ``stress_multiplier`` ≠ 1 the daily probabilities of moving to a *worse* regime are
     multiplied and the diagonal absorbs the difference.
     """
-    m = np.asarray(monthly, dtype=float)
-    if np.allclose(m, np.eye(3)):
-        p = np.eye(3)
-    else:
-        p = np.real(fractional_matrix_power(m, 1.0 / 30.0))
-        p = np.clip(p, 0.0, None)
-        p /= p.sum(axis=1, keepdims=True)
+    p = np.array(_thirtieth_root(tuple(tuple(float(x) for x in row) for row in monthly)))
     if stress_multiplier != 1.0:
         p = p.copy()
         for i in range(3):
