@@ -12,7 +12,7 @@ import sys
 
 from collectsim.errors import InputError
 
-__all__ = ["main", "build_parser", "COMMANDS"]
+__all__ = ["main", "build_parser", "COMMANDS", "command", "int_arg"]
 
 #: sub-command name -> (help, add_arguments, handler); other layers register here
 COMMANDS: dict[str, tuple] = {}
@@ -36,35 +36,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive(name: str):
+def int_arg(name: str, minimum: int = 1, *, also: int | None = None, note: str = ""):
+    """An argparse type: a whole number >= ``minimum`` (or exactly ``also``), with a one-line error."""
+
     def conv(v: str) -> int:
         try:
             x = int(v)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} = {v!r}: must be a whole number") from None
-        if x < 1:
-            raise argparse.ArgumentTypeError(f"{name} = {v!r}: must be >= 1")
+            raise argparse.ArgumentTypeError(f"{name} = {v!r}: must be a whole number >= {minimum}{note}") from None
+        if x < minimum and x != also:
+            raise argparse.ArgumentTypeError(f"{name} = {v!r}: must be >= {minimum}{note}")
         return x
 
     return conv
 
 
-def _seed(v: str) -> int:
-    try:
-        x = int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed = {v!r}: must be a non-negative whole number") from None
-    if x < 0:
-        raise argparse.ArgumentTypeError(f"seed = {v!r}: must be a non-negative whole number")
-    return x
+_seed = int_arg("seed", 0)
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment TOML file (see experiments/)")
     p.add_argument("--policy", help="built-in policy name or a policy TOML file (default: the file's [run].policy)")
     p.add_argument("--seed", type=_seed, help="replication seed (default: the file's [run].seed)")
-    p.add_argument("--accounts", type=_positive("accounts"), help="override portfolio.accounts")
-    p.add_argument("--days", type=_positive("days"), help="override portfolio.horizon_days")
+    p.add_argument("--accounts", type=int_arg("accounts"), help="override portfolio.accounts")
+    p.add_argument("--days", type=int_arg("days"), help="override portfolio.horizon_days")
     p.add_argument("--out", help="result folder to create (default: results/run-NAME-TIME-seedN)")
     p.add_argument("--log-contacts", action="store_true", help="also write contacts.parquet")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

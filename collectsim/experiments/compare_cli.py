@@ -12,42 +12,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from collectsim.cli import command
+from collectsim.cli import command, int_arg
 
 __all__: list[str] = []
 
 
-def _reps(v: str) -> int:
-    try:
-        x = int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"reps = {v!r}: must be a whole number >= 2") from None
-    if x < 2:
-        raise argparse.ArgumentTypeError(f"reps = {v!r}: must be >= 2 (an interval needs two replications)")
-    return x
-
-
-def _jobs(v: str) -> int:
-    try:
-        x = int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"jobs = {v!r}: must be a whole number >= 1 (or -1: all cores)") from None
-    if x < 1 and x != -1:
-        raise argparse.ArgumentTypeError(f"jobs = {v!r}: must be >= 1 (or -1: all cores)")
-    return x
-
-
-def _positive_int(name: str):
-    def conv(v: str) -> int:
-        try:
-            x = int(v)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} = {v!r}: must be a whole number >= 1") from None
-        if x < 1:
-            raise argparse.ArgumentTypeError(f"{name} = {v!r}: must be >= 1")
-        return x
-
-    return conv
+_reps = int_arg("reps", 2, note=" (an interval needs two replications)")
+_jobs = int_arg("jobs", 1, also=-1, note=" (or -1: all cores)")
+_positive_int = int_arg
 
 
 def _positive_float(v: str) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from collectsim.cli import _positive, command
+from collectsim.cli import command, int_arg
 
 __all__ = ["add_arguments", "run_optimize"]
 
@@ -17,10 +17,10 @@ __all__ = ["add_arguments", "run_optimize"]
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``collectsim optimize``."""
     p.add_argument("experiment", help="experiment TOML file with an [optimize] table (see experiments/optimize.toml)")
-    p.add_argument("--trials", type=_positive("trials"), help="trials in the study when done (default: optimize.trials)")
-    p.add_argument("--jobs", type=_positive("jobs"), help="local worker processes (default: optimize.jobs)")
-    p.add_argument("--reps", type=_positive("reps"), help="replications per trial on the search seeds (default: optimize.reps)")
-    p.add_argument("--batch", type=_positive("batch"), help="trials simulated together (default: max(4, 2 x jobs))")
+    p.add_argument("--trials", type=int_arg("trials"), help="trials in the study when done (default: optimize.trials)")
+    p.add_argument("--jobs", type=int_arg("jobs"), help="local worker processes (default: optimize.jobs)")
+    p.add_argument("--reps", type=int_arg("reps"), help="replications per trial on the search seeds (default: optimize.reps)")
+    p.add_argument("--batch", type=int_arg("batch"), help="trials simulated together (default: max(4, 2 x jobs))")
     p.add_argument(
         "--storage",
         help="Optuna storage URL shared by several drivers (postgresql://..., sqlite:///...) "
@@ -29,8 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue the study in --out DIR (or in --storage)")
     p.add_argument("--backend", choices=("loky", "dask"), default="loky", help="where simulations run (default: loky)")
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask)")
-    p.add_argument("--accounts", type=_positive("accounts"), help="override portfolio.accounts")
-    p.add_argument("--days", type=_positive("days"), help="override portfolio.horizon_days")
+    p.add_argument("--accounts", type=int_arg("accounts"), help="override portfolio.accounts")
+    p.add_argument("--days", type=int_arg("days"), help="override portfolio.horizon_days")
     p.add_argument("--out", help="run folder (default: results/optimize-NAME-TIME); with --resume, the run to continue")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
