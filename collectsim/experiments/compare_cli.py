@@ -19,7 +19,6 @@ __all__: list[str] = []
 
 _reps = int_arg("reps", 2, note=" (an interval needs two replications)")
 _jobs = int_arg("jobs", 1, also=-1, note=" (or -1: all cores)")
-_positive_int = int_arg
 
 
 def _positive_float(v: str) -> float:
@@ -62,8 +61,8 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-reps", type=_reps, help="cap on replications with --target-ci (default: [compare].max_reps)")
     p.add_argument("--seed", type=_seed, help="first seed (default: [compare].seed, else [run].seed)")
-    p.add_argument("--accounts", type=_positive_int("accounts"), help="override portfolio.accounts")
-    p.add_argument("--days", type=_positive_int("days"), help="override portfolio.horizon_days")
+    p.add_argument("--accounts", type=int_arg("accounts"), help="override portfolio.accounts")
+    p.add_argument("--days", type=int_arg("days"), help="override portfolio.horizon_days")
     p.add_argument("--no-variants", action="store_true", help="skip the stress variants")
     p.add_argument("--out", help="result folder to create (default: results/compare-NAME-TIME)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
