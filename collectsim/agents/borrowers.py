@@ -57,6 +57,19 @@ DT = 1.0 / DAYS_PER_YEAR
 _NONE16 = np.int16(-1)
 _SETTLEMENT, _INSTALMENT, _PTP = OFFER_INDEX["settlement"], OFFER_INDEX["instalment"], OFFER_INDEX["ptp"]
 
+#: Names of the population's per-account arrays (all permuted together by ``repack``).
+PER_ACCOUNT: tuple[str, ...] = (
+    "segment", "regime", "lam", "lam_inf", "willingness", "reachability", "score", "tier", "dpd", "instalment",
+    "balance0", "balance", "arrears0", "arrears", "status", "is_active", "irritation", "peak_irritation",
+    "opted_out", "last_payment_day", "last_contact_day", "last_rpc_day", "promise_due_day", "promise_amount",
+    "broken_promises", "in_plan", "plan_amount", "plan_next_day", "plan_paid", "collected", "discount",
+    "charged_off", "complaints", "churned", "cost_cents", "resolved_day", "discounted_collected_cents",
+    "account_id",
+)
+#: :meth:`BorrowerPopulation.repack` moves the active accounts to the front once they fill
+#: no more than this share of the open slots (measured: benchmarks/scale.py)
+REPACK_BELOW = 0.5
+
 # Slots of the ledger a kernel writes its portfolio-wide counts into (flushed to the Tally).
 (L_COLLECTED, L_PTP_DUE, L_PTP_KEPT, L_PTP_MADE, L_PLANS_OFFERED, L_PLANS_ACCEPTED, L_PLANS_BROKEN,
  L_SETTLE_OFFERED, L_SETTLE_ACCEPTED, L_CONVERSATIONS, L_CHURNED, L_STATUS) = range(12)
@@ -102,6 +115,7 @@ class Accounts(NamedTuple):
     discounted: np.ndarray  # discounted collected cents (length 0 when not reported)
     tier_contacts: np.ndarray
     tier_reached: np.ndarray
+    account_id: np.ndarray  # the account number each slot holds (keys the random draws)
 
 
 class Params(NamedTuple):
@@ -344,6 +358,11 @@ class BorrowerPopulation(mesa.Agent):
 
         # --- the active-account index, counts and the kernels' views -------------------------
         self.is_active = np.ones(n, dtype=bool)
+        #: the account number held by each slot (see :meth:`repack`); every random draw of an
+        #: account is keyed by its number, so moving it to another slot changes nothing
+        self.account_id = np.arange(n, dtype=np.int64)
+        #: slots ``[0, live)`` may hold active accounts; every slot from ``live`` on is closed
+        self.live = n
         #: ascending indices of the accounts still in collections (compacted once a day)
         self.active_idx = np.arange(n, dtype=np.int64)
         #: accounts by status code (kept up to date by the kernels)
@@ -362,7 +381,7 @@ class BorrowerPopulation(mesa.Agent):
             self.plan_next_day, self.plan_paid, self.collected, self.discount, self.charged_off, self.complaints,
             self.churned, self.cost_cents, self.resolved_day,
             self.discounted_collected_cents if rho is not None else np.zeros(0),
-            self.tier_contacts, self.tier_reached,
+            self.tier_contacts, self.tier_reached, self.account_id,
         )
         self.par = Params(
             self.product == "recovery", self.ability_by_regime, self.kappa_by_segment,
@@ -392,10 +411,57 @@ class BorrowerPopulation(mesa.Agent):
         """Active accounts per DPD bucket M1..M6."""
         return _bucket_counts(self.dpd, self.active_idx)
 
-    def compact(self) -> None:
-        """Drop the accounts that left collections from the active index (and recount)."""
-        self.active_idx = self.active_idx[self.is_active[self.active_idx]]
-        self.bucket_counts = self.active_bucket_counts()
+    def repack(self, below: float | None = None) -> np.ndarray | None:
+        """Move the active accounts to the front slots when they have become sparse.
+
+        When the active accounts fill no more than ``below`` of the open slots ``[0, live)``,
+        (default :data:`REPACK_BELOW`) every per-account array is permuted in place so that they occupy slots
+        ``[0, n_active)`` in the same relative order (then the accounts that left, also in
+        order); ``live`` shrinks to ``n_active``. The daily kernels then read dense memory
+        instead of a few accounts per cache line. Nothing the model computes depends on
+        the slots: draws are keyed by :attr:`account_id`, and the relative order of the
+        active accounts (which breaks ties in the collectors' queues) is kept.
+
+        Returns the permutation (new slot ``k`` holds what slot ``perm[k]`` held; length
+        ``live`` before the move), so the owner of other per-account arrays (the rule
+        memory) can apply it too; ``None`` when nothing moved.
+        """
+        m = len(self.active_idx)
+        if m > (REPACK_BELOW if below is None else below) * self.live:
+            return None
+        if m == 0 or self.active_idx[-1] == m - 1:  # already at the front
+            self.live = m
+            return None
+        closed = np.flatnonzero(~self.is_active[: self.live])
+        perm = np.concatenate([self.active_idx, closed])
+        self._permute(perm)
+        self.active_idx = np.arange(m, dtype=np.int64)
+        self.live = m
+        return perm
+
+    def restore_account_order(self) -> np.ndarray | None:
+        """Put every account back into the slot of its number (slot ``k`` = account ``k``).
+
+        The model calls this at the end of the horizon, so results and per-account arrays
+        read in account order. Returns the permutation applied (see :meth:`repack`), or
+        ``None`` when the slots were already in account order.
+        """
+        if self.live == self.n and np.array_equal(self.account_id, np.arange(self.n)):
+            return None
+        perm = np.empty(self.n, dtype=np.int64)
+        perm[self.account_id] = np.arange(self.n, dtype=np.int64)
+        self._permute(perm)
+        self.active_idx = np.flatnonzero(self.is_active).astype(np.int64)
+        self.live = self.n
+        return perm
+
+    def _permute(self, perm: np.ndarray) -> None:
+        """Apply a permutation of the first ``len(perm)`` slots to every per-account array."""
+        m = len(perm)
+        for name in PER_ACCOUNT:
+            a = getattr(self, name)
+            if a is not None:
+                a[:m] = a[perm]  # in place: the kernels' views stay valid
 
     def _money_day(self, day: int) -> tuple[float, np.uint64]:
         """Discount factor of a payment made on ``day`` and the churn stream's offset."""
@@ -456,6 +522,7 @@ class BorrowerPopulation(mesa.Agent):
             broken_promises=ro(self.broken_promises),
             in_plan=ro(self.in_plan),
             opted_out=ro(self.opted_out),
+            account_id=ro(self.account_id),
             active_index=ro(self.active_idx),
         )
 
@@ -587,7 +654,7 @@ def _resolve_all(A, P, accounts, status, day, churn_base, g):
         if st != CHARGED_OFF:
             s = A.segment[i]
             p = P.churn_base[s] + P.churn_irr[s] * -math.expm1(-np.float64(A.peak_irritation[i]) / P.churn_scale)
-            if uniform_at(churn_base, i) < p:
+            if uniform_at(churn_base, A.account_id[i]) < p:
                 A.churned[i] = True
                 g[L_CHURNED] += 1.0
 
@@ -633,7 +700,7 @@ def _age(A, idx, cum, move, base, recovery, decay):
     instalment due every 30 DPD (A ← min(B, A + m)), irritation × 2^(−1/half-life)."""
     for i in idx:
         if move:
-            u = uniform_at(base, i)
+            u = uniform_at(base, A.account_id[i])
             r = A.regime[i]
             A.regime[i] = (u >= cum[r, 0]) + (u >= cum[r, 1])
         if not A.in_plan[i]:
@@ -666,14 +733,15 @@ def _draw_outcomes(A, account, channel, hour, seq, ok, reach, reach_by_hour, opt
         i, c = account[j], channel[j]
         irr = np.float64(A.irritation[i])
         p = reach[c] * reach_by_hour[c, hour[j]] * np.float64(A.reachability[i])
-        u = uniform_at(base_reach, i * 1024 + seq[j])
+        slot = A.account_id[i] * 1024 + seq[j]  # the draw's counter: account number, request
+        u = uniform_at(base_reach, slot)
         if u >= min(p, 1.0):  # fatigue only lowers p: no reach whatever it is
             continue
         p *= math.exp(-fatigue * irr)
         if u < min(p, 1.0):
             reached[j] = True
             if optout_prob[c] > 0:
-                optout[j] = uniform_at(base_optout, i * 1024 + seq[j]) < optout_prob[c] * math.exp(k_optout * irr)
+                optout[j] = uniform_at(base_optout, slot) < optout_prob[c] * math.exp(k_optout * irr)
     return reached, optout
 
 
@@ -697,6 +765,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
         scale0 = np.float64(np.float32(1.0) + k_irr * irr0)
         w = np.float64(A.willingness[i])
         tier = A.tier[i]
+        first = A.account_id[i] * 1024  # draw counters: account number, request
         irr, cost_i, lam, opted = irr0, A.cost_cents[i], A.lam[i], opted0
         end = j
         while end < m and account[end] == i:
@@ -713,7 +782,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
                 p *= out_of_hours
             if (opted0 >> c) & 1:
                 p *= after_optout
-            if uniform_at(base, i * 1024 + seq[k]) < p:
+            if uniform_at(base, first + seq[k]) < p:
                 complaint[k] = True
                 A.complaints[i] += 1
             if optout[k]:
@@ -757,7 +826,7 @@ def _converse(A, P, day, account, offer, discount, plan_months, skill, base, bas
         g[L_CONVERSATIONS] += 1.0
         w = np.float64(A.willingness[i])
         a = min(P.ability[A.regime[i]], 1.0)
-        u = uniform_at(base, i)
+        u = uniform_at(base, A.account_id[i])
         if A.promise_due_day[i] >= 0 or A.in_plan[i]:
             continue
         o = offer[j]
@@ -786,7 +855,7 @@ def _converse(A, P, day, account, offer, discount, plan_months, skill, base, bas
                 out[j] = 3
         elif o == _PTP:
             if u < min(1.0, P.ptp_accept * w * skill[j]):
-                A.promise_due_day[i] = day + 1 + np.int64(uniform_at(base2, i) * P.ptp_days_max)
+                A.promise_due_day[i] = day + 1 + np.int64(uniform_at(base2, A.account_id[i]) * P.ptp_days_max)
                 A.promise_amount[i] = max(A.arrears[i], 1)
                 g[L_PTP_MADE] += 1.0
                 out[j] = 2
@@ -807,7 +876,7 @@ def _keep_promises(A, P, idx, day, base, g):
         p = P.ptp_keep * a * np.float64(np.float32(0.5) + np.float32(0.5) * A.willingness[i])
         g[L_PTP_DUE] += 1.0
         A.promise_due_day[i] = -1
-        if uniform_at(base, i) < p:
+        if uniform_at(base, A.account_id[i]) < p:
             g[L_PTP_KEPT] += 1.0
             acc[n], amount[n] = i, A.promise_amount[i]
             n += 1
@@ -827,7 +896,7 @@ def _pay_plans(A, P, idx, day, base, g):
         if not A.in_plan[i] or A.plan_next_day[i] != day or A.status[i] != ACTIVE:
             continue
         a = min(P.ability[A.regime[i]], 1.0)
-        if uniform_at(base, i) >= P.plan_keep * math.sqrt(a):
+        if uniform_at(base, A.account_id[i]) >= P.plan_keep * math.sqrt(a):
             A.in_plan[i] = False
             g[L_PLANS_BROKEN] += 1.0
             continue
@@ -872,13 +941,13 @@ def _repay(A, P, idx, base_event, base_full, base_fraction):
         lam = A.lam[i]
         big_lambda = lam_inf * DT + (lam - lam_inf) * (1.0 - decay) / kappa
         new_lam = lam_inf + (lam - lam_inf) * decay
-        u = uniform_at(base_event, i)
+        u = uniform_at(base_event, A.account_id[i])
         # 1 − e^{−Λ} <= Λ (also in floating point): most days need no exponential
         if u < big_lambda and u < -math.expm1(-big_lambda):
-            if uniform_at(base_full, i) < P.pfull[s]:
+            if uniform_at(base_full, A.account_id[i]) < P.pfull[s]:
                 r = 1.0
             else:
-                r = P.rmin[s] + (P.rmax[s] - P.rmin[s]) * uniform_at(base_fraction, i)
+                r = P.rmin[s] + (P.rmax[s] - P.rmin[s]) * uniform_at(base_fraction, A.account_id[i])
             new_lam += P.d10[s] + P.d11[s] * r
             acc[n], amount[n] = i, max(np.int64(np.rint(r * A.arrears[i])), 1)
             n += 1

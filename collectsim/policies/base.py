@@ -24,8 +24,13 @@ __all__ = ["Observation", "Requests", "Policy"]
 class Observation:
     """What a real collections department can see on ``day`` (read-only array views).
 
-    All arrays are indexed by account (length ``n``); ``active`` marks accounts still in
-    collections (not cured, paid, settled or charged off).
+    All arrays are indexed by *slot* (length ``n``), one account per slot, and requests
+    name slots; ``active`` marks accounts still in collections (not cured, paid, settled or
+    charged off). Slots are stable within a day; between days the engine may move the
+    active accounts to the front slots (dense memory while the book shrinks) and puts
+    every account back into the slot of its number when the horizon ends. ``account_id``
+    is the account number each slot holds: a policy that keeps state across days keys it
+    by account number.
     """
 
     day: int
@@ -44,6 +49,11 @@ class Observation:
     broken_promises: np.ndarray  #: int8: promises broken so far
     in_plan: np.ndarray  #: bool: paying an instalment plan
     opted_out: np.ndarray  #: uint8: bit c set = opted out of channel code c
+    account_id: np.ndarray | None = None  #: int64: account number held by each slot (None: slot = account)
+
+    def account_number(self, slots: np.ndarray) -> np.ndarray:
+        """The account numbers held by ``slots`` (stable across days, unlike slots)."""
+        return slots if self.account_id is None else self.account_id[slots]
 
     @property
     def bucket(self) -> np.ndarray:

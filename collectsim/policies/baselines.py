@@ -59,7 +59,7 @@ class MaxLegal:
         for ch, hour in pairs:
             parts.append(self._block(obs, acc, ch, hour))
         parts.append(self._block(obs, acc[obs.dpd[acc] > 30], VISIT, 17))
-        parts.append(self._block(obs, acc[(acc + obs.day) % 7 == 0], LETTER, 10))
+        parts.append(self._block(obs, acc[(obs.account_number(acc) + obs.day) % 7 == 0], LETTER, 10))
         return Requests.concat(parts)
 
     @staticmethod

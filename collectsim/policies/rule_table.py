@@ -174,8 +174,9 @@ class RuleTablePolicy:
         acc = getattr(obs, "active_index", None)
         if acc is None:
             acc = np.flatnonzero(obs.active)
+        ids = obs.account_id if obs.account_id is not None else np.arange(obs.n, dtype=np.int64)
         out = _requests(
-            acc.astype(np.int64, copy=False), obs.day, obs.tier, obs.dpd, obs.promise_due_day, obs.in_plan,
+            acc.astype(np.int64, copy=False), ids, obs.day, obs.tier, obs.dpd, obs.promise_due_day, obs.in_plan,
             obs.opted_out, obs.balance, obs.score, self.spec.pause_on_promise, self.spec.respect_opt_out,
             tb["cell_of"], tb["freq"], tb["uses"], tb["hour"], tb["visit_from_dpd"], tb["offer"], tb["discount"],
             tb["plan_months"], PRIORITIES.index(self.spec.priority),
@@ -199,9 +200,10 @@ def _contacts_today(a, c, f, day):
 
 
 @njit
-def _requests(idx, day, tier, dpd, promise_due_day, in_plan, opted_out, balance, score, pause, respect_opt_out,
+def _requests(idx, ids, day, tier, dpd, promise_due_day, in_plan, opted_out, balance, score, pause, respect_opt_out,
               cell_of, freq, uses, hours, visit_from, offer_of, discount_of, months_of, priority_kind):
-    """The day's requests of the active accounts ``idx`` (ascending), sorted by account and hour.
+    """The day's requests of the active accounts ``idx`` (ascending slots; ``ids``: the
+    account number of each slot), sorted by account and hour.
 
     An account takes the cell of its (tier, bucket); per channel it gets
     :func:`_contacts_today` contacts at consecutive hours from the cell's hour (visits only
@@ -231,7 +233,7 @@ def _requests(idx, day, tier, dpd, promise_due_day, in_plan, opted_out, balance,
                 break
             if (opted >> c) & 1 or (c == VISIT and dpd[a] < visit_from[cell]):
                 continue
-            k = _contacts_today(a, c, freq[cell, c], day)
+            k = _contacts_today(ids[a], c, freq[cell, c], day)  # phase by account number
             count[p, c] = k
             mine += k
         if mine:

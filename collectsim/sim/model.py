@@ -188,6 +188,9 @@ class CollectionsModel(mesa.Model):
         requests = self.policy.decide(pop.observe(day))
         self._execute(day, requests)
         pop.settle(day)  # keep_promises, pay_plans, repay, charge_off (also closes the active index)
+        # dense slots while the book shrinks; account order again when the horizon ends
+        last = day + 1 == self.spec.portfolio.horizon_days
+        self._move_slots(pop.restore_account_order() if last else pop.repack())
         self._team_costs()
         if (day + 1) % 30 == 0:
             self._roll(day)
@@ -195,6 +198,13 @@ class CollectionsModel(mesa.Model):
         self._refresh_counts()
         self.tally.today["blocked"] = float(sum(self.rules.blocked.values())) - self._blocked_before
         self.datacollector.collect(self)
+
+    def _move_slots(self, perm: np.ndarray | None) -> None:
+        """Apply the population's slot permutation to the model's other per-account state."""
+        if perm is None:
+            return
+        self.rules.permute(perm)
+        self._cycle_bucket[: len(perm)] = self._cycle_bucket[perm]
 
     def _team_costs(self) -> None:
         cost = sum(t.cost_per_day for t in self.teams.values()) * 100.0
@@ -280,7 +290,7 @@ class CollectionsModel(mesa.Model):
         if self.log_contacts:
             self._log.append(
                 {
-                    "account": acc.astype(np.int64),
+                    "account": pop.account_id[acc],  # account numbers, not slots
                     "day": np.full(len(acc), day, dtype=np.int32),
                     "hour": hour.astype(np.int8),
                     "seq": seq.astype(np.int32),

@@ -149,6 +149,14 @@ class RuleEngine:
         #: blocked request counts by rule name
         self.blocked: dict[str, int] = {c.rule.name: 0 for c in self.rules}
 
+    def permute(self, perm: np.ndarray) -> None:
+        """Move the accounts' rule memory to new slots: slot ``k`` gets what ``perm[k]`` had
+        (see :meth:`collectsim.agents.borrowers.BorrowerPopulation.repack`)."""
+        m = len(perm)
+        for memory in (self.rings, self.last_days):
+            for row in memory:  # row by row: a 2-D fancy index is several times slower
+                row[:m] = row[perm]
+
     def _count_blocked(self, blocked: np.ndarray) -> None:
         for c, b in zip(self.rules, blocked.tolist(), strict=True):
             self.blocked[c.rule.name] += b
