@@ -542,18 +542,21 @@ class BorrowerPopulation(mesa.Agent):
     def absorb_contacts(
         self, day: int, account: np.ndarray, channel: np.ndarray, hour: np.ndarray, reached: np.ndarray,
         optout: np.ndarray, seq: np.ndarray, skill: np.ndarray, ch: dict, team_cost: np.ndarray | None = None,
-        team_of: np.ndarray | None = None,
+        team_of: np.ndarray | None = None, made: np.ndarray | None = None,
     ) -> np.ndarray:
         """Effects of the day's executed contacts (sorted by account, then hour); returns the
         complaint flag of each contact (see :func:`_absorb_contacts`). ``team_cost``: the
         collector team's cost of each contact (cents), booked to the account by team
-        (``team_of``: channel → team index)."""
+        (``team_of``: channel → team index). ``made``: which entries were executed (default:
+        all; the others are skipped and get no complaint)."""
         b = self.beh
         if team_cost is None:
             team_cost, team_of = np.zeros(len(account)), np.full(len(CHANNELS), -1)
+        if made is None:
+            made = np.ones(len(account), dtype=bool)
         return _absorb_contacts(
             self.acct, self.par, day, account, channel, hour, reached, optout, seq, skill, team_cost, team_of,
-            int(team_of.max()) + 1,
+            made, int(team_of.max()) + 1,
             ch["effect"], ch["irritation"].astype(np.float32), ch["complaint_weight"], ch["cost_cents"],
             float(b.complaint_base * b.complaint_sensitivity), np.float32(b.complaint_irritation),
             float(b.complaint_out_of_hours), float(b.complaint_after_optout), self.streams.base("complaint", day),
@@ -746,9 +749,10 @@ def _draw_outcomes(A, account, channel, hour, seq, ok, reach, reach_by_hour, opt
 
 
 @njit
-def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, skill, team_cost, team_of, n_teams,
-                     effect, irritation, weight, cost, complaint_scale, k_irr, out_of_hours, after_optout, base):
-    """Executed contacts, account by account (contacts sorted by account, then hour).
+def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, skill, team_cost, team_of, made,
+                     n_teams, effect, irritation, weight, cost, complaint_scale, k_irr, out_of_hours, after_optout,
+                     base):
+    """Executed contacts (``made``), account by account (sorted by account, then hour).
 
     complaint: p = base · s · w_c · (1 + k_I · I) · (ooh if h ∉ [8, 21)) · (opt if opted out),
     with I and the opt-outs as the account's day began; then each contact adds its
@@ -760,6 +764,14 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
     j = 0
     while j < m:
         i = account[j]
+        end = j  # the account's run of requests: [j, end)
+        any_made = False
+        while end < m and account[end] == i:
+            any_made |= made[end]
+            end += 1
+        if not any_made:
+            j = end
+            continue
         irr0 = A.irritation[i]  # float32, as the day's contacts begin
         opted0 = A.opted_out[i]
         scale0 = np.float64(np.float32(1.0) + k_irr * irr0)
@@ -767,15 +779,13 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
         tier = A.tier[i]
         first = A.account_id[i] * 1024  # draw counters: account number, request
         irr, cost_i, lam, opted = irr0, A.cost_cents[i], A.lam[i], opted0
-        end = j
-        while end < m and account[end] == i:
-            end += 1
         for team in range(n_teams):  # the teams' minutes, in team order
             for k in range(j, end):
-                if team_of[channel[k]] == team:
+                if made[k] and team_of[channel[k]] == team:
                     cost_i += team_cost[k]
-        k = j
-        while k < m and account[k] == i:
+        for k in range(j, end):
+            if not made[k]:
+                continue
             c = channel[k]
             p = complaint_scale * weight[c] * scale0
             if hour[k] < 8 or hour[k] >= 21:
@@ -795,14 +805,13 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
                 effort = effect[c] * w * skill[k]
                 if effort > 0:
                     lam += P.d2[A.segment[i]] * effort
-            k += 1
         A.irritation[i] = irr
         A.cost_cents[i] = cost_i
         A.lam[i] = lam
         A.opted_out[i] = opted
         A.peak_irritation[i] = max(A.peak_irritation[i], irr)
         A.last_contact_day[i] = day
-        j = k
+        j = end
     return complaint
 
 

@@ -131,19 +131,61 @@ def _queue_order(priority: np.ndarray) -> np.ndarray:
     """Queue order: priority descending, ties in queue position (``argsort(-p, stable)``).
 
     A stable LSD radix sort on an order-reversing integer image of the priorities (float32
-    priorities: 4 byte passes; float64: 8). NaN goes last, −0.0 ties with +0.0.
+    priorities: :func:`_radix_order_f32`; others as float64, 8 byte passes). NaN goes last,
+    −0.0 ties with +0.0.
     """
     if priority.dtype == np.float32:
-        p = priority + np.float32(0.0)  # −0.0 → +0.0
-        bits, top, nbytes = p.view(np.uint32).astype(np.uint64), np.uint64(1 << 31), 4
-    else:
-        p = priority.astype(np.float64) + 0.0
-        bits, top, nbytes = p.view(np.uint64), np.uint64(1 << 63), 8
+        return _radix_order_f32(np.ascontiguousarray(priority))
+    p = priority.astype(np.float64) + 0.0
+    bits, top, nbytes = p.view(np.uint64), np.uint64(1 << 63), 8
     mask = np.uint64((1 << (8 * nbytes)) - 1)
     # ascending float order ↔ ascending unsigned image; complement it for descending priority
     image = np.where(bits >= top, bits ^ mask, bits | top)
     key = np.where(np.isnan(p), mask, image ^ mask)
     return _radix_argsort(key, nbytes)
+
+
+@njit
+def _radix_order_f32(priority):
+    """:func:`_queue_order` of float32 priorities in one kernel: each entry becomes one
+    64-bit word, the descending-order image of its priority above its queue position, and
+    an LSD radix sort on the upper 32 bits (digits of 11, 11 and 10 bits) carries the
+    position along; equal priorities keep queue order (the sort is stable)."""
+    m = len(priority)
+    bits = priority.view(np.uint32)
+    a = np.empty(m, dtype=np.uint64)
+    for j in range(m):
+        x = np.uint64(bits[j])
+        if x == np.uint64(0x80000000):  # −0.0 ties with +0.0
+            x = np.uint64(0)
+        if (x & np.uint64(0x7FFFFFFF)) > np.uint64(0x7F800000):  # NaN: last
+            key = np.uint64(0xFFFFFFFF)
+        elif x >= np.uint64(0x80000000):  # negative: the larger the bits, the lower the value
+            key = x
+        else:
+            key = (x | np.uint64(0x80000000)) ^ np.uint64(0xFFFFFFFF)
+        a[j] = (key << np.uint64(32)) | np.uint64(j)
+    b = np.empty(m, dtype=np.uint64)
+    count = np.empty(2049, dtype=np.int64)
+    for shift, width in ((32, 11), (43, 11), (54, 10)):
+        mask = np.uint64((1 << width) - 1)
+        sh = np.uint64(shift)
+        count[:] = 0
+        for j in range(m):
+            count[np.int64((a[j] >> sh) & mask) + 1] += 1
+        if count[1:].max() == m:  # every key has the same digit here: nothing moves
+            continue
+        for d in range(2048):
+            count[d + 1] += count[d]
+        for j in range(m):
+            d = np.int64((a[j] >> sh) & mask)
+            b[count[d]] = a[j]
+            count[d] += 1
+        a, b = b, a
+    order = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        order[j] = np.int64(a[j] & np.uint64(0xFFFFFFFF))
+    return order
 
 
 @njit

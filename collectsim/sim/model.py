@@ -215,26 +215,26 @@ class CollectionsModel(mesa.Model):
         """Filter, work and apply one day's contact requests.
 
         The requests are sorted by (account, hour) once (a policy may deliver them sorted:
-        then nothing is moved); every later stage only compresses the arrays, so each
-        account's contacts stay one contiguous run in hour order for the kernels.
+        then nothing is moved). After that the arrays never move: each stage narrows a mask
+        (``ok``: allowed so far, then ``done``: made by the collectors), so each account's
+        requests stay one contiguous run in hour order for the kernels.
         """
         pop = self.borrowers
         t = self.tally
         cp = self.channel_params
         self._blocked_before = float(sum(self.rules.blocked.values()))
         req.validate(pop.n)
-        live = pop.is_active[req.account]
-        if not live.all():
-            req = req.take(live)
+        all_live, in_order = _intake(req.account, req.hour, pop.is_active)
+        if not all_live:
+            req = req.take(pop.is_active[req.account])
         t.requested += len(req)
         t.today["requested"] += len(req)
         if len(req) == 0:
-            self.rules.record(day, req.account, req.channel, np.zeros(0, dtype=bool))
+            self.rules.record(day, req.account, req.channel, np.zeros(0, dtype=bool), live=pop.live)
             return
-        if not _sorted_by_account_hour(req.account, req.hour):
+        if not in_order:
             req = req.take(np.lexsort((req.hour, req.account)))
-        acc = req.account.astype(np.int64, copy=False)
-        ch, hour = req.channel.astype(np.int64), req.hour.astype(np.int64)
+        acc, ch, hour = req.account.astype(np.int64, copy=False), req.channel, req.hour
         seq = _sequence_in_account(acc)
         # the arrays keep every request; `ok` marks those still going ahead
         ok = self.rules.pre_filter(day, acc, ch, hour, pop.opted_out)
@@ -258,18 +258,16 @@ class CollectionsModel(mesa.Model):
             per_min = sp.cost_per_day * 100.0 / sp.minutes_per_day if sp.minutes_per_day > 0 else 0.0
             made = _team_done(sel, d, who, mins, team.skill, per_min, done, skill, team_cost)
             t.unworked[name] = t.unworked.get(name, 0) + len(sel) - made
-        # the executed contacts (r: their index into req)
-        r, acc, ch, hour, seq, reached, optout, skill, team_cost, counts, hits = _executed(
-            done, acc, ch, hour, seq, reached, optout, skill, team_cost, len(CHANNELS)
-        )
-        self.rules.record(day, acc, ch, reached)
+        # the executed contacts are the requests `done` marks
+        counts, hits, n_optouts = _made(done, ch, reached, optout, len(CHANNELS))
+        cost = float(cp["cost_cents"][ch[done]].sum())
+        self.rules.record(day, acc, ch, reached, made=done, live=pop.live)
 
         complaint = pop.absorb_contacts(day, acc, ch, hour, reached, optout, seq, skill, cp, team_cost,
-                                        self._team_of)
-        cost = float(cp["cost_cents"][ch].sum())
+                                        self._team_of, made=done)
         t.contact_cost_cents += cost
         t.today["cost"] += cost
-        n_complaints, n_optouts = int(complaint.sum()), int(optout.sum())
+        n_complaints = int(np.count_nonzero(complaint))
         t.today["complaints"] += n_complaints
         t.today["optouts"] += n_optouts
         t.optouts += n_optouts
@@ -280,25 +278,24 @@ class CollectionsModel(mesa.Model):
         t.today["rpcs"] += float(hits[CALL])
 
         outcome = reached.astype(np.int8)
-        conv = _first_conversations(acc, ch, reached, _CONVERSATION)  # one per account-day
+        conv = _first_conversations(acc, ch, reached, done, _CONVERSATION)  # one per account-day
         if len(conv):
             conv = conv[pop.is_active[acc[conv]]]
-            rc = r[conv]
             outcome[conv] = pop.converse(
-                day, acc[conv], req.offer[rc], req.discount[rc], req.plan_months[rc], skill[conv]
+                day, acc[conv], req.offer[conv], req.discount[conv], req.plan_months[conv], skill[conv]
             )
         if self.log_contacts:
             self._log.append(
                 {
-                    "account": pop.account_id[acc],  # account numbers, not slots
-                    "day": np.full(len(acc), day, dtype=np.int32),
-                    "hour": hour.astype(np.int8),
-                    "seq": seq.astype(np.int32),
-                    "channel": ch.astype(np.int8),
-                    "reached": reached,
-                    "outcome": outcome,
-                    "complaint": complaint,
-                    "opted_out": optout,
+                    "account": pop.account_id[acc[done]],  # account numbers, not slots
+                    "day": np.full(int(np.count_nonzero(done)), day, dtype=np.int32),
+                    "hour": hour[done].astype(np.int8),
+                    "seq": seq[done].astype(np.int32),
+                    "channel": ch[done].astype(np.int8),
+                    "reached": reached[done],
+                    "outcome": outcome[done],
+                    "complaint": complaint[done],
+                    "opted_out": optout[done],
                 }
             )
 
@@ -335,12 +332,16 @@ class CollectionsModel(mesa.Model):
 
 
 @njit
-def _sorted_by_account_hour(account, hour):
-    """True if the requests are already in (account, hour) order."""
-    for j in range(1, len(account)):
-        if account[j] < account[j - 1] or (account[j] == account[j - 1] and hour[j] < hour[j - 1]):
-            return False
-    return True
+def _intake(account, hour, is_active):
+    """Whether every request names an active account, and whether the requests are already
+    in (account, hour) order."""
+    all_live, in_order = True, True
+    for j in range(len(account)):
+        if not is_active[account[j]]:
+            all_live = False
+        if j > 0 and (account[j] < account[j - 1] or (account[j] == account[j - 1] and hour[j] < hour[j - 1])):
+            in_order = False
+    return all_live, in_order
 
 
 @njit
@@ -354,13 +355,13 @@ def _sequence_in_account(account):
 
 
 @njit
-def _first_conversations(account, channel, reached, conversation):
-    """Index of each account's first reached call or visit of the day."""
+def _first_conversations(account, channel, reached, made, conversation):
+    """Index of each account's first made and reached call or visit of the day."""
     out = np.empty(len(account), dtype=np.int64)
     n = 0
     last = -1
     for j in range(len(account)):
-        if reached[j] and conversation[channel[j]] and account[j] != last:
+        if made[j] and reached[j] and conversation[channel[j]] and account[j] != last:
             out[n] = j
             n += 1
             last = account[j]
@@ -407,19 +408,15 @@ def _team_done(sel, done_q, who, minutes, team_skill, per_min, done, skill, team
 
 
 @njit
-def _executed(done, account, channel, hour, seq, reached, optout, skill, team_cost, n_channels):
-    """Compress the arrays to the executed contacts; count them (and the reached) by channel."""
-    m = 0
-    for j in range(len(done)):
-        m += done[j]
-    r = np.empty(m, dtype=np.int64)
+def _made(made, channel, reached, optout, n_channels):
+    """The made contacts by channel (and those reached) and their opt-outs."""
     counts = np.zeros(n_channels, dtype=np.int64)
     hits = np.zeros(n_channels, dtype=np.int64)
-    k = 0
-    for j in range(len(done)):
-        if done[j]:
-            r[k] = j
-            counts[channel[j]] += 1
-            hits[channel[j]] += reached[j]
-            k += 1
-    return (r, account[r], channel[r], hour[r], seq[r], reached[r], optout[r], skill[r], team_cost[r], counts, hits)
+    n_optouts = 0
+    for j in range(len(made)):
+        if made[j]:
+            c = channel[j]
+            counts[c] += 1
+            hits[c] += reached[j]
+            n_optouts += optout[j]
+    return counts, hits, n_optouts

@@ -184,7 +184,7 @@ class RuleEngine:
         if len(account) == 0 or not self.rules:
             return ok
         blocked = np.zeros(len(self.rules), dtype=np.int64)
-        _screen_before(ok, _i64(account), _i64(channel), _i64(hour), opted_out, day, self._kind, self._on,
+        _screen_before(ok, _i64(account), channel, hour, opted_out, day, self._kind, self._on,
                        self._start, self._end, self._cap, self._window, self.rings, self._ring_at, self.last_days,
                        self._cool_at, blocked)
         self._count_blocked(blocked)
@@ -218,20 +218,32 @@ class RuleEngine:
         blocked = np.zeros(len(self.rules), dtype=np.int64)
         has_optout = optout is not None
         optout = optout if has_optout else np.zeros(len(account), dtype=bool)
-        _screen_during(ok, live, _i64(account), _i64(channel), reached, optout, has_optout, self._kind, self._on,
+        _screen_during(ok, live, _i64(account), channel, reached, optout, has_optout, self._kind, self._on,
                        self._cap, self.rings, self._ring_at, blocked)
         self._count_blocked(blocked)
         return ok
 
-    def record(self, day: int, account: np.ndarray, channel: np.ndarray, reached: np.ndarray) -> None:
+    def record(
+        self,
+        day: int,
+        account: np.ndarray,
+        channel: np.ndarray,
+        reached: np.ndarray,
+        made: np.ndarray | None = None,
+        live: int | None = None,
+    ) -> None:
         """Record the day's executed contacts into the rolling windows.
 
+        ``made``: which of the arrays' entries were executed (default: all). ``live``: only
+        slots below it can hold an account still in collections (the rest need no memory).
         Must be called exactly once per day, also on days without contacts: the ring row of
         the day that leaves the window is overwritten here.
         """
         if self.rules:
-            _record(day, _i64(account), _i64(channel), reached, self._kind, self._on, self.rings, self._ring_at,
-                    self.last_days, self._cool_at)
+            made = np.ones(len(account), dtype=bool) if made is None else made
+            live = self.rings.shape[1] if live is None else live
+            _record(day, _i64(account), channel, reached, made, live, self._kind, self._on, self.rings,
+                    self._ring_at, self.last_days, self._cool_at)
 
 
 # ---------------------------------------------------------------------- kernels -----------
@@ -347,15 +359,17 @@ def _screen_during(ok, live, account, channel, reached, optout, has_optout, kind
 
 
 @njit
-def _record(day, account, channel, reached, kind, on, rings, ring_at, last_days, cool_at):
-    """The day's executed contacts into the rings (today's row, cleared first) and the
-    cooldowns' last conversation days."""
+def _record(day, account, channel, reached, made, live, kind, on, rings, ring_at, last_days, cool_at):
+    """The day's executed (``made``) contacts into the rings (today's row, cleared first up
+    to slot ``live``) and the cooldowns' last conversation days."""
     n_rules = len(kind)
     for r in range(n_rules):
         rows = ring_at[r + 1] - ring_at[r]
         if rows > 0:
-            rings[ring_at[r] + day % rows, :] = 0
+            rings[ring_at[r] + day % rows, :live] = 0
     for j in range(len(account)):
+        if not made[j]:
+            continue
         c, a = channel[j], account[j]
         for r in range(n_rules):
             if not on[r, c]:
