@@ -260,7 +260,7 @@ class CollectionsModel(mesa.Model):
             t.unworked[name] = t.unworked.get(name, 0) + len(sel) - made
         # the executed contacts are the requests `done` marks
         counts, hits, n_optouts = _made(done, ch, reached, optout, len(CHANNELS))
-        cost = float(cp["cost_cents"][ch[done]].sum())
+        cost = float(counts @ cp["cost_cents"])  # exact per channel, one rounding each
         self.rules.record(day, acc, ch, reached, made=done, live=pop.live)
 
         complaint = pop.absorb_contacts(day, acc, ch, hour, reached, optout, seq, skill, cp, team_cost,
@@ -372,24 +372,31 @@ def _first_conversations(account, channel, reached, made, conversation):
 def _team_queues(channel, ok, reached, team_of, n_teams, handle_minutes, attempt_minutes):
     """Every team's queue in one pass: the allowed attempts on its channels (in request
     order), grouped by team — team k's are ``queue[start[k]:start[k + 1]]`` — and the minutes
-    each takes (``handle_minutes`` if it reaches the debtor, else ``attempt_minutes``)."""
-    start = np.zeros(n_teams + 1, dtype=np.int64)
-    for j in range(len(channel)):
-        if ok[j] and team_of[channel[j]] >= 0:
-            start[team_of[channel[j]] + 1] += 1
-    for k in range(n_teams):
-        start[k + 1] += start[k]
-    fill = start[:-1].copy()
-    queue = np.empty(start[n_teams], dtype=np.int64)
-    minutes = np.empty(start[n_teams], dtype=np.float64)
-    for j in range(len(channel)):
+    each takes (``handle_minutes`` if it reaches the debtor, else ``attempt_minutes``).
+
+    Branch-free: each request goes to a bucket (0: not allowed or no team; k + 1: team k)
+    by a counting sort; bucket 0 is cut off at the end."""
+    m = len(channel)
+    fill = np.zeros(n_teams + 2, dtype=np.int64)
+    bucket = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        b = (team_of[channel[j]] + 1) * ok[j]
+        bucket[j] = b
+        fill[b + 1] += 1
+    for k in range(n_teams + 1):
+        fill[k + 1] += fill[k]
+    drop = fill[1]  # bucket 0 takes queue[:drop]
+    start = fill[1:] - drop
+    queue = np.empty(m, dtype=np.int64)
+    minutes = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        b = bucket[j]
+        q = fill[b]
+        fill[b] = q + 1
         c = channel[j]
-        if ok[j] and team_of[c] >= 0:
-            q = fill[team_of[c]]
-            queue[q] = j
-            minutes[q] = handle_minutes[c] if reached[j] else attempt_minutes[c]
-            fill[team_of[c]] = q + 1
-    return queue, start, minutes
+        queue[q] = j
+        minutes[q] = handle_minutes[c] if reached[j] else attempt_minutes[c]
+    return queue[drop:], start, minutes[drop:]
 
 
 @njit
@@ -413,10 +420,9 @@ def _made(made, channel, reached, optout, n_channels):
     counts = np.zeros(n_channels, dtype=np.int64)
     hits = np.zeros(n_channels, dtype=np.int64)
     n_optouts = 0
-    for j in range(len(made)):
-        if made[j]:
-            c = channel[j]
-            counts[c] += 1
-            hits[c] += reached[j]
-            n_optouts += optout[j]
+    for j in range(len(made)):  # branch-free
+        c = channel[j]
+        counts[c] += made[j]
+        hits[c] += made[j] & reached[j]
+        n_optouts += made[j] & optout[j]
     return counts, hits, n_optouts

@@ -32,9 +32,11 @@ account, then hour) and puts each request through the rules in list order — th
 applying the rules one after the other as filters, in one pass, so filtering costs
 O(requests) whatever the size of the book. Attempt and connect caps keep a ring of per-day
 counts over the window's earlier days (one int16 row per day over all accounts,
-``window_days − 1`` rows; today's row is cleared when the day is recorded), cooldowns the
-day of each account's last conversation. (One row per account instead was measured to be
-slower: the day's requests come in account order, so the rows are read as a few streams.)
+``window_days − 1`` rows) and their running total per account, so a screen reads one number
+per account: when a day is recorded, the day leaving the window is subtracted from the total
+and its row is cleared for today's counts. Cooldowns keep the day of each account's last
+conversation. (One row per account instead was measured to be slower: the day's requests
+come in account order, so the rows are read as a few streams.)
 """
 
 from __future__ import annotations
@@ -141,6 +143,12 @@ class RuleEngine:
         self._ring_at = np.r_[0, np.cumsum(rows)].astype(np.int64)
         #: the caps' per-day counts: row ``ring_at[r] + day % (window − 1)`` of rule r
         self.rings = np.zeros((int(self._ring_at[-1]), n), dtype=np.int16)
+        #: the caps' running totals over their rings (row ``sum_at[r]``; −1: no earlier days),
+        #: so a screen reads one number per account instead of window − 1
+        windowed = [i for i, r in enumerate(rows) if r > 0]
+        self._sum_at = np.full(k, -1, dtype=np.int64)
+        self._sum_at[windowed] = np.arange(len(windowed))
+        self.sums = np.zeros((len(windowed), n), dtype=np.int16)
         cool = [i for i, c in enumerate(self.rules) if c.rule.kind == "cooldown_after_conversation"]
         self._cool_at = np.full(k, -1, dtype=np.int64)
         self._cool_at[cool] = np.arange(len(cool))
@@ -153,7 +161,7 @@ class RuleEngine:
         """Move the accounts' rule memory to new slots: slot ``k`` gets what ``perm[k]`` had
         (see :meth:`collectsim.agents.borrowers.BorrowerPopulation.repack`)."""
         m = len(perm)
-        for memory in (self.rings, self.last_days):
+        for memory in (self.rings, self.sums, self.last_days):
             for row in memory:  # row by row: a 2-D fancy index is several times slower
                 row[:m] = row[perm]
 
@@ -185,7 +193,7 @@ class RuleEngine:
             return ok
         blocked = np.zeros(len(self.rules), dtype=np.int64)
         _screen_before(ok, _i64(account), channel, hour, opted_out, day, self._kind, self._on,
-                       self._start, self._end, self._cap, self._window, self.rings, self._ring_at, self.last_days,
+                       self._start, self._end, self._cap, self._window, self.sums, self._sum_at, self.last_days,
                        self._cool_at, blocked)
         self._count_blocked(blocked)
         return ok
@@ -219,7 +227,7 @@ class RuleEngine:
         has_optout = optout is not None
         optout = optout if has_optout else np.zeros(len(account), dtype=bool)
         _screen_during(ok, live, _i64(account), channel, reached, optout, has_optout, self._kind, self._on,
-                       self._cap, self.rings, self._ring_at, blocked)
+                       self._cap, self.sums, self._sum_at, blocked)
         self._count_blocked(blocked)
         return ok
 
@@ -243,7 +251,7 @@ class RuleEngine:
             made = np.ones(len(account), dtype=bool) if made is None else made
             live = self.rings.shape[1] if live is None else live
             _record(day, _i64(account), channel, reached, made, live, self._kind, self._on, self.rings,
-                    self._ring_at, self.last_days, self._cool_at)
+                    self._ring_at, self.sums, self._sum_at, self.last_days, self._cool_at)
 
 
 # ---------------------------------------------------------------------- kernels -----------
@@ -259,16 +267,13 @@ _NEVER = -32000  # "no such day" in the int16 rule memory
 
 
 @njit
-def _window(rings, first, last, i):
-    """Executed contacts (or connects) of account ``i`` on the window's earlier days."""
-    s = 0
-    for d in range(first, last):
-        s += rings[d, i]
-    return s
+def _window(sums, sum_at, r, i):
+    """Executed contacts (or connects) of account ``i`` on rule ``r``'s earlier window days."""
+    return np.int64(sums[sum_at[r], i]) if sum_at[r] >= 0 else 0
 
 
 @njit
-def _screen_before(ok, account, channel, hour, opted_out, day, kind, on, start, end, cap, window, rings, ring_at,
+def _screen_before(ok, account, channel, hour, opted_out, day, kind, on, start, end, cap, window, sums, sum_at,
                    last_days, cool_at, blocked):
     """Before execution, each request through the rules in order until one blocks it.
 
@@ -300,7 +305,7 @@ def _screen_before(ok, account, channel, hour, opted_out, day, kind, on, start, 
                     bad = day - np.int64(last_days[cool_at[r], a]) < window[r]
                 else:
                     if prior[r] < 0:
-                        prior[r] = _window(rings, ring_at[r], ring_at[r + 1], a)
+                        prior[r] = _window(sums, sum_at, r, a)
                     if k == _ATTEMPTS:
                         bad = prior[r] + today[r] >= cap[r]
                         today[r] += 1
@@ -314,7 +319,7 @@ def _screen_before(ok, account, channel, hour, opted_out, day, kind, on, start, 
 
 
 @njit
-def _screen_during(ok, live, account, channel, reached, optout, has_optout, kind, on, cap, rings, ring_at,
+def _screen_during(ok, live, account, channel, reached, optout, has_optout, kind, on, cap, sums, sum_at,
                    blocked):
     """During execution (hour order): an attempt is stopped after an earlier attempt today on
     the rule's channels would reach the debtor (cooldown), would opt them out of the same
@@ -342,7 +347,7 @@ def _screen_during(ok, live, account, channel, reached, optout, has_optout, kind
                         limit = 1
                         if k == _CONNECTS:
                             if prior[r] < 0:
-                                prior[r] = _window(rings, ring_at[r], ring_at[r + 1], a)
+                                prior[r] = _window(sums, sum_at, r, a)
                             limit = cap[r] - prior[r]
                         if ok[j] and connects[r] >= limit:
                             ok[j] = False
@@ -359,14 +364,18 @@ def _screen_during(ok, live, account, channel, reached, optout, has_optout, kind
 
 
 @njit
-def _record(day, account, channel, reached, made, live, kind, on, rings, ring_at, last_days, cool_at):
-    """The day's executed (``made``) contacts into the rings (today's row, cleared first up
-    to slot ``live``) and the cooldowns' last conversation days."""
+def _record(day, account, channel, reached, made, live, kind, on, rings, ring_at, sums, sum_at, last_days, cool_at):
+    """The day's executed (``made``) contacts into the rings and their running totals
+    (today's row takes over from the day leaving the window: subtracted, cleared, up to slot
+    ``live``) and the cooldowns' last conversation days."""
     n_rules = len(kind)
     for r in range(n_rules):
         rows = ring_at[r + 1] - ring_at[r]
         if rows > 0:
-            rings[ring_at[r] + day % rows, :live] = 0
+            row, s = ring_at[r] + day % rows, sum_at[r]
+            for a in range(live):
+                sums[s, a] -= rings[row, a]
+                rings[row, a] = 0
     for j in range(len(account)):
         if not made[j]:
             continue
@@ -382,6 +391,7 @@ def _record(day, account, channel, reached, made, live, kind, on, rings, ring_at
                 rows = ring_at[r + 1] - ring_at[r]
                 if rows > 0:
                     rings[ring_at[r] + day % rows, a] += 1
+                    sums[sum_at[r], a] += 1
 
 
 def audit(log: pd.DataFrame, rules: list[Rule]) -> dict[str, int]:
