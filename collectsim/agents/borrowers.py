@@ -711,7 +711,8 @@ def _age(A, idx, cum, move, base, recovery, decay):
             A.dpd[i] = d
             if not recovery and d % 30 == 1:
                 A.arrears[i] = min(A.arrears[i] + A.instalment[i], A.balance[i])
-        A.irritation[i] *= decay
+        if A.irritation[i] != 0:  # (most accounts have none: no write)
+            A.irritation[i] *= decay
 
 
 @njit
@@ -968,13 +969,14 @@ def _repay(A, P, idx, base_event, base_full, base_fraction):
 def _charge_off(A, P, idx, day, charge, g):
     """An active account at or past the charge-off DPD: its balance is written off.
 
-    Returns the accounts still active (the new active index) and their counts by bucket.
+    Returns the accounts still active (the new active index: ``idx`` compacted in place,
+    as a view of its first entries) and their counts by bucket.
     """
     out = np.empty(len(idx), dtype=np.int64)
-    keep = np.empty(len(idx), dtype=np.int64)
     buckets = np.zeros(6, dtype=np.int64)
     n = m = 0
-    for i in idx:
+    for j in range(len(idx)):
+        i = idx[j]
         if A.status[i] != ACTIVE:
             continue
         if charge and A.dpd[i] >= P.chargeoff_dpd:
@@ -984,8 +986,8 @@ def _charge_off(A, P, idx, day, charge, g):
             out[n] = i
             n += 1
         else:
-            keep[m] = i
+            idx[m] = i  # m <= j: nothing unread is overwritten
             m += 1
             buckets[min(max((np.int64(A.dpd[i]) - 1) // 30, 0), 5)] += 1
     _resolve_all(A, P, out[:n], np.full(n, CHARGED_OFF, dtype=np.int8), day, np.uint64(0), g)
-    return keep[:m].copy(), buckets
+    return idx[:m], buckets
