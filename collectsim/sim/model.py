@@ -224,7 +224,7 @@ class CollectionsModel(mesa.Model):
         cp = self.channel_params
         self._blocked_before = float(sum(self.rules.blocked.values()))
         req.validate(pop.n)
-        all_live, in_order = _intake(req.account, req.hour, pop.is_active)
+        all_live, in_order, seq = _intake(req.account, req.hour, pop.is_active)
         if not all_live:
             req = req.take(pop.is_active[req.account])
         t.requested += len(req)
@@ -235,7 +235,8 @@ class CollectionsModel(mesa.Model):
         if not in_order:
             req = req.take(np.lexsort((req.hour, req.account)))
         acc, ch, hour = req.account.astype(np.int64, copy=False), req.channel, req.hour
-        seq = _sequence_in_account(acc)
+        if not (all_live and in_order):
+            seq = _sequence_in_account(acc)
         # the arrays keep every request; `ok` marks those still going ahead
         ok = self.rules.pre_filter(day, acc, ch, hour, pop.opted_out)
         reached, optout = pop.draw_outcomes(day, acc, ch, hour, seq, cp, ok)
@@ -259,7 +260,7 @@ class CollectionsModel(mesa.Model):
             made = _team_done(sel, d, who, mins, team.skill, per_min, done, skill, team_cost)
             t.unworked[name] = t.unworked.get(name, 0) + len(sel) - made
         # the executed contacts are the requests `done` marks
-        counts, hits, n_optouts = _made(done, ch, reached, optout, len(CHANNELS))
+        counts, hits, n_optouts, conv = _made(acc, done, ch, reached, optout, len(CHANNELS), _CONVERSATION)
         cost = float(counts @ cp["cost_cents"])  # exact per channel, one rounding each
         self.rules.record(day, acc, ch, reached, made=done, live=pop.live)
 
@@ -278,8 +279,7 @@ class CollectionsModel(mesa.Model):
         t.today["rpcs"] += float(hits[CALL])
 
         outcome = reached.astype(np.int8)
-        conv = _first_conversations(acc, ch, reached, done, _CONVERSATION)  # one per account-day
-        if len(conv):
+        if len(conv):  # each account's first made and reached call or visit of the day
             conv = conv[pop.is_active[acc[conv]]]
             outcome[conv] = pop.converse(
                 day, acc[conv], req.offer[conv], req.discount[conv], req.plan_months[conv], skill[conv]
@@ -333,15 +333,22 @@ class CollectionsModel(mesa.Model):
 
 @njit
 def _intake(account, hour, is_active):
-    """Whether every request names an active account, and whether the requests are already
-    in (account, hour) order."""
+    """Whether every request names an active account, whether the requests are already in
+    (account, hour) order, and (valid when both hold) each request's position within its
+    account's run (see :func:`_sequence_in_account`)."""
     all_live, in_order = True, True
+    seq = np.zeros(len(account), dtype=np.int64)
     for j in range(len(account)):
         if not is_active[account[j]]:
             all_live = False
-        if j > 0 and (account[j] < account[j - 1] or (account[j] == account[j - 1] and hour[j] < hour[j - 1])):
-            in_order = False
-    return all_live, in_order
+        if j > 0:
+            if account[j] == account[j - 1]:
+                seq[j] = seq[j - 1] + 1
+                if hour[j] < hour[j - 1]:
+                    in_order = False
+            elif account[j] < account[j - 1]:
+                in_order = False
+    return all_live, in_order, seq
 
 
 @njit
@@ -352,20 +359,6 @@ def _sequence_in_account(account):
         if account[j] == account[j - 1]:
             seq[j] = seq[j - 1] + 1
     return seq
-
-
-@njit
-def _first_conversations(account, channel, reached, made, conversation):
-    """Index of each account's first made and reached call or visit of the day."""
-    out = np.empty(len(account), dtype=np.int64)
-    n = 0
-    last = -1
-    for j in range(len(account)):
-        if made[j] and reached[j] and conversation[channel[j]] and account[j] != last:
-            out[n] = j
-            n += 1
-            last = account[j]
-    return out[:n]
 
 
 @njit
@@ -415,14 +408,22 @@ def _team_done(sel, done_q, who, minutes, team_skill, per_min, done, skill, team
 
 
 @njit
-def _made(made, channel, reached, optout, n_channels):
-    """The made contacts by channel (and those reached) and their opt-outs."""
+def _made(account, made, channel, reached, optout, n_channels, conversation):
+    """The made contacts by channel (and those reached), their opt-outs, and the index of
+    each account's first made and reached call or visit of the day (its conversation)."""
     counts = np.zeros(n_channels, dtype=np.int64)
     hits = np.zeros(n_channels, dtype=np.int64)
     n_optouts = 0
-    for j in range(len(made)):  # branch-free
+    first = np.empty(len(account), dtype=np.int64)
+    n = 0
+    last = -1
+    for j in range(len(made)):
         c = channel[j]
-        counts[c] += made[j]
+        counts[c] += made[j]  # (branch-free)
         hits[c] += made[j] & reached[j]
         n_optouts += made[j] & optout[j]
-    return counts, hits, n_optouts
+        if made[j] and reached[j] and conversation[c] and account[j] != last:
+            first[n] = j
+            n += 1
+            last = account[j]
+    return counts, hits, n_optouts, first[:n]
