@@ -11,7 +11,9 @@ yardstick that makes the figures comparable across machines).
     .venv/bin/python benchmarks/profile_day.py --accounts 100000 --days 30
 
 Sub-steps of contact execution are indented; "(rest)" is what a step spends outside its
-named sub-steps (sorting and filtering the requests, bookkeeping). ``settle`` is
+named sub-steps (sorting and filtering the requests, bookkeeping). ``repack`` and
+``restore_account_order`` move the accounts between slots (``_move_slots`` does the same for
+the rule memory); see docs/performance.md, "Dense slots". ``settle`` is
 ``keep_promises``, ``pay_plans``, ``repay`` and ``charge_off`` in that order. The counter-based
 random-number draws are counted inside the steps that make them and also shown on their
 own line.
@@ -37,6 +39,9 @@ TOP = [
     ("policy", "decide"),
     ("model", "_execute"),
     ("borrowers", "settle"),
+    ("borrowers", "repack"),
+    ("borrowers", "restore_account_order"),
+    ("model", "_move_slots"),
     ("model", "_team_costs"),
     ("model", "_roll"),
     ("model", "_refresh_counts"),
