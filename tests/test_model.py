@@ -195,20 +195,27 @@ def test_daily_series_has_one_row_per_day_and_model_is_collected():
     assert ref() is None
 
 
+def _row(account: int, day: int, hour: int, channel: str, seq: int = 0, reached: bool = False,
+         opted_out: bool = False) -> dict:
+    """One executed contact of a hand-written contact log."""
+    return {"account": account, "day": day, "hour": hour, "seq": seq, "channel": channel, "reached": reached,
+            "opted_out": opted_out}
+
+
 def test_audit_detects_each_kind_of_violation():
     rules = resolve_rules(Scenario().rules)  # us-reg-f
     rows = [
         # 8 calls in 7 days, no conversation: breaks 7-in-7
-        *({"account": 1, "day": d, "hour": 10, "seq": 0, "channel": "call", "reached": False, "opted_out": False} for d in range(7)),
-        {"account": 1, "day": 6, "hour": 11, "seq": 1, "channel": "call", "reached": False, "opted_out": False},
+        *(_row(1, d, 10, "call") for d in range(7)),
+        _row(1, 6, 11, "call", seq=1),
         # a call at 22:00
-        {"account": 2, "day": 0, "hour": 22, "seq": 0, "channel": "call", "reached": False, "opted_out": False},
+        _row(2, 0, 22, "call"),
         # conversation, then another call 3 days later
-        {"account": 3, "day": 0, "hour": 10, "seq": 0, "channel": "call", "reached": True, "opted_out": False},
-        {"account": 3, "day": 3, "hour": 10, "seq": 0, "channel": "call", "reached": False, "opted_out": False},
+        _row(3, 0, 10, "call", reached=True),
+        _row(3, 3, 10, "call"),
         # opt out of SMS, then an SMS
-        {"account": 4, "day": 0, "hour": 10, "seq": 0, "channel": "sms", "reached": True, "opted_out": True},
-        {"account": 4, "day": 1, "hour": 10, "seq": 0, "channel": "sms", "reached": True, "opted_out": False},
+        _row(4, 0, 10, "sms", reached=True, opted_out=True),
+        _row(4, 1, 10, "sms", reached=True),
     ]
     v = audit(pd.DataFrame(rows), rules)
     assert v == {
@@ -223,16 +230,16 @@ def test_audit_accepts_the_legal_edge_cases():
     rules = resolve_rules(Scenario().rules)
     rows = [
         # exactly 7 calls in 7 days
-        *({"account": 1, "day": d, "hour": 10, "seq": 0, "channel": "call", "reached": False, "opted_out": False} for d in range(7)),
+        *(_row(1, d, 10, "call") for d in range(7)),
         # conversation on day 0 (= day 1 of the 7), next call on day 7: allowed
-        {"account": 3, "day": 0, "hour": 9, "seq": 0, "channel": "call", "reached": True, "opted_out": False},
-        {"account": 3, "day": 7, "hour": 9, "seq": 0, "channel": "call", "reached": False, "opted_out": False},
+        _row(3, 0, 9, "call", reached=True),
+        _row(3, 7, 9, "call"),
         # 08:00 and 20:00 are inside the window
-        {"account": 2, "day": 0, "hour": 8, "seq": 0, "channel": "sms", "reached": True, "opted_out": False},
-        {"account": 2, "day": 0, "hour": 20, "seq": 1, "channel": "sms", "reached": True, "opted_out": False},
+        _row(2, 0, 8, "sms", reached=True),
+        _row(2, 0, 20, "sms", seq=1, reached=True),
         # opting out of SMS does not stop e-mail
-        {"account": 4, "day": 0, "hour": 10, "seq": 0, "channel": "sms", "reached": True, "opted_out": True},
-        {"account": 4, "day": 1, "hour": 10, "seq": 0, "channel": "email", "reached": True, "opted_out": False},
+        _row(4, 0, 10, "sms", reached=True, opted_out=True),
+        _row(4, 1, 10, "email", reached=True),
     ]
     assert sum(audit(pd.DataFrame(rows), rules).values()) == 0
 

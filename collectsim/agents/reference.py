@@ -677,6 +677,7 @@ class ReferenceModel(mesa.Model):
             broken_promises=col("broken_promises", np.int8),
             in_plan=col("in_plan", bool),
             opted_out=col("opted_out", np.uint8),
+            account_id=np.arange(len(bs), dtype=np.int64),  # one agent per account, in order
         )
 
     # ------------------------------------------------------------------ the day -------------

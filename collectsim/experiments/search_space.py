@@ -331,6 +331,19 @@ class Parameter:
         return None
 
 
+def _indices(chosen: list[str] | str, allowed: list[str], where: str, noun: str, plural: str) -> list[int]:
+    """Indices into ``allowed`` of the names ``chosen`` ('*': all); InputError naming the
+    field for an empty list or an unknown name."""
+    if chosen == "*":
+        return list(range(len(allowed)))
+    if not chosen:
+        raise InputError(f"{where} = []: empty; list {plural} or use '*'")
+    for name in chosen:
+        if name not in allowed:
+            raise InputError(f"{where}: unknown {noun} {name!r}; allowed: {', '.join(allowed)} or '*'")
+    return [allowed.index(name) for name in chosen]
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b or (isinstance(a, bool) and isinstance(b, bool) and a == b)
@@ -415,30 +428,8 @@ class SearchSpace:
                 points: tuple[tuple[int, int], ...] = ()
                 keys: list[tuple[int, int] | None] = [None]
             else:
-                if p.tiers == "*":
-                    tiers = list(range(len(tier_names)))
-                else:
-                    if not p.tiers:
-                        raise InputError(f"{where}.tiers = []: empty; list tier names or use '*'")
-                    tiers = []
-                    for t in p.tiers:
-                        if t not in tier_names:
-                            raise InputError(
-                                f"{where}.tiers: unknown tier {t!r}; allowed: {', '.join(tier_names)} or '*'"
-                            )
-                        tiers.append(tier_names.index(t))
-                if p.buckets == "*":
-                    buckets = list(range(len(BUCKETS)))
-                else:
-                    if not p.buckets:
-                        raise InputError(f"{where}.buckets = []: empty; list buckets or use '*'")
-                    buckets = []
-                    for b in p.buckets:
-                        if b not in BUCKETS:
-                            raise InputError(
-                                f"{where}.buckets: unknown bucket {b!r}; allowed: {', '.join(BUCKETS)} or '*'"
-                            )
-                        buckets.append(BUCKETS.index(b))
+                tiers = _indices(p.tiers, list(tier_names), f"{where}.tiers", "tier", "tier names")
+                buckets = _indices(p.buckets, list(BUCKETS), f"{where}.buckets", "bucket", "buckets")
                 points = tuple((t, b) for t in sorted(set(tiers)) for b in sorted(set(buckets)))
                 keys = list(points)
             for k in keys:

@@ -49,11 +49,11 @@ class Observation:
     broken_promises: np.ndarray  #: int8: promises broken so far
     in_plan: np.ndarray  #: bool: paying an instalment plan
     opted_out: np.ndarray  #: uint8: bit c set = opted out of channel code c
-    account_id: np.ndarray | None = None  #: int64: account number held by each slot (None: slot = account)
+    account_id: np.ndarray  #: int64: account number held by each slot
 
     def account_number(self, slots: np.ndarray) -> np.ndarray:
         """The account numbers held by ``slots`` (stable across days, unlike slots)."""
-        return slots if self.account_id is None else self.account_id[slots]
+        return self.account_id[slots]
 
     @property
     def bucket(self) -> np.ndarray:

@@ -174,9 +174,8 @@ class RuleTablePolicy:
         acc = getattr(obs, "active_index", None)
         if acc is None:
             acc = np.flatnonzero(obs.active)
-        ids = obs.account_id if obs.account_id is not None else np.arange(obs.n, dtype=np.int64)
         out = _requests(
-            acc.astype(np.int64, copy=False), ids, obs.day, obs.tier, obs.dpd, obs.promise_due_day, obs.in_plan,
+            acc.astype(np.int64, copy=False), obs.account_id, obs.day, obs.tier, obs.dpd, obs.promise_due_day, obs.in_plan,
             obs.opted_out, obs.balance, obs.score, self.spec.pause_on_promise, self.spec.respect_opt_out,
             tb["cell_of"], tb["freq"], tb["uses"], tb["hour"], tb["visit_from_dpd"], tb["offer"], tb["discount"],
             tb["plan_months"], PRIORITIES.index(self.spec.priority),

@@ -235,8 +235,8 @@ class CollectionsModel(mesa.Model):
         if not in_order:
             req = req.take(np.lexsort((req.hour, req.account)))
         acc, ch, hour = req.account.astype(np.int64, copy=False), req.channel, req.hour
-        if not (all_live and in_order):
-            seq = _sequence_in_account(acc)
+        if not (all_live and in_order):  # (now they are: the sequence again)
+            seq = _intake(acc, hour, pop.is_active)[2]
         # the arrays keep every request; `ok` marks those still going ahead
         ok = self.rules.pre_filter(day, acc, ch, hour, pop.opted_out)
         reached, optout = pop.draw_outcomes(day, acc, ch, hour, seq, cp, ok)
@@ -335,7 +335,7 @@ class CollectionsModel(mesa.Model):
 def _intake(account, hour, is_active):
     """Whether every request names an active account, whether the requests are already in
     (account, hour) order, and (valid when both hold) each request's position within its
-    account's run (see :func:`_sequence_in_account`)."""
+    account's run (0, 1, ...: the slot of its draws)."""
     all_live, in_order = True, True
     seq = np.zeros(len(account), dtype=np.int64)
     for j in range(len(account)):
@@ -349,16 +349,6 @@ def _intake(account, hour, is_active):
             elif account[j] < account[j - 1]:
                 in_order = False
     return all_live, in_order, seq
-
-
-@njit
-def _sequence_in_account(account):
-    """Position of each request within its account's run (0, 1, ...): the draws' slot."""
-    seq = np.zeros(len(account), dtype=np.int64)
-    for j in range(1, len(account)):
-        if account[j] == account[j - 1]:
-            seq[j] = seq[j - 1] + 1
-    return seq
 
 
 @njit
