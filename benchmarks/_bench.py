@@ -39,9 +39,9 @@ ONE_THREAD = {
 
 def scenario(accounts: int, days: int = 180):
     """The quickstart book (``experiments/quickstart.toml``: default card portfolio, us-reg-f)."""
-    from collectsim.sim.scenario import Scenario
+    import collectsim  # the public API: the same in every layout a baseline may have
 
-    return Scenario.model_validate(
+    return collectsim.Scenario.model_validate(
         {"portfolio": {"accounts": accounts, "horizon_days": days, "product": "card"}, "rules": {"preset": "us-reg-f"}}
     )
 
@@ -57,9 +57,16 @@ def child(kind: str, accounts: int, days: int, policy: str, seed: int) -> dict:
     import numpy as np
 
     import collectsim  # (imports count in the baseline, not in the run)
-    from collectsim.agents.collectors import CollectorTeam
-    from collectsim.agents.reference import ReferenceModel
-    from collectsim.experiments.simulate import prepare_policy, simulate
+
+    try:  # the layout since the architecture change
+        from collectsim.agents import CollectorTeam
+        from collectsim.policies import prepare_policy
+        from collectsim.validation.reference import ReferenceModel
+    except ImportError:  # a baseline from before it
+        from collectsim.agents.collectors import CollectorTeam
+        from collectsim.agents.reference import ReferenceModel
+        from collectsim.experiments.simulate import prepare_policy
+    simulate = collectsim.simulate
 
     a, b, c = np.ones(10**6), np.ones(10**6), np.empty(10**6)
     yard = float("inf")

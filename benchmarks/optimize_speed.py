@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from collectsim.experiments.optimize import optimize
+from collectsim import optimize
 
 ROOT = Path(__file__).resolve().parents[1]
 

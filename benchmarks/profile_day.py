@@ -1,7 +1,7 @@
 """Where the time of a 10^6-account day goes, by named behaviour step.
 
 Runs the quickstart book (``seed-champion``, us-reg-f) with every named step of
-:meth:`collectsim.sim.model.CollectionsModel.step` wrapped in a timer, and prints for each
+:meth:`collectsim.model.CollectionsModel.step` wrapped in a timer, and prints for each
 step its time on day 0 (every account active: the busiest day) and its mean time per day
 over the whole horizon, in milliseconds and in *population passes*: the time one
 ``np.add`` over ``n`` float64 values takes on this machine, measured in the same run (a
@@ -33,34 +33,33 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench  # noqa: E402
 
-TOP = [
+TOP = [  # the day's phases (collectsim/model/model.py)
     ("borrowers", "age"),
     ("borrowers", "observe"),
     ("policy", "decide"),
-    ("model", "_execute"),
-    ("borrowers", "settle"),
-    ("borrowers", "repack"),
-    ("borrowers", "restore_account_order"),
-    ("model", "_move_slots"),
-    ("model", "_team_costs"),
-    ("model", "_roll"),
-    ("model", "_refresh_counts"),
+    ("contacts", "screen"),
+    ("contacts", "draw_outcomes"),
+    ("contacts", "work"),
+    ("contacts", "act"),
+    ("borrowers", "receive_payments"),
+    ("borrowers", "charge_off"),
+    ("model", "close_day"),
     ("datacollector", "collect"),
 ]
-EXECUTE = [
+EXECUTE = [  # inside the contact phases
     ("rules", "pre_filter"),
-    ("borrowers", "draw_outcomes"),
     ("rules", "during_execution"),
     ("teams", "work"),
     ("rules", "record"),
     ("borrowers", "absorb_contacts"),
     ("borrowers", "converse"),
 ]
-SETTLE = [
+SETTLE = [  # inside receive_payments and close_day
     ("borrowers", "keep_promises"),
     ("borrowers", "pay_plans"),
     ("borrowers", "repay"),
-    ("borrowers", "charge_off"),
+    ("borrowers", "repack"),
+    ("borrowers", "restore_account_order"),
 ]
 
 
@@ -72,7 +71,8 @@ def instrument(model) -> dict[str, float]:
         "policy": [model.policy],
         "model": [model],
         "datacollector": [model.datacollector],
-        "rules": [model.rules],
+        "rules": [model.rule_engine],
+        "contacts": [model.contacts],
         "teams": list(model.teams.values()),
         "streams": [model.streams],
     }
@@ -94,8 +94,7 @@ def instrument(model) -> dict[str, float]:
     for owner, name in TOP + EXECUTE + SETTLE:
         for obj in owners[owner]:
             wrap(obj, name, f"{owner}.{name}")
-    for name in ("uniform", "uniform_all"):
-        wrap(model.streams, name, "streams.uniform")
+    wrap(model.streams, "uniform", "streams.uniform")
     return timers
 
 
@@ -120,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if not a.no_pin and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {_bench.default_cpu()})
-    from collectsim.experiments.simulate import prepare_policy, simulate
-    from collectsim.sim.model import CollectionsModel
+    from collectsim import CollectionsModel, prepare_policy, simulate
 
     simulate(_bench.scenario(3000, 12), a.policy, seed=a.seed, audit=False)  # warm-up (imports, JIT cache)
     sc = _bench.scenario(a.accounts, a.days)
@@ -141,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
 
     labels = [f"{o}.{n}" for o, n in TOP]
     sub = [f"{o}.{n}" for o, n in EXECUTE]
-    subs = {"model._execute": sub, "borrowers.settle": [f"{o}.{n}" for o, n in SETTLE]}
+    subs = {"contacts.act": [x for x in sub if x != "rules.pre_filter" and x != "rules.during_execution"
+                             and x != "teams.work"],
+            "contacts.screen": ["rules.pre_filter"], "contacts.draw_outcomes": ["rules.during_execution"],
+            "contacts.work": ["teams.work"],
+            "borrowers.receive_payments": [f"{o}.{n}" for o, n in SETTLE[:3]],
+            "model.close_day": [f"{o}.{n}" for o, n in SETTLE[3:]]}
     day0, days = per_day[0], len(per_day)
     mean = {k: sum(d.get(k, 0.0) for d in per_day) / days for k in set().union(*per_day)}
     total0, total_mean = day_total[0], sum(day_total) / days

@@ -4,7 +4,7 @@ ratio against the per-agent reference measured in the same run.
 For each book size (default 10^4, 10^5, 10^6 and 3×10^6 accounts) × 180 days with
 ``seed-champion`` under ``us-reg-f`` (the quickstart book), the engine runs in a fresh
 subprocess pinned to one CPU (see ``benchmarks/_bench.py`` for what is measured); the
-per-agent reference (:mod:`collectsim.agents.reference`) runs at the sizes up to
+per-agent reference (:mod:`collectsim.validation.reference`) runs at the sizes up to
 ``--reference-max``. Prints a markdown table and the flatness of the cost per
 borrower-day from 10^5 to the largest size.
 

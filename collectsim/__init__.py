@@ -1,6 +1,7 @@
 """collectsim: an agent-based lab for debt-collection strategies.
 
-The data flow is one way: scenario → model → results → experiments → reports.
+The data flow is one way: scenario → model → results → experiments → reports; the layers
+are described in ``docs/architecture.md``.
 
 >>> import collectsim
 >>> exp = collectsim.load_experiment("experiments/quickstart.toml", accounts=2000, days=30)
@@ -8,8 +9,8 @@ The data flow is one way: scenario → model → results → experiments → rep
 >>> round(result.kpis["recovery_rate"], 3) > 0
 True
 
-Public names are imported lazily (on first use), so ``import collectsim`` and the command
-line start fast.
+Public names are imported on first use (lazily, for start-up time: ``import collectsim`` and
+``collectsim --help`` load no numerical library).
 """
 
 from __future__ import annotations
@@ -25,26 +26,34 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "simulate": "collectsim.experiments.simulate",
-    "SimulationResult": "collectsim.experiments.simulate",
-    "run_experiment": "collectsim.experiments.run",
-    "load_experiment": "collectsim.experiments.config",
-    "Experiment": "collectsim.experiments.config",
-    "optimize": "collectsim.experiments.optimize",
-    "OptimizeResult": "collectsim.experiments.optimize",
-    "compare": "collectsim.experiments.compare",
-    "Comparison": "collectsim.experiments.compare",
-    "Scenario": "collectsim.sim.scenario",
-    "CollectionsModel": "collectsim.sim.model",
+    "simulate": "collectsim.experiments",
+    "SimulationResult": "collectsim.results",
+    "run_experiment": "collectsim.api",
+    "compare_experiment": "collectsim.api",
+    "optimize": "collectsim.api",
+    "compare": "collectsim.experiments",
+    "Comparison": "collectsim.experiments",
+    "OptimizeResult": "collectsim.experiments",
+    "load_experiment": "collectsim.experiments",
+    "experiment_from_dict": "collectsim.experiments",
+    "Experiment": "collectsim.experiments",
+    "resolved_config": "collectsim.experiments",
+    "Scenario": "collectsim.scenario",
+    "CollectionsModel": "collectsim.model",
     "Policy": "collectsim.policies",
     "Observation": "collectsim.policies",
     "Requests": "collectsim.policies",
     "RuleTablePolicy": "collectsim.policies",
+    "RuleTableSpec": "collectsim.policies",
+    "Cell": "collectsim.policies",
     "get_policy": "collectsim.policies",
+    "prepare_policy": "collectsim.policies",
+    "build_report": "collectsim.reports",
+    "KPIS": "collectsim.results",
     "InputError": "collectsim.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["__version__", "BUILTIN_POLICIES", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
@@ -57,16 +66,33 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*__all__, "BUILTIN_POLICIES"])
+    return sorted(__all__)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from collectsim.api import compare_experiment, optimize, run_experiment
     from collectsim.errors import InputError
-    from collectsim.experiments.compare import Comparison, compare
-    from collectsim.experiments.config import Experiment, load_experiment
-    from collectsim.experiments.optimize import OptimizeResult, optimize
-    from collectsim.experiments.run import run_experiment
-    from collectsim.experiments.simulate import SimulationResult, simulate
-    from collectsim.policies import Observation, Policy, Requests, RuleTablePolicy, get_policy
-    from collectsim.sim.model import CollectionsModel
-    from collectsim.sim.scenario import Scenario
+    from collectsim.experiments import (
+        Comparison,
+        Experiment,
+        OptimizeResult,
+        compare,
+        experiment_from_dict,
+        load_experiment,
+        resolved_config,
+        simulate,
+    )
+    from collectsim.model import CollectionsModel
+    from collectsim.policies import (
+        Cell,
+        Observation,
+        Policy,
+        Requests,
+        RuleTablePolicy,
+        RuleTableSpec,
+        get_policy,
+        prepare_policy,
+    )
+    from collectsim.reports import build_report
+    from collectsim.results import KPIS, SimulationResult
+    from collectsim.scenario import Scenario

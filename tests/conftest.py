@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from collectsim.sim.scenario import Scenario
+from collectsim.scenario import Scenario
 
 
 def pytest_addoption(parser):

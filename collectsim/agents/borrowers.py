@@ -12,8 +12,8 @@ a short sequence of named behaviour steps, each matching an equation of ``docs/m
 ``keep_promises``      promises falling due are kept or broken
 ``pay_plans``          plan instalments falling due are paid or the plan breaks
 ``repay``              the self-exciting repayment intensity (Chehrazi, Glynn & Weber 2019)
+``receive_payments``   the three before, in that order
 ``charge_off``         accounts reaching the charge-off DPD (and the day's active index)
-``settle``             the last four, in that order
 =====================  =================================================================
 
 Each step is a small numba kernel (``_age``, ``_repay``, ...) that loops over the
@@ -25,9 +25,9 @@ bookkeeping of a payment and of leaving collections is done in batches by :func:
 and :func:`_resolve_all` (a step collects the day's payments and departures, each account
 at most once, then hands them over: a kernel call that passes the account arrays costs
 far more than the bookkeeping itself, so it is made once per step, not once per account).
-The per-agent reference (:mod:`collectsim.agents.reference`) implements the same behaviour
-in plain Python, one Mesa agent per borrower, and ``tests/test_equivalence.py`` checks that
-both give the same KPI distributions.
+The per-agent reference (:mod:`collectsim.validation.reference`) implements the same
+behaviour in plain Python, one Mesa agent per borrower, and
+``tests/validation/test_equivalence.py`` checks that both give the same KPI distributions.
 
 Money is integer cents, so conservation (collected + discounts + charged off +
 outstanding = initial balance) holds exactly.
@@ -37,25 +37,23 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import mesa
 import numpy as np
 from scipy.linalg import fractional_matrix_power
 
+from collectsim.agents.counters import Tally
+from collectsim.kernels import njit
 from collectsim.policies.base import Observation
-from collectsim.sim.channels import CHANNELS, OFFER_INDEX
-from collectsim.sim.metrics import ACTIVE, CHARGED_OFF, CURED, PAID, SETTLED, Tally
-from collectsim.sim.rng import Streams, njit, uniform_at
-from collectsim.sim.scenario import Scenario
+from collectsim.scenario import ChannelTable, Scenario
+from collectsim.streams import Streams, request_counter, uniform_at
+from collectsim.vocabulary.accounts import ACTIVE, CHARGED_OFF, CURED, PAID, SETTLED, bucket_of, dpd_buckets
+from collectsim.vocabulary.channels import CHANNELS
+from collectsim.vocabulary.offers import INSTALMENT, PTP, SETTLEMENT
+from collectsim.vocabulary.units import DAYS_PER_YEAR, DT
 
-__all__ = ["BorrowerPopulation", "PopulationObservation", "daily_transition_matrix", "DAYS_PER_YEAR"]
-
-DAYS_PER_YEAR = 365
-DT = 1.0 / DAYS_PER_YEAR
-_NONE16 = np.int16(-1)
-_SETTLEMENT, _INSTALMENT, _PTP = OFFER_INDEX["settlement"], OFFER_INDEX["instalment"], OFFER_INDEX["ptp"]
+__all__ = ["BorrowerPopulation", "daily_transition_matrix", "PER_ACCOUNT"]
 
 #: Names of the population's per-account arrays (all permuted together by ``repack``).
 PER_ACCOUNT: tuple[str, ...] = (
@@ -145,17 +143,6 @@ class Params(NamedTuple):
     chargeoff_dpd: int
 
 
-@dataclass(frozen=True)
-class PopulationObservation(Observation):
-    """The :class:`Observation`, plus the ascending index of the active accounts.
-
-    ``active_index`` lets a policy work on the accounts in collections without scanning
-    the whole book; it holds the same information as ``active``.
-    """
-
-    active_index: np.ndarray | None = None
-
-
 @functools.lru_cache(maxsize=64)
 def _thirtieth_root(monthly: tuple[tuple[float, ...], ...]) -> tuple[tuple[float, ...], ...]:
     """P₃₀^{1/30}, clipped at 0 and row-normalised (cached: ~80 ms per call, same every replication)."""
@@ -200,7 +187,7 @@ class BorrowerPopulation(mesa.Agent):
     Parameters
     ----------
     model:
-        The :class:`~collectsim.sim.model.CollectionsModel`.
+        The :class:`~collectsim.model.CollectionsModel`.
     scenario:
         The validated scenario.
     streams:
@@ -211,7 +198,7 @@ class BorrowerPopulation(mesa.Agent):
 
     def __init__(self, model: mesa.Model, scenario: Scenario, streams: Streams, tally: Tally) -> None:
         super().__init__(model)
-        self.spec = scenario
+        self.shock = scenario.shock
         self.streams = streams
         self.tally = tally
         pf = scenario.portfolio
@@ -405,11 +392,7 @@ class BorrowerPopulation(mesa.Agent):
 
     def bucket(self) -> np.ndarray:
         """DPD bucket index 0..5 of every account."""
-        return np.clip((self.dpd.astype(np.int32) - 1) // 30, 0, 5).astype(np.int8)
-
-    def active_bucket_counts(self) -> np.ndarray:
-        """Active accounts per DPD bucket M1..M6."""
-        return _bucket_counts(self.dpd, self.active_idx)
+        return dpd_buckets(self.dpd)
 
     def repack(self, below: float | None = None) -> np.ndarray | None:
         """Move the active accounts to the front slots when they have become sparse.
@@ -490,14 +473,14 @@ class BorrowerPopulation(mesa.Agent):
     def age(self, day: int) -> None:
         """Regimes move, DPD ages (not while in a plan), instalments fall due, irritation decays."""
         p = self.p_day
-        sh = self.spec.shock
+        sh = self.shock
         if sh is not None and day >= sh.start_day and (sh.duration_days == 0 or day < sh.start_day + sh.duration_days):
             p = self.p_day_shock
         move = not np.allclose(p, np.eye(3))
         _age(self.acct, self.active_idx, np.cumsum(p, axis=1), move, self.streams.base("regime", day),
              self.product == "recovery", np.float32(self.irritation_decay))
 
-    def observe(self, day: int) -> PopulationObservation:
+    def observe(self, day: int) -> Observation:
         """The observable state, as read-only views (never the latent traits)."""
 
         def ro(a: np.ndarray) -> np.ndarray:
@@ -505,7 +488,7 @@ class BorrowerPopulation(mesa.Agent):
             v.flags.writeable = False
             return v
 
-        return PopulationObservation(
+        return Observation(
             day=day,
             n=self.n,
             active=ro(self.is_active),
@@ -527,37 +510,33 @@ class BorrowerPopulation(mesa.Agent):
         )
 
     def draw_outcomes(
-        self, day: int, account: np.ndarray, channel: np.ndarray, hour: np.ndarray, seq: np.ndarray, ch: dict,
-        ok: np.ndarray | None = None,
+        self, day: int, account: np.ndarray, channel: np.ndarray, hour: np.ndarray, seq: np.ndarray,
+        ch: ChannelTable, ok: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Whether each contact (where ``ok``) would reach the debtor, and would make them opt
         out of its channel (see :func:`_draw_outcomes`). Drawn before execution, so the rules
         can stop later contacts after a conversation or an opt-out the same day."""
         ok = np.ones(len(account), dtype=bool) if ok is None else ok
         s = self.streams
-        return _draw_outcomes(self.acct, account, channel, hour, seq, ok, ch["reach"], ch["reach_by_hour"],
-                              ch["optout_prob"], float(self.beh.answer_fatigue), float(self.beh.optout_irritation),
+        return _draw_outcomes(self.acct, account, channel, hour, seq, ok, ch.reach, ch.reach_by_hour,
+                              ch.optout_prob, float(self.beh.answer_fatigue), float(self.beh.optout_irritation),
                               s.base("reach", day), s.base("optout", day))
 
     def absorb_contacts(
         self, day: int, account: np.ndarray, channel: np.ndarray, hour: np.ndarray, reached: np.ndarray,
-        optout: np.ndarray, seq: np.ndarray, skill: np.ndarray, ch: dict, team_cost: np.ndarray | None = None,
-        team_of: np.ndarray | None = None, made: np.ndarray | None = None,
+        optout: np.ndarray, seq: np.ndarray, skill: np.ndarray, ch: ChannelTable, team_cost: np.ndarray,
+        made: np.ndarray,
     ) -> np.ndarray:
         """Effects of the day's executed contacts (sorted by account, then hour); returns the
         complaint flag of each contact (see :func:`_absorb_contacts`). ``team_cost``: the
-        collector team's cost of each contact (cents), booked to the account by team
-        (``team_of``: channel → team index). ``made``: which entries were executed (default:
-        all; the others are skipped and get no complaint)."""
+        collector team's cost of each contact (cents), booked to the account team by team
+        (``ch.team_of``: channel → team index). ``made``: which entries were executed (the
+        others are skipped and get no complaint)."""
         b = self.beh
-        if team_cost is None:
-            team_cost, team_of = np.zeros(len(account)), np.full(len(CHANNELS), -1)
-        if made is None:
-            made = np.ones(len(account), dtype=bool)
         return _absorb_contacts(
-            self.acct, self.par, day, account, channel, hour, reached, optout, seq, skill, team_cost, team_of,
-            made, int(team_of.max()) + 1,
-            ch["effect"], ch["irritation"].astype(np.float32), ch["complaint_weight"], ch["cost_cents"],
+            self.acct, self.par, day, account, channel, hour, reached, optout, seq, skill, team_cost, ch.team_of,
+            made, int(ch.team_of.max()) + 1,
+            ch.effect, ch.irritation.astype(np.float32), ch.complaint_weight, ch.cost_cents,
             float(b.complaint_base * b.complaint_sensitivity), np.float32(b.complaint_irritation),
             float(b.complaint_out_of_hours), float(b.complaint_after_optout), self.streams.base("complaint", day),
         )
@@ -573,7 +552,8 @@ class BorrowerPopulation(mesa.Agent):
         """
         disc, churn = self._money_day(day)
         out, settled, pay = _converse(self.acct, self.par, day, account, offer, discount, plan_months, skill,
-                                      self.streams.base("response", day), self.streams.base("response", day, 1),
+                                      self.streams.base("response", day, "offer"),
+                                      self.streams.base("response", day, "promise_day"),
                                       self._ledger)
         _pay_all(self.acct, self.par, settled, pay, day, disc, churn, self._ledger, SETTLED)
         self._flush()
@@ -582,7 +562,7 @@ class BorrowerPopulation(mesa.Agent):
     def keep_promises(self, day: int) -> None:
         """Promises due today: kept with p = ptp_keep · a · (0.5 + 0.5·w), else broken."""
         disc, churn = self._money_day(day)
-        acc, amount = _keep_promises(self.acct, self.par, self.active_idx, day, self.streams.base("keep", day),
+        acc, amount = _keep_promises(self.acct, self.par, self.active_idx, day, self.streams.base("keep", day, "promise"),
                                      self._ledger)
         _pay_all(self.acct, self.par, acc, amount, day, disc, churn, self._ledger, PAID)
         self._flush()
@@ -591,7 +571,7 @@ class BorrowerPopulation(mesa.Agent):
         """Plan instalments due today: paid with p = plan_keep · √a; a miss breaks the plan;
         after ``reage_after_payments`` paid instalments the account is re-aged (cured)."""
         disc, churn = self._money_day(day)
-        acc, amount = _pay_plans(self.acct, self.par, self.active_idx, day, self.streams.base("keep", day, 1),
+        acc, amount = _pay_plans(self.acct, self.par, self.active_idx, day, self.streams.base("keep", day, "plan"),
                                  self._ledger)
         _pay_all(self.acct, self.par, acc, amount, day, disc, churn, self._ledger, PAID)
         _reage(self.acct, self.par, acc, day, churn, self._ledger)
@@ -616,13 +596,12 @@ class BorrowerPopulation(mesa.Agent):
                                                           self.chargeoff_dpd > 0, self._ledger)
         self._flush()
 
-    def settle(self, day: int) -> None:
-        """The rest of the day: :meth:`keep_promises`, :meth:`pay_plans`, :meth:`repay`, then
-        :meth:`charge_off` (each account sees them in this order)."""
+    def receive_payments(self, day: int) -> None:
+        """The day's payments: :meth:`keep_promises`, :meth:`pay_plans`, then :meth:`repay`
+        (each account sees them in this order)."""
         self.keep_promises(day)
         self.pay_plans(day)
         self.repay(day)
-        self.charge_off(day)
 
 
 # ====================================================================== kernels ==========
@@ -719,7 +698,7 @@ def _age(A, idx, cum, move, base, recovery, decay):
 def _bucket_counts(dpd, idx):
     out = np.zeros(6, dtype=np.int64)
     for i in idx:
-        out[min(max((np.int64(dpd[i]) - 1) // 30, 0), 5)] += 1
+        out[bucket_of(dpd[i])] += 1
     return out
 
 
@@ -737,7 +716,7 @@ def _draw_outcomes(A, account, channel, hour, seq, ok, reach, reach_by_hour, opt
         i, c = account[j], channel[j]
         irr = np.float64(A.irritation[i])
         p = reach[c] * reach_by_hour[c, hour[j]] * np.float64(A.reachability[i])
-        slot = A.account_id[i] * 1024 + seq[j]  # the draw's counter: account number, request
+        slot = request_counter(A.account_id[i], seq[j])  # the draw's counter: account number, request
         u = uniform_at(base_reach, slot)
         if u >= min(p, 1.0):  # fatigue only lowers p: no reach whatever it is
             continue
@@ -778,7 +757,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
         scale0 = np.float64(np.float32(1.0) + k_irr * irr0)
         w = np.float64(A.willingness[i])
         tier = A.tier[i]
-        first = A.account_id[i] * 1024  # draw counters: account number, request
+        aid = A.account_id[i]  # draw counters: account number, request
         irr, cost_i, lam, opted = irr0, A.cost_cents[i], A.lam[i], opted0
         for team in range(n_teams):  # the teams' minutes, in team order
             for k in range(j, end):
@@ -793,7 +772,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
                 p *= out_of_hours
             if (opted0 >> c) & 1:
                 p *= after_optout
-            if uniform_at(base, first + seq[k]) < p:
+            if uniform_at(base, request_counter(aid, seq[k])) < p:
                 complaint[k] = True
                 A.complaints[i] += 1
             if optout[k]:
@@ -840,7 +819,7 @@ def _converse(A, P, day, account, offer, discount, plan_months, skill, base, bas
         if A.promise_due_day[i] >= 0 or A.in_plan[i]:
             continue
         o = offer[j]
-        if o == _SETTLEMENT:
+        if o == SETTLEMENT:
             g[L_SETTLE_OFFERED] += 1.0
             d = np.float64(discount[j])
             if u < min(1.0, P.settle_accept * a * d / (d + P.settle_half) * skill[j]):
@@ -853,7 +832,7 @@ def _converse(A, P, day, account, offer, discount, plan_months, skill, base, bas
                 settled[n], pays[n] = i, pay  # the balance reaches 0: settled
                 n += 1
                 out[j] = 4
-        elif o == _INSTALMENT:
+        elif o == INSTALMENT:
             g[L_PLANS_OFFERED] += 1.0
             if u < min(1.0, P.plan_accept * w * math.sqrt(a) * skill[j]):
                 k = max(np.int64(plan_months[j]), 1)
@@ -863,7 +842,7 @@ def _converse(A, P, day, account, offer, discount, plan_months, skill, base, bas
                 A.plan_paid[i] = 0
                 g[L_PLANS_ACCEPTED] += 1.0
                 out[j] = 3
-        elif o == _PTP:
+        elif o == PTP:
             if u < min(1.0, P.ptp_accept * w * skill[j]):
                 A.promise_due_day[i] = day + 1 + np.int64(uniform_at(base2, A.account_id[i]) * P.ptp_days_max)
                 A.promise_amount[i] = max(A.arrears[i], 1)
@@ -988,6 +967,6 @@ def _charge_off(A, P, idx, day, charge, g):
         else:
             idx[m] = i  # m <= j: nothing unread is overwritten
             m += 1
-            buckets[min(max((np.int64(A.dpd[i]) - 1) // 30, 0), 5)] += 1
+            buckets[bucket_of(A.dpd[i])] += 1
     _resolve_all(A, P, out[:n], np.full(n, CHARGED_OFF, dtype=np.int8), day, np.uint64(0), g)
     return idx[:m], buckets

@@ -22,8 +22,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from collectsim.sim.rng import njit
-from collectsim.sim.scenario import Team
+from collectsim.kernels import njit
+from collectsim.scenario import Team
 
 __all__ = ["Collector", "CollectorTeam"]
 
@@ -69,7 +69,7 @@ class CollectorTeam:
     ----------
     model:
         The Mesa model the collectors belong to.
-    spec:
+    settings:
         The team's scenario entry.
     rng:
         Generator for the collectors' skills.
@@ -77,11 +77,11 @@ class CollectorTeam:
         Portfolio size (teams sized per 100,000 accounts scale with it).
     """
 
-    def __init__(self, model: mesa.Model, spec: Team, rng: np.random.Generator, accounts: int) -> None:
-        self.spec = spec
-        self.name = spec.name
-        self.headcount = h = spec.resolved_headcount(accounts)
-        self.skill = np.clip(rng.normal(spec.skill_mean, spec.skill_sd, h), 0.2, 3.0)
+    def __init__(self, model: mesa.Model, settings: Team, rng: np.random.Generator, accounts: int) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.headcount = h = settings.resolved_headcount(accounts)
+        self.skill = np.clip(rng.normal(settings.skill_mean, settings.skill_sd, h), 0.2, 3.0)
         self.minutes_today = np.zeros(h)
         self.attempts_today = np.zeros(h, dtype=np.int64)
         self.attempts_total = np.zeros(h, dtype=np.int64)
@@ -91,7 +91,7 @@ class CollectorTeam:
     @property
     def cost_per_day(self) -> float:
         """What the whole team costs for one working day."""
-        return self.headcount * self.spec.cost_per_day
+        return self.headcount * self.settings.cost_per_day
 
     def work(self, priority: np.ndarray, minutes: np.ndarray, reached: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Work one day's queue.
@@ -120,7 +120,7 @@ class CollectorTeam:
             return done, who
         order = _queue_order(priority)
         conversations = np.zeros(h, dtype=np.int64)
-        _deal(order, minutes, reached, h, float(self.spec.minutes_per_day), done, who, self.minutes_today,
+        _deal(order, minutes, reached, h, float(self.settings.minutes_per_day), done, who, self.minutes_today,
               self.attempts_today, conversations)
         self.attempts_total += self.attempts_today
         self.conversations_total += conversations

@@ -8,6 +8,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import mesa
+import numpy
+import optuna
+import pandas
+
+from collectsim import __version__
+
 __all__ = ["provenance", "git_commit"]
 
 
@@ -29,13 +36,6 @@ def git_commit(start: Path | None = None) -> str:
 
 def provenance(**extra) -> dict:
     """Version, commit, interpreter and library versions, time, plus ``extra`` fields."""
-    import mesa
-    import numpy
-    import optuna
-    import pandas
-
-    from collectsim import __version__
-
     return {
         "collectsim_version": __version__,
         "git_commit": git_commit(),

@@ -14,8 +14,9 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from collectsim.experiments.simulate import SimulationResult, simulate
-from collectsim.sim.scenario import Scenario
+from collectsim.experiments.simulate import simulate
+from collectsim.results import SimulationResult
+from collectsim.scenario import Scenario
 
 __all__ = ["Task", "run_tasks", "flat_kpis", "kpi_table"]
 
@@ -68,7 +69,7 @@ def flat_kpis(result: SimulationResult) -> dict[str, float]:
                 out[key] = float("nan") if v is None else float(v)
 
     put("", result.kpis)
-    for tier, block in result.segments.items():
+    for tier, block in result.tiers.items():
         put(f"tier.{tier}.", block)
     return out
 

@@ -1,9 +1,10 @@
-"""``run_experiment``: simulate an experiment once and write its result folder.
+"""One run of an experiment, written as the data files of a result folder.
 
-The folder (``docs/outputs.md``) holds ``summary.json`` (KPIs, per-tier KPIs, provenance),
-``daily.parquet``, ``config.toml`` (the resolved configuration, re-runnable as an
-experiment file), PNG plots and, on request, ``contacts.parquet``. It is written to a
-temporary folder and renamed into place only when complete.
+:func:`write_run` simulates an experiment once and writes ``summary.json`` (KPIs, per-tier
+KPIs, provenance, the policy table), ``daily.parquet``, ``config.toml`` (the resolved
+configuration, re-runnable as an experiment file) and, on request, ``contacts.parquet``
+into a folder (``docs/outputs.md``). :func:`collectsim.run_experiment` wraps it: a fresh
+folder that appears whole, with its plots and report.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from collectsim.experiments.config import Experiment
-from collectsim.experiments.output import default_out_dir, result_folder, write_json, write_toml
+from collectsim.experiments.experiment import Experiment
+from collectsim.experiments.folders import write_json, write_toml
 from collectsim.experiments.provenance import provenance
-from collectsim.experiments.simulate import SimulationResult, prepare_policy, simulate
-from collectsim.sim.scenario import config_hash
+from collectsim.experiments.simulate import simulate
+from collectsim.policies import Policy, prepare_policy
+from collectsim.results import SimulationResult
+from collectsim.scenario import config_hash
 
-__all__ = ["run_experiment", "resolved_config"]
+__all__ = ["RunPlan", "plan_run", "write_run", "resolved_config"]
 
 
 def resolved_config(exp: Experiment, policy: str, seed: int, days: int) -> dict:
@@ -29,50 +32,72 @@ def resolved_config(exp: Experiment, policy: str, seed: int, days: int) -> dict:
     return {"run": run, **data}
 
 
-def run_experiment(
+class RunPlan:
+    """A run checked before anything is written: the policy loads and fits, the seed is valid.
+
+    Attributes: ``experiment``, ``policy_name`` (as given), ``policy`` (prepared), ``seed``,
+    ``days``, ``log_contacts`` and ``config`` (:func:`resolved_config`).
+    """
+
+    def __init__(self, exp: Experiment, policy_name: str, policy: Policy, seed: int, days: int,
+                 log_contacts: bool) -> None:
+        self.experiment = exp
+        self.policy_name = policy_name
+        self.policy = policy
+        self.seed = seed
+        self.days = days
+        self.log_contacts = log_contacts
+        self.config = resolved_config(exp, policy_name, seed, days)
+
+
+def plan_run(
     exp: Experiment,
     *,
     policy: str | None = None,
     seed: int | None = None,
     days: int | None = None,
-    out: str | Path | None = None,
     log_contacts: bool | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[Path, SimulationResult]:
-    """Run ``exp`` once and write its result folder; return (folder, result)."""
-    pol_name = policy or exp.run.policy
+) -> RunPlan:
+    """Resolve the run's settings (arguments over the file's ``[run]`` table) and check the
+    policy against the scenario; raise :class:`~collectsim.errors.InputError` if it does not fit."""
+    name = policy or exp.run.policy
     seed = exp.run.seed if seed is None else seed
     days = exp.scenario.portfolio.horizon_days if days is None else days
     log = exp.run.log_contacts if log_contacts is None else log_contacts
-    pol_ref = exp.resolve_path(pol_name) if pol_name.endswith(".toml") else pol_name
-    pol = prepare_policy(pol_ref, exp.scenario)  # bad policy: error before anything is written
-    out_dir = Path(out) if out is not None else default_out_dir("run", exp.name, seed)
-    config = resolved_config(exp, pol_name, seed, days)
-    chash = config_hash({k: v for k, v in config.items() if k != "run"} | {"policy": pol_name, "seed": seed})
-    with result_folder(out_dir) as tmp:
-        result = simulate(exp.scenario, pol, seed, days=days, log_contacts=log, audit=True, progress=progress)
-        from collectsim.reports.plots import write_run_plots
+    pol = prepare_policy(exp.policy_ref(name), exp.scenario)
+    return RunPlan(exp, name, pol, seed, days, log)
 
-        summary = {
-            "kpis": result.kpis,
-            "segments": result.segments,
-            "meta": provenance(
-                experiment=exp.name,
-                source=exp.source,
-                seed=seed,
-                policy=pol_name,
-                days=days,
-                accounts=exp.scenario.portfolio.accounts,
-                config_hash=chash,
-                wall_seconds=result.meta["wall_seconds"],
-            ),
-        }
-        if hasattr(pol, "to_dict"):
-            summary["policy"] = pol.to_dict()
-        write_json(tmp / "summary.json", summary)
-        result.daily.to_parquet(tmp / "daily.parquet", index=False)
-        write_toml(tmp / "config.toml", config)
-        write_run_plots(result.daily, tmp, title=f"{exp.name} · {pol_name} · seed {seed}")
-        if log and result.contacts is not None:
-            result.contacts.to_parquet(tmp / "contacts.parquet", index=False)
-    return out_dir, result
+
+def write_run(
+    plan: RunPlan, folder: str | Path, *, progress: Callable[[int, int], None] | None = None
+) -> SimulationResult:
+    """Simulate ``plan`` (audited) and write its data files into the existing ``folder``."""
+    folder = Path(folder)
+    exp = plan.experiment
+    result = simulate(exp.scenario, plan.policy, plan.seed, days=plan.days, log_contacts=plan.log_contacts,
+                      audit=True, progress=progress)
+    chash = config_hash({k: v for k, v in plan.config.items() if k != "run"}
+                        | {"policy": plan.policy_name, "seed": plan.seed})
+    summary = {
+        "kpis": result.kpis,
+        "tiers": result.tiers,
+        "meta": provenance(
+            experiment=exp.name,
+            source=exp.source,
+            seed=plan.seed,
+            policy=plan.policy_name,
+            days=plan.days,
+            accounts=exp.scenario.portfolio.accounts,
+            config_hash=chash,
+            wall_seconds=result.meta["wall_seconds"],
+        ),
+    }
+    table = plan.policy.to_dict()
+    if table is not None:
+        summary["policy"] = table
+    write_json(folder / "summary.json", summary)
+    result.daily.to_parquet(folder / "daily.parquet", index=False)
+    write_toml(folder / "config.toml", plan.config)
+    if plan.log_contacts and result.contacts is not None:
+        result.contacts.to_parquet(folder / "contacts.parquet", index=False)
+    return result

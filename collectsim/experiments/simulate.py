@@ -1,7 +1,7 @@
 """``simulate``: one replication of a scenario under a policy — the core of every experiment.
 
 :func:`simulate` is a pure function of its arguments: no global state, every random draw
-derives from ``seed`` (one stream per source, see :mod:`collectsim.sim.rng`), and the
+derives from ``seed`` (one stream per source, see :mod:`collectsim.streams`), and the
 result holds plain data only, so it is picklable and safe to run in worker processes.
 Two policies simulated with the same scenario and seed meet the same borrowers and the
 same luck (common random numbers).
@@ -11,57 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-
-import pandas as pd
 
 from collectsim.errors import InputError
-from collectsim.policies import Policy, get_policy
-from collectsim.sim.metrics import kpis as compute_kpis
-from collectsim.sim.model import CollectionsModel
-from collectsim.sim.rules import audit as audit_log
-from collectsim.sim.scenario import Scenario
+from collectsim.model import CollectionsModel
+from collectsim.policies import Policy, prepare_policy
+from collectsim.results import SimulationResult, compute_kpis
+from collectsim.scenario import Scenario
+from collectsim.validation.audit import audit as audit_log
 
-__all__ = ["SimulationResult", "simulate", "prepare_policy"]
-
-
-@dataclass
-class SimulationResult:
-    """What one replication produced.
-
-    Attributes
-    ----------
-    kpis:
-        Portfolio-wide KPIs (see ``docs/outputs.md``); money in currency units.
-    segments:
-        The same KPIs per observable risk tier.
-    daily:
-        The daily series from Mesa's ``DataCollector`` (one row per day).
-    contacts:
-        The contact log (one row per executed contact) when it was kept, else ``None``.
-    meta:
-        Seed, policy name, days, accounts and wall time.
-    """
-
-    kpis: dict
-    segments: dict
-    daily: pd.DataFrame
-    contacts: pd.DataFrame | None = None
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def violations(self) -> dict[str, int] | None:
-        """Rule violations found by the independent audit (None when not audited)."""
-        return self.kpis.get("violations")
-
-
-def prepare_policy(policy: str | Policy, scenario: Scenario) -> Policy:
-    """Resolve a policy name/file/object and check it against the scenario (InputError if not)."""
-    pol = get_policy(policy)
-    prep = getattr(pol, "prepare", None)
-    if callable(prep):
-        prep(tuple(scenario.scoring.tier_names))
-    return pol
+__all__ = ["simulate"]
 
 
 def simulate(
@@ -79,7 +37,7 @@ def simulate(
     Parameters
     ----------
     scenario:
-        A validated :class:`~collectsim.sim.scenario.Scenario`.
+        A validated :class:`~collectsim.scenario.Scenario`.
     policy:
         A built-in policy name (``no-contact``, ``sms-only``, ``max-legal``,
         ``seed-champion``), a policy file path, or a policy object.
@@ -106,16 +64,16 @@ def simulate(
         model.step()
         if progress is not None:
             progress(d + 1, horizon)
-    overall, segments = compute_kpis(model)
+    overall, tiers = compute_kpis(model)
     contacts = model.contact_log() if (log_contacts or audit) else None
     if audit:
-        overall["violations"] = audit_log(contacts, model.rule_list)
+        overall["violations"] = audit_log(contacts, model.contact_rules)
         overall["violations_total"] = int(sum(overall["violations"].values()))
     daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     wall = time.perf_counter() - t0
     meta = {
         "seed": seed,
-        "policy": getattr(pol, "name", type(pol).__name__),
+        "policy": pol.name,
         "days": horizon,
         "accounts": scenario.portfolio.accounts,
         "wall_seconds": wall,
@@ -124,7 +82,7 @@ def simulate(
     model.remove_all_agents()
     return SimulationResult(
         kpis=overall,
-        segments=segments,
+        tiers=tiers,
         daily=daily,
         contacts=contacts if log_contacts else None,
         meta=meta,

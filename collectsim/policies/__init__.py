@@ -1,25 +1,23 @@
 """Policies: what to ask for each day, from what a collections department can see.
 
-:func:`get_policy` resolves a built-in name or a policy file; :data:`BUILTIN` lists the
-names. Every policy follows :class:`~collectsim.policies.base.Policy`.
+:class:`Policy` is the protocol (``base.py``: :class:`Observation` in, :class:`Requests`
+out); ``rule_table.py`` is the parametric strategy per risk tier × DPD bucket;
+``baselines.py`` the built-in policies; ``registry.py`` resolves a built-in name or a policy
+file (:func:`get_policy`) and checks it against a scenario (:func:`prepare_policy`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from pydantic import ValidationError
-
-from collectsim.errors import InputError, from_pydantic
 from collectsim.policies.base import Observation, Policy, Requests
 from collectsim.policies.baselines import MaxLegal, NoContact, seed_champion, sms_only
+from collectsim.policies.registry import BUILTIN, get_policy, load_policy_file, prepare_policy
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
-from collectsim.userfiles import read_toml
 
 __all__ = [
     "BUILTIN",
     "get_policy",
     "load_policy_file",
+    "prepare_policy",
     "Policy",
     "Observation",
     "Requests",
@@ -28,43 +26,6 @@ __all__ = [
     "Cell",
     "NoContact",
     "MaxLegal",
+    "seed_champion",
+    "sms_only",
 ]
-
-#: Built-in policy names and their factories.
-BUILTIN = {
-    "no-contact": NoContact,
-    "sms-only": sms_only,
-    "max-legal": MaxLegal,
-    "seed-champion": seed_champion,
-}
-
-
-def load_policy_file(path: str | Path) -> RuleTablePolicy:
-    """Load a rule-table policy from a TOML file with a ``[policy]`` table."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"policy = {str(path)!r}: no such file (and not a built-in: {', '.join(BUILTIN)})")
-    data = read_toml(p, "policy")
-    extra = set(data) - {"policy"}
-    if extra:
-        raise InputError(f"{p}: unknown key '{sorted(extra)[0]}' (a typo?); a policy file holds one [policy] table")
-    if "policy" not in data:
-        raise InputError(f"{p}: policy: missing required table [policy]")
-    try:
-        return RuleTablePolicy(RuleTableSpec.model_validate(data["policy"]))
-    except ValidationError as e:
-        raise from_pydantic(e, str(p), prefix="policy") from None
-
-
-def get_policy(name_or_path: str | Path | Policy) -> Policy:
-    """A policy from a built-in name, a policy file path, or a policy object (returned as is)."""
-    if not isinstance(name_or_path, (str, Path)):
-        if isinstance(name_or_path, Policy):
-            return name_or_path
-        raise InputError(f"policy = {name_or_path!r}: not a policy name, file or Policy object")
-    key = str(name_or_path)
-    if key in BUILTIN:
-        return BUILTIN[key]()
-    if key.endswith(".toml") or Path(key).exists():
-        return load_policy_file(key)
-    raise InputError(f"policy = {key!r}: unknown policy; allowed: {', '.join(BUILTIN)} or a .toml policy file")

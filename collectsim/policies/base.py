@@ -10,12 +10,14 @@ collectors execute what the rules allow and their minutes permit.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from collectsim.sim.channels import CHANNELS, OFFERS
+from collectsim.vocabulary.accounts import dpd_buckets
+from collectsim.vocabulary.channels import CHANNELS
+from collectsim.vocabulary.offers import OFFERS
 
 __all__ = ["Observation", "Requests", "Policy"]
 
@@ -30,7 +32,9 @@ class Observation:
     active accounts to the front slots (dense memory while the book shrinks) and puts
     every account back into the slot of its number when the horizon ends. ``account_id``
     is the account number each slot holds: a policy that keeps state across days keys it
-    by account number.
+    by account number. ``active_index`` lists the active slots in ascending order (the
+    same information as ``active``), so a policy can work on the accounts in collections
+    without scanning the whole book.
     """
 
     day: int
@@ -50,6 +54,7 @@ class Observation:
     in_plan: np.ndarray  #: bool: paying an instalment plan
     opted_out: np.ndarray  #: uint8: bit c set = opted out of channel code c
     account_id: np.ndarray  #: int64: account number held by each slot
+    active_index: np.ndarray  #: int64: ascending slots of the active accounts
 
     def account_number(self, slots: np.ndarray) -> np.ndarray:
         """The account numbers held by ``slots`` (stable across days, unlike slots)."""
@@ -58,7 +63,7 @@ class Observation:
     @property
     def bucket(self) -> np.ndarray:
         """DPD bucket index 0..5 (M1..M6; M6 includes everything past 180 DPD)."""
-        return np.clip((self.dpd.astype(np.int32) - 1) // 30, 0, 5).astype(np.int8)
+        return dpd_buckets(self.dpd)
 
 
 def _empty(dtype: type) -> np.ndarray:
@@ -69,7 +74,7 @@ def _empty(dtype: type) -> np.ndarray:
 class Requests:
     """Contact requests of one day: parallel arrays, one entry per requested contact.
 
-    ``offer`` codes index :data:`collectsim.sim.channels.OFFERS`; ``discount`` is the
+    ``offer`` codes index :data:`collectsim.vocabulary.offers.OFFERS`; ``discount`` is the
     settlement discount (fraction of the balance forgiven) and ``plan_months`` the length of
     an instalment plan, used when the offer is made in a conversation. Higher ``priority``
     is worked first by collectors.
@@ -122,12 +127,25 @@ class Requests:
         )
 
 
-@runtime_checkable
-class Policy(Protocol):
-    """A contact policy. Implementations must be picklable plain-data objects."""
+class Policy(abc.ABC):
+    """A contact policy: observable state in, contact requests out.
 
-    name: str
+    Subclass it and implement :meth:`decide`; give the class (or instance) a ``name``.
+    :meth:`prepare` is called once before a run with the scenario's tier names (check that
+    the policy fits the scenario there, raising :class:`~collectsim.errors.InputError`);
+    :meth:`to_dict` returns the policy as plain data when it has a file form (a rule table).
+    Policies must be picklable (replications run in worker processes).
+    """
 
+    name: str = "policy"
+
+    def prepare(self, tier_names: tuple[str, ...]) -> None:  # noqa: B027 - optional hook
+        """Check the policy against a scenario's risk tiers before a run (default: nothing)."""
+
+    @abc.abstractmethod
     def decide(self, obs: Observation) -> Requests:
         """Return today's contact requests for the observable state ``obs``."""
-        ...
+
+    def to_dict(self) -> dict | None:
+        """The policy as plain data (a policy file's ``[policy]`` table), or None if it has none."""
+        return None

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from collectsim.policies.base import Observation, Requests
+from collectsim.policies.base import Observation, Policy, Requests
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
-from collectsim.sim.channels import CALL, EMAIL, IVR, LETTER, OFFER_INDEX, SMS, VISIT
+from collectsim.vocabulary.channels import CALL, EMAIL, IVR, LETTER, SMS, VISIT
+from collectsim.vocabulary.offers import PTP
 
 __all__ = ["NoContact", "MaxLegal", "sms_only", "seed_champion"]
 
 
-class NoContact:
+class NoContact(Policy):
     """Contact nobody: the self-cure baseline."""
 
     name = "no-contact"
@@ -36,7 +37,7 @@ class NoContact:
         return Requests()
 
 
-class MaxLegal:
+class MaxLegal(Policy):
     """Ask for everything every day; the rule engine keeps what the rules allow."""
 
     name = "max-legal"
@@ -69,7 +70,7 @@ class MaxLegal:
             account=acc.astype(np.int64),
             channel=np.full(m, ch, dtype=np.int8),
             hour=np.full(m, hour, dtype=np.int8),
-            offer=np.full(m, OFFER_INDEX["ptp"], dtype=np.int8),
+            offer=np.full(m, PTP, dtype=np.int8),
             discount=np.zeros(m, dtype=np.float32),
             plan_months=np.full(m, 6, dtype=np.int8),
             priority=(obs.balance[acc] * obs.score[acc].astype(float)).astype(np.float32),

@@ -39,12 +39,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from collectsim.errors import InputError
-from collectsim.policies.base import Observation, Requests
-from collectsim.sim.channels import OFFER_INDEX, VISIT
-from collectsim.sim.rng import njit
-from collectsim.sim.scenario import BUCKETS
+from collectsim.kernels import njit
+from collectsim.policies.base import Observation, Policy, Requests
+from collectsim.vocabulary.accounts import BUCKETS, bucket_of
+from collectsim.vocabulary.channels import CHANNELS, VISIT
+from collectsim.vocabulary.offers import OFFER_INDEX
 
-__all__ = ["Cell", "RuleTableSpec", "RuleTablePolicy", "PRIORITIES"]
+__all__ = ["Cell", "RuleTableSpec", "RuleTablePolicy", "PRIORITIES", "FREQUENCY_FIELDS", "HOUR_FIELDS"]
 
 PRIORITIES = ("expected_value", "balance", "dpd", "score", "risk")
 _GOLDEN = 0.6180339887498949
@@ -101,10 +102,13 @@ class RuleTableSpec(BaseModel):
     cells: list[Cell] = Field(default_factory=list, description="Strategy cells, first match wins.")
 
 
-_FREQ_FIELDS = ("sms_per_week", "email_per_week", "ivr_per_week", "call_per_week", "visit_per_week", "letter_per_week")
+#: The cell field of each channel's contacts per week, in channel-code order.
+FREQUENCY_FIELDS: tuple[str, ...] = tuple(f"{c}_per_week" for c in CHANNELS)
+#: The cell field of each channel's hour: calls and visits have their own, messages share one.
+HOUR_FIELDS: dict[str, str] = {c: {"call": "call_hour", "visit": "visit_hour"}.get(c, "message_hour") for c in CHANNELS}
 
 
-class RuleTablePolicy:
+class RuleTablePolicy(Policy):
     """A rule-table policy (see the module docstring). Picklable plain data.
 
     Parameters
@@ -114,20 +118,21 @@ class RuleTablePolicy:
     """
 
     def __init__(self, spec: RuleTableSpec | dict) -> None:
-        self.spec = spec if isinstance(spec, RuleTableSpec) else RuleTableSpec.model_validate(spec)
-        self.name = self.spec.name
-        self._tables: dict | None = None
+        self.table = spec if isinstance(spec, RuleTableSpec) else RuleTableSpec.model_validate(spec)
+        self.name = self.table.name
+        #: the arrays the kernel reads (cell of each tier × bucket, frequencies, hours, offers), set by :meth:`prepare`
+        self.compiled: dict | None = None
         self._tier_names: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
-        return f"RuleTablePolicy(name={self.name!r}, cells={len(self.spec.cells)})"
+        return f"RuleTablePolicy(name={self.name!r}, cells={len(self.table.cells)})"
 
     def prepare(self, tier_names: tuple[str, ...] | list[str]) -> None:
         """Compile the cells for a scenario's tiers; raise InputError on unknown tier names."""
         tier_names = tuple(tier_names)
         nt, nb = len(tier_names), len(BUCKETS)
         cell_of = np.full((nt, nb), -1, dtype=np.int64)
-        for i, cell in enumerate(self.spec.cells):
+        for i, cell in enumerate(self.table.cells):
             tiers = range(nt) if cell.tiers == "*" else []
             if cell.tiers != "*":
                 tiers = []
@@ -143,42 +148,36 @@ class RuleTablePolicy:
                 for b in buckets:
                     if cell_of[t, b] < 0:
                         cell_of[t, b] = i
-        cells = self.spec.cells
+        cells = self.table.cells
         col = lambda f: np.array([getattr(c, f) for c in cells] + [0], dtype=float)  # noqa: E731
-        self._tables = {
+        self.compiled = {
             "cell_of": cell_of,
-            "freq": np.stack([col(f) for f in _FREQ_FIELDS], axis=1),  # (cells+1, channels)
-            "hour": np.stack(
-                [col("message_hour"), col("message_hour"), col("message_hour"), col("call_hour"), col("visit_hour"), col("message_hour")],
-                axis=1,
-            ).astype(np.int64),
+            "freq": np.stack([col(f) for f in FREQUENCY_FIELDS], axis=1),  # (cells+1, channels)
+            "hour": np.stack([col(HOUR_FIELDS[c]) for c in CHANNELS], axis=1).astype(np.int64),
             "visit_from_dpd": col("visit_from_dpd"),
             "offer": np.array([OFFER_INDEX[c.offer] for c in cells] + [0], dtype=np.int8),
             "plan_months": col("plan_months").astype(np.int8),
             "discount": col("settlement_discount").astype(np.float32),
         }
         # per cell, the channels it contacts on (the kernel loops over these only)
-        freq = self._tables["freq"]
+        freq = self.compiled["freq"]
         uses = np.full(freq.shape, -1, dtype=np.int64)
         for k in range(freq.shape[0]):
             on = np.flatnonzero(freq[k] > 0)
             uses[k, : len(on)] = on
-        self._tables["uses"] = uses
+        self.compiled["uses"] = uses
         self._tier_names = tier_names
 
     def decide(self, obs: Observation) -> Requests:
         """Today's requests from the table, sorted by account, then hour."""
-        if self._tables is None or self._tier_names != tuple(obs.tier_names):
+        if self.compiled is None or self._tier_names != tuple(obs.tier_names):
             self.prepare(obs.tier_names)
-        tb = self._tables
-        acc = getattr(obs, "active_index", None)
-        if acc is None:
-            acc = np.flatnonzero(obs.active)
+        tb = self.compiled
         out = _requests(
-            acc.astype(np.int64, copy=False), obs.account_id, obs.day, obs.tier, obs.dpd, obs.promise_due_day, obs.in_plan,
-            obs.opted_out, obs.balance, obs.score, self.spec.pause_on_promise, self.spec.respect_opt_out,
+            obs.active_index.astype(np.int64, copy=False), obs.account_id, obs.day, obs.tier, obs.dpd, obs.promise_due_day, obs.in_plan,
+            obs.opted_out, obs.balance, obs.score, self.table.pause_on_promise, self.table.respect_opt_out,
             tb["cell_of"], tb["freq"], tb["uses"], tb["hour"], tb["visit_from_dpd"], tb["offer"], tb["discount"],
-            tb["plan_months"], PRIORITIES.index(self.spec.priority),
+            tb["plan_months"], PRIORITIES.index(self.table.priority),
         )
         account, channel, hour, offer, discount, plan_months, priority = out
         return Requests(account=account, channel=channel, hour=hour, offer=offer, discount=discount,
@@ -186,7 +185,7 @@ class RuleTablePolicy:
 
     def to_dict(self) -> dict:
         """The table as plain data, as written under ``[policy]`` in a policy file."""
-        return self.spec.model_dump(mode="json")
+        return self.table.model_dump(mode="json")
 
 
 @njit
@@ -221,7 +220,7 @@ def _requests(idx, ids, day, tier, dpd, promise_due_day, in_plan, opted_out, bal
         a = idx[p]
         if pause and (promise_due_day[a] >= 0 or in_plan[a]):
             continue
-        cell = cell_of[tier[a], min(max((np.int64(dpd[a]) - 1) // 30, 0), 5)]
+        cell = cell_of[tier[a], bucket_of(dpd[a])]
         if cell < 0:
             continue
         opted = opted_out[a] if respect_opt_out else 0

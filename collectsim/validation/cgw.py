@@ -62,7 +62,7 @@ with ``λ' = λ∞ + (λ - λ∞)e^{-κ dt}``; the scheme is time-homogeneous, s
 treated as ``λ_max``; ``λ_max`` defaults to ``max(λ0, λ∞) + max(1, 25(δ10 + δ11 r_max))``, a
 level reached only after a burst of at least 25 repayments, by when almost nothing is left to
 collect. Halving the grid step, or raising or halving ``λ_max``, changes every figure in the
-table below by less than ``1e-13`` (checked in ``tests/test_cgw_analytic.py`` to
+table below by less than ``1e-13`` (checked in ``tests/validation/test_cgw_analytic.py`` to
 ``1e-10``): the ``discrete`` columns are the exact expectations of the daily scheme.
 
 Reference figures

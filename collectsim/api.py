@@ -1,0 +1,127 @@
+"""The whole jobs, as the command line runs them: each writes a complete result folder.
+
+:func:`run_experiment`, :func:`compare_experiment` and :func:`optimize` write the same
+folder ``collectsim run``, ``collectsim compare`` and ``collectsim optimize`` write — data
+files, plots and report — so a notebook user gets what a command-line user gets. A run or
+comparison folder is written into a temporary folder and appears (renamed into place) only
+when complete; an optimizer folder grows as the study runs (it holds the study's journal,
+so a killed study can be resumed) and gets its report when the study ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from collectsim.errors import InputError
+from collectsim.experiments import (
+    Comparison,
+    Experiment,
+    OptimizeResult,
+    compare,
+    default_out_dir,
+    load_experiment,
+    plan_run,
+    result_folder,
+    write_run,
+)
+from collectsim.experiments import optimize as run_study
+from collectsim.reports import build_report
+from collectsim.results import SimulationResult
+
+__all__ = ["run_experiment", "compare_experiment", "optimize"]
+
+
+def _experiment(experiment: str | Path | Experiment, accounts: int | None, days: int | None) -> Experiment:
+    if isinstance(experiment, Experiment):
+        if accounts is not None or days is not None:
+            raise InputError("accounts/days overrides need an experiment file path, not a loaded Experiment")
+        return experiment
+    return load_experiment(experiment, accounts=accounts, days=days)
+
+
+def run_experiment(
+    experiment: str | Path | Experiment,
+    *,
+    policy: str | None = None,
+    seed: int | None = None,
+    days: int | None = None,
+    accounts: int | None = None,
+    out: str | Path | None = None,
+    log_contacts: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Path, SimulationResult]:
+    """Run an experiment once and write its complete result folder; return (folder, result).
+
+    Parameters
+    ----------
+    experiment:
+        An experiment file path or a loaded :class:`~collectsim.experiments.Experiment`.
+    policy, seed:
+        Override the file's ``[run]`` policy (built-in name or policy file) and seed.
+    days:
+        Days to simulate (default: the scenario's horizon; for a file, the horizon is overridden).
+    accounts:
+        Override the portfolio size (file paths only).
+    out:
+        The folder to create (default ``results/run-NAME-TIME-seedN``); it must not exist
+        or be empty.
+    log_contacts:
+        Also write ``contacts.parquet`` (default: the file's ``[run]`` setting).
+    progress:
+        Optional callback ``progress(day_done, days)``.
+    """
+    if isinstance(experiment, Experiment):  # a loaded experiment: days only shortens the run
+        exp, run_days = _experiment(experiment, accounts, None), days
+    else:  # a file: the overrides become part of its configuration
+        exp, run_days = _experiment(experiment, accounts, days), None
+    plan = plan_run(exp, policy=policy, seed=seed, days=run_days, log_contacts=log_contacts)
+    out_dir = Path(out) if out is not None else default_out_dir("run", exp.name, plan.seed)
+    with result_folder(out_dir) as tmp:
+        result = write_run(plan, tmp, progress=progress)
+        build_report(tmp)
+    return out_dir, result
+
+
+def compare_experiment(
+    experiment: str | Path | Experiment,
+    *,
+    out: str | Path | None = None,
+    accounts: int | None = None,
+    days: int | None = None,
+    **options,
+) -> tuple[Path, Comparison]:
+    """Compare a champion with challengers and write the complete comparison folder.
+
+    ``options`` are those of :func:`collectsim.compare` (``champion``, ``challengers``,
+    ``reps``, ``jobs``, ``variants``, ``target_ci``, ``max_reps``, ``seed``, ``progress``, ...).
+    ``out`` defaults to ``results/compare-NAME-TIME``. Returns (folder, comparison).
+    """
+    exp = _experiment(experiment, accounts, days)
+    out_dir = Path(out) if out is not None else default_out_dir("compare", exp.name)
+    say = options.get("progress") or (lambda msg: None)
+    with result_folder(out_dir) as tmp:
+        result = compare(exp, **options)
+        say("writing files, plots and report")
+        result.save(tmp)
+        build_report(tmp)
+    return out_dir, result
+
+
+def optimize(
+    experiment: str | Path | Experiment,
+    *,
+    accounts: int | None = None,
+    days: int | None = None,
+    **options,
+) -> OptimizeResult:
+    """Run (or resume) an optimization study and write its complete folder, report included.
+
+    ``options`` are those of :func:`collectsim.experiments.optimize` (``trials``, ``jobs``,
+    ``reps``, ``storage``, ``resume``, ``backend``, ``scheduler``, ``out``, ``batch``,
+    ``progress``); ``accounts`` and ``days`` override the file's portfolio size and horizon.
+    """
+    exp = _experiment(experiment, accounts, days)
+    result = run_study(exp, **options)
+    build_report(result.out)
+    return result

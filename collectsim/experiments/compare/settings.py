@@ -1,0 +1,122 @@
+"""Schema of the ``[compare]`` table of an experiment file.
+
+Example (``experiments/compare.toml``)::
+
+    [compare]
+    champion = "seed-champion"
+    challengers = ["sms-only", "max-legal", "policies/challenger.toml"]
+    reps = 10
+    headline = "net_recovery"       # the KPI of the headline sentence and of --target-ci
+    per_accounts = 1000             # money and counts per 1,000 accounts (0: portfolio totals)
+
+    [[compare.variants]]
+    name = "recession"
+    description = "unemployment shock from day 30"
+    overrides = { shock = { start_day = 30, stress_multiplier = 4.0 } }
+
+KPI names are those of the catalogue (:mod:`collectsim.results.catalogue`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from collectsim.results.catalogue import COMPARE_DEFAULT, check_kpi
+
+__all__ = ["CompareSettings", "Variant"]
+
+
+KpiName = Annotated[str, AfterValidator(check_kpi)]
+
+
+class Variant(BaseModel):
+    """A what-if stress variant: the experiment's scenario with some fields overridden.
+
+    ``overrides`` is deep-merged into the scenario's data (tables merge key by key; lists
+    of named tables such as ``teams`` and ``segments`` merge item by item on ``name``;
+    other lists are replaced) and the result is validated again as a scenario.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(
+        ...,
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_.+-]+$",
+        description="Short name (letters, digits, _ . + -).",
+    )
+    description: str = Field("", description="One line saying what the variant stresses.")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="Partial scenario data to merge in.")
+
+    @model_validator(mode="after")
+    def _not_base(self) -> Variant:
+        if self.name == "base":
+            raise ValueError("'base' is reserved for the experiment's own scenario")
+        return self
+
+
+class CompareSettings(BaseModel):
+    """Settings of ``collectsim compare`` (each can be overridden on the command line)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    champion: str | None = Field(
+        None, description="The production policy (built-in name or policy file); default: [run].policy."
+    )
+    challengers: list[str] = Field(
+        default_factory=list, description="Challenger policies (built-in names or policy files)."
+    )
+    reps: int = Field(8, ge=2, le=10_000, description="Replications (seeds) per policy; at least 2 for an interval.")
+    target_ci: float | None = Field(
+        None,
+        gt=0.0,
+        description=(
+            "Add replications until the 95% CI half-width of every challenger's headline "
+            "difference is at most this (in the headline's reported unit), or max_reps is hit."
+        ),
+    )
+    max_reps: int | None = Field(
+        None, ge=2, le=10_000, description="Cap on replications when target_ci is set (default: max(40, reps))."
+    )
+    headline: KpiName = Field("net_recovery", description="KPI of the headline sentence and of target_ci.")
+    headline_also: list[KpiName] = Field(
+        default_factory=lambda: ["complaints_per_1k", "churn_rate"],
+        description="Side effects named in the headline sentence.",
+    )
+    per_accounts: int = Field(
+        1000, ge=0, le=10_000_000, description="Report money and counts per this many accounts (0: totals)."
+    )
+    kpis: list[KpiName] = Field(default_factory=lambda: list(COMPARE_DEFAULT), min_length=1, description="KPIs compared.")
+    level: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of every interval.")
+    test: Literal["t", "wilcoxon"] = Field(
+        "t", description="Paired test of the p-values: paired t or Wilcoxon signed-rank."
+    )
+    correction: Literal["holm", "none"] = Field(
+        "holm", description="Multiple-comparison correction across challengers (per KPI)."
+    )
+    seed: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="First seed (replication i uses seed + i); default: [run].seed."
+    )
+    variants: list[Variant] = Field(default_factory=list, description="What-if stress variants.")
+
+    @model_validator(mode="after")
+    def _check(self) -> CompareSettings:
+        names = [v.name for v in self.variants]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"variant names must be distinct; repeated: {', '.join(sorted(dup))}")
+        if self.max_reps is not None and self.max_reps < self.reps:
+            raise ValueError(f"max_reps ({self.max_reps}) must be >= reps ({self.reps})")
+        return self
+
+    @property
+    def reps_cap(self) -> int:
+        """The replication cap in force: ``max_reps``, else the larger of 40 and ``reps``."""
+        return self.max_reps if self.max_reps is not None else max(40, self.reps)
+
+    def all_kpis(self) -> list[str]:
+        """``kpis`` plus the headline KPIs, in order and without repeats."""
+        return list(dict.fromkeys([self.headline, *self.kpis, *self.headline_also]))

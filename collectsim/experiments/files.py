@@ -1,0 +1,80 @@
+"""Experiment files: a scenario plus how to run it, in one TOML file.
+
+An experiment file holds a ``[run]`` table (policy, seed, days, ...) and the scenario's
+tables at top level (``[portfolio]``, ``[[segments]]``, ``[channels.call]``, ``[rules]``, ...;
+see :class:`~collectsim.scenario.Scenario`), plus the ``[compare]`` and ``[optimize]``
+tables (:data:`SECTIONS`). Anything else is an error: a typo is never silently ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from collectsim.errors import from_pydantic
+from collectsim.experiments.compare.settings import CompareSettings
+from collectsim.experiments.experiment import Experiment, RunSettings
+from collectsim.experiments.optimize.settings import OptimizeSettings
+from collectsim.scenario import Scenario
+from collectsim.userfiles import read_toml
+
+__all__ = ["SECTIONS", "load_experiment", "experiment_from_dict"]
+
+
+#: Top-level tables that are not part of the scenario, with their schema.
+SECTIONS: dict[str, type[BaseModel]] = {
+    "run": RunSettings,
+    "optimize": OptimizeSettings,
+    "compare": CompareSettings,
+}
+
+
+def experiment_from_dict(
+    data: dict,
+    *,
+    source: str = "<memory>",
+    name: str = "experiment",
+    accounts: int | None = None,
+    days: int | None = None,
+    base_dir: Path | None = None,
+) -> Experiment:
+    """Validate experiment data (as parsed from TOML) with optional size overrides."""
+    data = dict(data)
+    sections: dict[str, Any] = {}
+    for key, model in SECTIONS.items():
+        raw = data.pop(key, None)
+        try:
+            sections[key] = model.model_validate(raw or {})
+        except ValidationError as e:
+            raise from_pydantic(e, source, prefix=key) from None
+    portfolio = dict(data.get("portfolio") or {})
+    if accounts is not None:
+        portfolio["accounts"] = accounts
+    if days is not None:
+        portfolio["horizon_days"] = days
+    if portfolio:
+        data["portfolio"] = portfolio
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as e:
+        raise from_pydantic(e, source) from None
+    run: RunSettings = sections.pop("run")
+    return Experiment(
+        name=run.name or name,
+        run=run,
+        scenario=scenario,
+        sections=sections,
+        source=source,
+        base_dir=base_dir or Path.cwd(),
+    )
+
+
+def load_experiment(path: str | Path, *, accounts: int | None = None, days: int | None = None) -> Experiment:
+    """Load and validate an experiment file; raise :class:`InputError` with one clear line."""
+    p = Path(path)
+    data = read_toml(p, "experiment")
+    return experiment_from_dict(
+        data, source=str(p), name=p.stem, accounts=accounts, days=days, base_dir=p.parent
+    )

@@ -1,0 +1,53 @@
+"""The contact log: one row per executed contact, kept day by day.
+
+Columns: ``account`` (account number), ``day``, ``hour``, ``seq`` (the request's position
+among the account's requests of the day: execution order), ``channel``, ``reached``,
+``outcome`` (:data:`~collectsim.vocabulary.accounts.OUTCOMES`), ``complaint`` and
+``opted_out`` (this contact made the debtor opt out of its channel).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from collectsim.vocabulary.accounts import OUTCOMES
+from collectsim.vocabulary.channels import CHANNELS
+
+__all__ = ["ContactLog", "LOG_COLUMNS"]
+
+#: The log's columns, in order.
+LOG_COLUMNS: tuple[str, ...] = ("account", "day", "hour", "seq", "channel", "reached", "outcome", "complaint",
+                                "opted_out")
+
+
+class ContactLog:
+    """The executed contacts of a run, appended one day at a time."""
+
+    def __init__(self) -> None:
+        self._days: list[dict[str, np.ndarray]] = []
+
+    def append(self, *, account, day: int, hour, seq, channel, reached, outcome, complaint, opted_out) -> None:
+        """Add one day's executed contacts (parallel arrays; ``day`` is a number)."""
+        self._days.append(
+            {
+                "account": account,
+                "day": np.full(len(account), day, dtype=np.int32),
+                "hour": hour.astype(np.int8),
+                "seq": seq.astype(np.int32),
+                "channel": channel.astype(np.int8),
+                "reached": reached,
+                "outcome": outcome,
+                "complaint": complaint,
+                "opted_out": opted_out,
+            }
+        )
+
+    def frame(self) -> pd.DataFrame:
+        """The log as a DataFrame (``channel`` and ``outcome`` as categorical names)."""
+        if not self._days:
+            return pd.DataFrame({c: [] for c in LOG_COLUMNS})
+        df = pd.DataFrame({c: np.concatenate([d[c] for d in self._days]) for c in LOG_COLUMNS})
+        df["channel"] = pd.Categorical.from_codes(df["channel"], categories=list(CHANNELS))
+        df["outcome"] = pd.Categorical.from_codes(df["outcome"], categories=list(OUTCOMES))
+        return df

@@ -1,0 +1,160 @@
+"""The Mesa model: a delinquent portfolio worked day by day under a policy and a rule set.
+
+One day (:meth:`CollectionsModel.step`) is nine phases, in order (``docs/model.md`` §Day):
+
+1. **age** — regimes move, DPD ages, instalments fall due, irritation decays
+   (:meth:`~collectsim.agents.borrowers.BorrowerPopulation.age`);
+2. **decide** — the policy sees the observable state and asks for contacts;
+3. **screen** — the rule engine drops what the rules forbid before execution (hours,
+   opt-outs, attempt caps, cooldowns of earlier days);
+4. **outcomes** — who would answer is drawn; the rules checked in hour order drop attempts
+   after a conversation, an opt-out from the same channel or a used-up connect cap;
+5. **work** — collector teams work the agent-channel queue in priority order until their
+   minutes end;
+6. **act** — executed contacts act on the borrowers (irritation, complaints, opt-outs,
+   effort); right-party conversations carry the policy's offer;
+7. **payments** — promises and plan instalments fall due; the self-exciting repayment
+   process runs;
+8. **close** — accounts at the charge-off DPD are charged off; the day's books close
+   (dense slots, team costs, roll rates every 30 days, counters);
+9. **record** — the ``DataCollector`` records the day.
+
+Phases 3–6 are the contact pipeline (:mod:`collectsim.model.contacts`). A day costs time
+in proportion to the accounts still in collections and the contacts requested — not to the
+size of the book (``docs/performance.md``).
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from collectsim.agents.borrowers import BorrowerPopulation
+from collectsim.agents.collectors import CollectorTeam
+from collectsim.agents.counters import Tally
+from collectsim.compliance import RuleEngine
+from collectsim.model.contact_log import ContactLog
+from collectsim.model.contacts import ContactPipeline
+from collectsim.model.daily import reporters
+from collectsim.policies.base import Policy
+from collectsim.scenario import ChannelTable, Scenario, resolve_rules
+from collectsim.streams import Streams
+from collectsim.vocabulary.accounts import ACTIVE, BUCKETS, CHARGED_OFF
+
+__all__ = ["CollectionsModel"]
+
+
+class CollectionsModel(mesa.Model):
+    """A delinquent portfolio, a policy, a rule set and collector teams, advanced daily.
+
+    Parameters
+    ----------
+    scenario:
+        The validated :class:`~collectsim.scenario.Scenario`.
+    policy:
+        A :class:`~collectsim.policies.base.Policy`, prepared for the scenario.
+    seed:
+        Seed of this replication; every random draw derives from it.
+    log_contacts:
+        Keep the contact log (one row per executed contact) for the audit and export.
+    """
+
+    def __init__(self, scenario: Scenario, policy: Policy, seed: int = 0, log_contacts: bool = True) -> None:
+        super().__init__(rng=seed)
+        self.portfolio = scenario.portfolio
+        self.policy = policy
+        self.streams = Streams(seed)
+        self.tally = Tally()
+        self.tally.new_day()
+        self.borrowers = BorrowerPopulation(self, scenario, self.streams, self.tally)
+        n = self.borrowers.n
+        team_rng = self.streams.generator("collectors")
+        self.teams = {t.name: CollectorTeam(self, t, team_rng, n) for t in scenario.teams}
+        #: the scenario's contact rules (preset, then extra rules)
+        self.contact_rules = resolve_rules(scenario.rules)
+        self.rule_engine = RuleEngine(self.contact_rules, n)
+        self.channels = ChannelTable.build(scenario.channels, list(self.teams))
+        self._balance0_total = float(self.borrowers.balance0.sum())
+        self.log = ContactLog() if log_contacts else None
+        self.contacts = ContactPipeline(self.borrowers, self.teams, self.rule_engine, self.channels, self.tally,
+                                        self.log)
+        n_tiers = len(self.borrowers.tier_names)
+        self.tally.roll_num = np.zeros((n_tiers, len(BUCKETS)), dtype=np.int64)
+        self.tally.roll_den = np.zeros((n_tiers, len(BUCKETS)), dtype=np.int64)
+        self._cycle_bucket = self.borrowers.bucket()
+        self._cycle_start = 0
+        self.collected_cum = 0.0
+        self.datacollector = mesa.DataCollector(model_reporters=reporters())
+
+    # ----------------------------------------------------------------- reported metrics ---
+    @property
+    def day(self) -> int:
+        """Index (0-based) of the day being simulated; equals ``time - 1`` inside a step."""
+        return int(round(self.time)) - 1
+
+    @property
+    def collected_cum_units(self) -> float:
+        """Cash collected since day 0, currency units."""
+        return self.collected_cum / 100.0
+
+    @property
+    def recovery_rate(self) -> float:
+        """Cash collected / balance at entry, so far."""
+        return self.collected_cum / self._balance0_total
+
+    # ----------------------------------------------------------------- the day ------------
+    def step(self) -> None:
+        """Advance the portfolio by one day: the nine phases of the module docstring."""
+        day = self.day
+        self.tally.new_day()
+        self.borrowers.age(day)                                        # 1 age
+        requests = self.policy.decide(self.borrowers.observe(day))     # 2 decide
+        contacts = self.contacts.screen(day, requests)                 # 3 screen
+        self.contacts.draw_outcomes(day, contacts)                     # 4 outcomes
+        self.contacts.work(contacts)                                   # 5 work
+        self.contacts.act(day, contacts)                               # 6 act
+        self.borrowers.receive_payments(day)                           # 7 payments
+        self.borrowers.charge_off(day)                                 # 8 close
+        self.close_day(day)
+        self.datacollector.collect(self)                               # 9 record
+
+    def close_day(self, day: int) -> None:
+        """Close the day's books: dense slots while the book shrinks (account order again
+        when the horizon ends), the teams' day cost, roll rates every 30 days, counters."""
+        pop = self.borrowers
+        last = day + 1 == self.portfolio.horizon_days
+        self._move_slots(pop.restore_account_order() if last else pop.repack())
+        cost = sum(t.cost_per_day for t in self.teams.values()) * 100.0
+        self.tally.team_cost_cents += cost
+        self.tally.today["cost"] += cost
+        if (day + 1) % 30 == 0:
+            self._roll(day)
+        self.collected_cum += self.tally.today["collected"]
+        self.tally.today["blocked"] = float(self.rule_engine.blocked_today)
+
+    def _move_slots(self, perm: np.ndarray | None) -> None:
+        """Apply the population's slot permutation to the model's other per-account state."""
+        if perm is None:
+            return
+        self.rule_engine.permute(perm)
+        self._cycle_bucket[: len(perm)] = self._cycle_bucket[perm]
+
+    def _roll(self, day: int) -> None:
+        """Roll rates over the cycle that ends today, by tier and starting bucket (counts)."""
+        pop = self.borrowers
+        now = pop.bucket()
+        start = self._cycle_bucket
+        was_active = (pop.resolved_day < 0) | (pop.resolved_day >= self._cycle_start)
+        rolled = ((pop.status == ACTIVE) & (now >= start + 1)) | (pop.status == CHARGED_OFF)
+        n_tiers = len(pop.tier_names)
+        key = pop.tier.astype(np.int64) * len(BUCKETS) + start
+        size = n_tiers * len(BUCKETS)
+        self.tally.roll_den += np.bincount(key[was_active], minlength=size).reshape(n_tiers, -1)
+        self.tally.roll_num += np.bincount(key[was_active & rolled], minlength=size).reshape(n_tiers, -1)
+        self._cycle_bucket = now
+        self._cycle_start = day + 1
+
+    # ----------------------------------------------------------------- outputs ------------
+    def contact_log(self):
+        """The executed contacts as a DataFrame (see :mod:`collectsim.model.contact_log`)."""
+        return (self.log or ContactLog()).frame()

@@ -1,0 +1,1 @@
+"""One page builder per result-folder kind: a run, a comparison, an optimization."""

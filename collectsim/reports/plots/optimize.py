@@ -1,0 +1,162 @@
+"""Plots of an optimization study (matplotlib, PNG): history, Pareto front, importances.
+
+The functions take plain data — the ``trials.csv`` frame written by
+:func:`collectsim.experiments.optimize.trials_frame` — so a finished run folder can be
+re-plotted without Optuna: ``write_optimize_plots(pd.read_csv("trials.csv"), folder, ...)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+__all__ = [
+    "plot_history", "plot_pareto_front", "plot_importances", "write_optimize_plots", "write_trial_values_plot"]
+
+
+def _bool(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: bool(v) if v is not None and not (isinstance(v, float) and np.isnan(v)) else False)
+
+
+def plot_history(trials: pd.DataFrame, ax=None, champion: dict | None = None, metric: str = "objective",
+                 best_trial: int | None = None):
+    """Search-phase value of every trial by trial number, the best feasible value so far, and
+    the champion's value as a dashed line. Pruned trials show their partial mean (×);
+    trials that break a cap are hollow."""
+    ax = ax or plt.subplots(figsize=(8, 4.2))[1]
+    df = trials.sort_values("number")
+    y = pd.to_numeric(df[metric], errors="coerce")
+    feas = _bool(df["feasible"]) if "feasible" in df else pd.Series(True, index=df.index)
+    comp = df["state"] == "COMPLETE"
+    pruned = df["state"] == "PRUNED"
+    cand = df["role"] != "champion"
+    m = comp & feas & cand
+    ax.scatter(df["number"][m], y[m], s=22, color="tab:blue", label="complete", zorder=3)
+    m = comp & ~feas & cand
+    if m.any():
+        ax.scatter(df["number"][m], y[m], s=22, facecolors="none", edgecolors="tab:red", label="breaks a cap", zorder=3)
+    if (pruned & cand).any():
+        ax.scatter(df["number"][pruned & cand], y[pruned & cand], s=22, marker="x", color="grey",
+                   label="pruned (partial mean)", zorder=2)
+    ok = comp & feas
+    best = y.where(ok).cummax().ffill()
+    ax.step(df["number"], best, where="post", color="tab:green", lw=1.5, label="best so far (search)")
+    if champion is not None and champion.get(metric) is not None:
+        ax.axhline(float(champion[metric]), color="black", ls="--", lw=1, label="champion")
+    if best_trial is not None and (df["number"] == best_trial).any():
+        r = df[df["number"] == best_trial].iloc[0]
+        ax.scatter([r["number"]], [r[metric]], s=120, marker="*", color="gold", edgecolors="black",
+                   label="recommended (validated)", zorder=4)
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"{metric} (mean over search seeds)")
+    ax.set_title("Optimization history")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def plot_pareto_front(trials: pd.DataFrame, ax=None, champion: dict | None = None, front: list[int] | None = None,
+                      caps: dict | None = None, churn: str = "lost_clv"):
+    """Net recovery against complaints per 1k for every complete trial, coloured by the churn
+    measure (pruned trials in grey, at their partial means); the Pareto front joined by a
+    line, the champion as a black star, caps as lines."""
+    ax = ax or plt.subplots(figsize=(7.5, 5))[1]
+    pr = trials[(trials["state"] == "PRUNED") & (trials["role"] != "champion")]
+    if len(pr):
+        ax.scatter(pd.to_numeric(pr["complaints_per_1k"], errors="coerce"), pd.to_numeric(pr["net_recovery"], errors="coerce"),
+                   marker="x", s=14, color="lightgrey", label="pruned (partial mean)", zorder=1)
+    df = trials[trials["state"] == "COMPLETE"]
+    x = pd.to_numeric(df["complaints_per_1k"], errors="coerce")
+    y = pd.to_numeric(df["net_recovery"], errors="coerce")
+    c = pd.to_numeric(df[churn], errors="coerce")
+    sc = ax.scatter(x, y, c=c, cmap="viridis_r", s=22, alpha=0.8, label="complete trials", zorder=2)
+    plt.colorbar(sc, ax=ax, label=f"{churn} (lower is better)")
+    if front:
+        f = df[df["number"].isin(front)].sort_values("complaints_per_1k")
+        ax.plot(f["complaints_per_1k"], f["net_recovery"], color="tab:red", lw=1.2, marker="o", mfc="none",
+                label="Pareto front")
+    if champion is not None:
+        ax.scatter([champion["complaints_per_1k"]], [champion["net_recovery"]], marker="*", s=220,
+                   color="black", label="champion", zorder=5)
+    if caps and caps.get("complaints_per_1k") is not None:
+        ax.axvline(caps["complaints_per_1k"], color="crimson", ls=":", lw=1, label="complaint cap")
+    ax.set_xlabel("complaints per 1,000 accounts worked (search mean)")
+    ax.set_ylabel("net recovery (search mean)")
+    ax.set_title("Trade-off: recovery vs complaints")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def plot_importances(importances: dict[str, float], ax=None):
+    """Horizontal bars of parameter importances (Optuna's PED-ANOVA on the scalar objective)."""
+    ax = ax or plt.subplots(figsize=(7, 0.4 * max(3, len(importances)) + 1))[1]
+    items = sorted(importances.items(), key=lambda kv: kv[1])
+    ax.barh([k for k, _ in items], [v for _, v in items], color="tab:blue")
+    ax.set_xlabel("importance (share)")
+    ax.set_title("Parameter importances")
+    ax.grid(alpha=0.3, axis="x")
+    return ax
+
+
+def write_optimize_plots(
+    trials: pd.DataFrame,
+    folder: Path,
+    *,
+    mode: str = "scalar",
+    champion: dict[str, Any] | None = None,
+    caps: dict[str, float] | None = None,
+    importances: dict[str, float] | None = None,
+    front: list[int] | None = None,
+    best_trial: int | None = None,
+    churn: str = "lost_clv",
+    title: str = "",
+) -> list[str]:
+    """Write ``history.png``, ``pareto_front.png`` (every study: in scalar mode it shows the
+    trade-off the weights chose on) and ``importances.png`` (when available); return names."""
+    folder = Path(folder)
+    written = []
+    jobs: list[tuple[str, Any]] = [
+        ("history.png", lambda ax: plot_history(trials, ax, champion, "objective", best_trial)),
+        ("pareto_front.png", lambda ax: plot_pareto_front(trials, ax, champion, front, caps, churn)),
+    ]
+    if importances:
+        jobs.append(("importances.png", lambda ax: plot_importances(importances, ax)))
+    for name, fn in jobs:
+        h = 4.2 if name != "importances.png" else 0.4 * max(3, len(importances or {})) + 1.2
+        fig, ax = plt.subplots(figsize=(8, h))
+        try:
+            fn(ax)
+            if title:
+                fig.suptitle(title, fontsize=9)
+            fig.tight_layout()
+            tmp = folder / f".{name}.tmp.png"
+            fig.savefig(tmp, dpi=110)
+            tmp.replace(folder / name)
+            written.append(name)
+        finally:
+            plt.close(fig)
+    return written
+
+
+def write_trial_values_plot(trials: pd.DataFrame, col: str, direction: str, path: Path) -> None:
+    """Every trial's value of ``col`` and the best so far (for folders without the optimizer's plots)."""
+    x = trials["number"].to_numpy() if "number" in trials.columns else np.arange(len(trials))
+    y = trials[col].to_numpy(float)
+    best = pd.Series(y).cummin() if direction.startswith("min") else pd.Series(y).cummax()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.scatter(x, y, s=10, alpha=0.6, label="trial")
+    ax.plot(x, best.to_numpy(), color="crimson", label="best so far")
+    ax.set(xlabel="trial", ylabel=col, title="Optimization history")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

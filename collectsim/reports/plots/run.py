@@ -1,0 +1,74 @@
+"""Plots of one simulation's daily series (matplotlib, written as PNG files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from collectsim.vocabulary.accounts import BUCKETS, STATUS_NAMES  # noqa: E402
+from collectsim.vocabulary.channels import CHANNELS  # noqa: E402
+
+__all__ = ["plot_recovery", "plot_bucket_flow", "plot_contacts", "write_run_plots"]
+
+
+def plot_recovery(daily: pd.DataFrame, ax=None, label: str | None = None):
+    """Cumulative recovery rate (cash collected / balance at entry) by day."""
+    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    ax.plot(daily["day"] + 1, 100 * daily["recovery_rate"], label=label)
+    ax.set_xlabel("day")
+    ax.set_ylabel("recovered, % of balance at entry")
+    ax.set_title("Recovery curve")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_bucket_flow(daily: pd.DataFrame, ax=None):
+    """Accounts by DPD bucket (M1–M6) and by resolution (cured, paid, settled, charged off)."""
+    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    cols = list(BUCKETS) + [s for s in STATUS_NAMES if s != "active"]
+    ax.stackplot(daily["day"] + 1, *[daily[c] for c in cols], labels=cols, alpha=0.85)
+    ax.set_xlabel("day")
+    ax.set_ylabel("accounts")
+    ax.set_title("DPD-bucket flow")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    ax.set_xlim(1, max(2, len(daily)))
+    return ax
+
+
+def plot_contacts(daily: pd.DataFrame, ax=None):
+    """Executed contacts by channel per day, with complaints on a second axis."""
+    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    for c in CHANNELS:
+        col = f"contacts_{c}"
+        if daily[col].sum() > 0:
+            ax.plot(daily["day"] + 1, daily[col], label=c, lw=1)
+    ax.set_xlabel("day")
+    ax.set_ylabel("contacts per day")
+    ax.set_title("Contacts and complaints by day")
+    ax2 = ax.twinx()
+    ax2.bar(daily["day"] + 1, daily["complaints"], color="crimson", alpha=0.35, label="complaints")
+    ax2.set_ylabel("complaints per day", color="crimson")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper right")
+    return ax
+
+
+def write_run_plots(daily: pd.DataFrame, folder: Path, title: str = "") -> list[str]:
+    """Write recovery.png, bucket_flow.png and contacts.png into ``folder``; return the names."""
+    out = []
+    for name, fn in (("recovery.png", plot_recovery), ("bucket_flow.png", plot_bucket_flow), ("contacts.png", plot_contacts)):
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+        fn(daily, ax=ax)
+        if title:
+            fig.suptitle(title, fontsize=9)
+        fig.tight_layout()
+        fig.savefig(folder / name, dpi=110)
+        plt.close(fig)
+        out.append(name)
+    return out

@@ -1,1 +1,0 @@
-"""The simulation: scenario schema, channels, contact rules, random streams, the Mesa model and its metrics."""

@@ -1,0 +1,840 @@
+"""The per-agent reference model: one Mesa agent per borrower, one per collector.
+
+This module is the *readable specification* of the simulator and the oracle it is tested
+against (``tests/validation/test_equivalence.py``). It implements the same behaviour as the vectorised
+engine (:mod:`collectsim.agents.borrowers`, :mod:`collectsim.model`) in the plainest
+way: each :class:`ReferenceBorrower` holds scalar attributes and acts through small verbs
+named like the engine's behaviour steps; each :class:`ReferenceCollector` works its own
+queue minute by minute. It is slow (tens of thousands of borrower-days per second) and
+meant to be: read it next to ``docs/model.md``.
+
+What is shared with the engine, and what is not
+------------------------------------------------
+
+* **Shared**: the validated :class:`~collectsim.scenario.Scenario` (parameters only),
+  the channel/offer codes, the rule list (:data:`collectsim.scenario.PRESETS`, data only)
+  and the *policy objects*. A policy is a function of the observable state; every day the
+  reference builds the same :class:`~collectsim.policies.base.Observation` arrays from its
+  agents' attributes and calls ``policy.decide`` on them, then hands each borrower its own
+  requests. The same policy objects therefore drive both implementations.
+* **Not shared**: everything that happens to a borrower — the population draw, regime
+  moves, ageing, rule checks (re-implemented per contact from each borrower's own contact
+  history, not with :class:`~collectsim.compliance.RuleEngine`), reach, collector queues,
+  responses, promises, plans, repayments, charge-off, churn, roll rates and the KPIs
+  (:meth:`ReferenceModel.kpis`, computed here from the agents, not with
+  :mod:`collectsim.results.kpis`).
+* **Randomness**: a different generator. Every draw comes sequentially from the model's
+  ``random.Random`` (Mesa's ``model.random``, a Mersenne Twister seeded with the seed),
+  not from the engine's counter-based streams (:mod:`collectsim.streams`). The two
+  implementations therefore never see the same luck; their *distributions* must agree.
+
+Discretisation (one day = ``dt = 1/365`` year) and money in integer cents are exactly the
+engine's; see :meth:`ReferenceBorrower.repay`.
+
+Conventions the engine fixes and the reference follows
+------------------------------------------------------
+
+* A day's requests of one borrower are taken in hour order (ties: the order the policy
+  listed them). Rules are *filters applied in list order*: each rule sees the requests that
+  survived the rules listed before it (so an attempt cap counts requests a later rule may
+  still drop — conservative, never a violation).
+* Irritation and the opt-out flags are read as the day's contacts begin: today's reach,
+  complaint and opt-out probabilities use the irritation the day started with, and the
+  complaint multiplier for an opted-out channel applies to opt-outs of earlier days.
+* During execution an attempt is stopped when an earlier attempt of the day on the rule's
+  channels *would* reach the debtor (cooldown after a conversation), *would* make the
+  debtor opt out of the same channel (an opt-out rule: the opt-out takes effect at once),
+  or when the day's would-be connects reach a connect cap — counting earlier attempts even
+  if another rule or the collectors' minutes then stopped them (conservative).
+* A collector team sorts its queue by priority (ties: account, then hour, then request
+  order), deals it round robin to its collectors, and each collector works its share in
+  order until the next attempt no longer fits in its minutes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+import scipy.linalg
+
+from collectsim.policies import Observation, Policy, prepare_policy
+from collectsim.scenario import PRESETS, Rule, Scenario
+from collectsim.vocabulary.channels import CALL, CHANNELS, VISIT
+from collectsim.vocabulary.offers import OFFER_INDEX
+
+__all__ = ["ReferenceBorrower", "ReferenceCollector", "ReferenceModel", "run_reference"]
+
+DAYS_PER_YEAR = 365
+DT = 1.0 / DAYS_PER_YEAR
+
+ACTIVE, CURED, PAID, SETTLED, CHARGED_OFF = "active", "cured", "paid", "settled", "charged_off"
+STATUSES = (ACTIVE, CURED, PAID, SETTLED, CHARGED_OFF)
+GOOD_ENDINGS = (CURED, PAID, SETTLED)  # resolved customers who may churn
+
+PTP, INSTALMENT, SETTLEMENT = OFFER_INDEX["ptp"], OFFER_INDEX["instalment"], OFFER_INDEX["settlement"]
+CONVERSATION_CHANNELS = (CALL, VISIT)  # a reached call or visit is a conversation
+
+
+def daily_matrix(monthly: list[list[float]], stress: float = 1.0) -> np.ndarray:
+    """One day of the regime chain: exp(log(M)/30), optionally stressed.
+
+    Stress multiplies every move to a worse regime (above the diagonal); the diagonal takes
+    what is left. Written independently of the engine's version (matrix logarithm here,
+    fractional power there).
+    """
+    m = np.asarray(monthly, dtype=float)
+    if np.allclose(m, np.eye(3)):
+        p = np.eye(3)
+    else:
+        p = np.real(scipy.linalg.expm(scipy.linalg.logm(m) / 30.0))
+        p = np.clip(p, 0.0, None)
+        p = p / p.sum(axis=1, keepdims=True)
+    if stress != 1.0:
+        p = p.copy()
+        for i in range(3):
+            worse = p[i, i + 1 :] * stress
+            p[i, i + 1 :] = worse
+            p[i, i] = max(0.0, 1.0 - p[i, :i].sum() - worse.sum())
+            p[i] = p[i] / p[i].sum()
+    return p
+
+
+@dataclass(frozen=True)
+class ChannelParams:
+    """One channel's parameters, as plain Python numbers."""
+
+    code: int
+    cost_cents: float
+    attempt_minutes: float
+    handle_minutes: float
+    reach: float
+    reach_by_hour: tuple[float, ...]
+    effect: float
+    irritation: float
+    complaint_weight: float
+    optout_prob: float
+    team: str | None
+
+
+@dataclass(frozen=True)
+class RuleParams:
+    """One contact rule, with its channels as a set of codes."""
+
+    kind: str
+    name: str
+    channels: frozenset[int]
+    start_hour: int
+    end_hour: int
+    max_count: int
+    window_days: int
+
+    @staticmethod
+    def of(rule: Rule) -> RuleParams:
+        """From a scenario rule."""
+        codes = frozenset(CHANNELS.index(c) for c in rule.channels)
+        return RuleParams(
+            rule.kind, rule.name, codes, rule.start_hour, rule.end_hour, rule.max_count, rule.window_days
+        )
+
+
+class Contact:
+    """One requested contact of one borrower on one day, followed until it is done or dropped."""
+
+    __slots__ = (
+        "borrower", "order", "channel", "hour", "offer", "discount", "plan_months", "priority",
+        "reached", "opts_out", "minutes", "done", "skill",
+    )
+
+    def __init__(self, borrower, order, channel, hour, offer, discount, plan_months, priority):
+        self.borrower = borrower
+        self.order = order  # position in the policy's request list (ties within an hour)
+        self.channel = channel
+        self.hour = hour
+        self.offer = offer
+        self.discount = discount
+        self.plan_months = plan_months
+        self.priority = priority
+        self.reached = False  # would it reach the debtor if made?
+        self.opts_out = False  # would it make the debtor opt out of its channel if made?
+        self.minutes = 0.0
+        self.done = False  # made (by automation, or by a collector with time left)
+        self.skill = 1.0  # of the collector who made it (1 for automated channels)
+
+
+class ReferenceCollector(mesa.Agent):
+    """A collector: a skill and a daily budget of minutes, working its queue in order."""
+
+    def __init__(self, model: ReferenceModel, team: str, skill: float, minutes_per_day: float) -> None:
+        super().__init__(model)
+        self.team = team
+        self.skill = skill
+        self.minutes_per_day = minutes_per_day
+        self.minutes_used = 0.0
+        self.attempts_total = 0
+        self.conversations_total = 0
+
+    def work(self, queue: list[Contact]) -> None:
+        """Make the attempts of ``queue`` in order until the next one does not fit."""
+        self.minutes_used = 0.0
+        for c in queue:
+            if self.minutes_used + c.minutes > self.minutes_per_day + 1e-9:
+                break
+            self.minutes_used += c.minutes
+            c.done = True
+            c.skill = self.skill
+            self.attempts_total += 1
+            self.conversations_total += c.reached
+
+
+class ReferenceBorrower(mesa.Agent):
+    """One delinquent account and its debtor.
+
+    The latent traits (segment, regime, willingness, reachability, repayment intensity λ,
+    irritation) are never shown to the policy; the observable state is what
+    :meth:`ReferenceModel.observe` collects.
+    """
+
+    def __init__(self, model: ReferenceModel, account: int) -> None:
+        super().__init__(model)
+        sc = model.inputs
+        rnd = model.random
+        pf = sc.portfolio
+        self.account = account
+
+        # --- latent traits, drawn once -------------------------------------------------
+        seg = rnd.choices(sc.segments, weights=[s.share for s in sc.segments])[0]
+        self.segment = sc.segments.index(seg)
+        self.seg = seg
+        s = seg.balance_sigma
+        balance = seg.balance_mean * math.exp(s * rnd.gauss(0.0, 1.0) - 0.5 * s * s)
+        s = seg.lambda_sigma
+        self.lam_inf = seg.lambda_inf_per_year * math.exp(s * rnd.gauss(0.0, 1.0) - 0.5 * s * s)
+        if seg.willingness_sd == 0:
+            self.willingness = seg.willingness_mean
+        else:
+            m, sd = seg.willingness_mean, seg.willingness_sd
+            k = m * (1 - m) / (sd * sd) - 1.0
+            self.willingness = rnd.betavariate(m * k, (1 - m) * k)
+        s = seg.reachability_sigma
+        self.reachability = math.exp(s * rnd.gauss(0.0, 1.0) - 0.5 * s * s)
+        self.regime = rnd.choices(range(3), weights=seg.regime_shares)[0]
+        self.lam = self.lam_inf if seg.lambda0_per_year is None else seg.lambda0_per_year
+
+        # --- observable at entry: a noisy score of the 30-day payment propensity, its tier -
+        ability = sc.regimes.ability[self.regime]
+        propensity = -math.expm1(-(30.0 / DAYS_PER_YEAR) * self.lam_inf * ability * (0.5 + self.willingness))
+        propensity = min(max(propensity, 1e-6), 1 - 1e-6)
+        logit = math.log(propensity / (1 - propensity)) + sc.scoring.noise_sd * rnd.gauss(0.0, 1.0)
+        self.score = 1.0 / (1.0 + math.exp(-logit))
+        self.tier = sum(1 for cut in sc.scoring.tier_cutoffs if self.score >= cut)
+
+        # --- the account ---------------------------------------------------------------
+        if pf.entry_dpd is not None:
+            self.dpd = pf.entry_dpd
+        else:
+            names = list(pf.entry_buckets)
+            bucket = rnd.choices(names, weights=[pf.entry_buckets[b] for b in names])[0]
+            self.dpd = 30 * (int(bucket[1:]) - 1) + rnd.randint(1, 30)
+        self.balance0 = max(round(balance * 100.0), 100)  # cents (round half to even)
+        self.balance = self.balance0
+        if pf.product == "recovery":  # charged-off debt: everything is due
+            self.instalment = self.balance0
+            self.arrears = self.balance0
+        else:  # one instalment per 30 days past due, at most the balance
+            self.instalment = max(round(self.balance0 * pf.monthly_due_fraction), 1)
+            self.arrears = min(self.instalment * ((self.dpd + 29) // 30), self.balance0)
+        self.arrears0 = self.arrears
+        self.status = ACTIVE
+        self.resolved_day = -1
+        self.irritation = 0.0
+        self.peak_irritation = 0.0
+        self.opted_out = 0  # bit c set: opted out of channel c
+        self.last_payment_day = -1
+        self.last_contact_day = -1
+        self.last_rpc_day = -1
+        self.promise_due_day = -1
+        self.promise_amount = 0
+        self.broken_promises = 0
+        self.in_plan = False
+        self.plan_amount = 0
+        self.plan_next_day = -1
+        self.plan_paid = 0
+        self.history: list[tuple[int, int, bool]] = []  # executed contacts: (day, channel, reached)
+        self.requests: list[Contact] = []  # today's
+
+        # --- results -------------------------------------------------------------------
+        self.collected = 0
+        self.discounted_collected = 0.0
+        self.discount = 0
+        self.charged_off = 0
+        self.complaints = 0
+        self.worked = False
+        self.churned = False
+        self.cost_cents = 0.0
+        self.cycle_bucket = self.bucket
+
+    # ------------------------------------------------------------------ small facts -------
+    @property
+    def bucket(self) -> int:
+        """DPD bucket 0..5 (M1..M6, M6 also holds everything past 180 DPD)."""
+        return min(max((self.dpd - 1) // 30, 0), 5)
+
+    @property
+    def ability(self) -> float:
+        """Ability to pay in the current regime."""
+        return self.model.inputs.regimes.ability[self.regime]
+
+    # ------------------------------------------------------------------ start of the day --
+    def age(self, day: int, daily_regime_matrix: np.ndarray) -> None:
+        """The regime moves; DPD ages (not in a plan) and an instalment falls due every 30 DPD."""
+        u = self.model.random.random()
+        row = daily_regime_matrix[self.regime]
+        self.regime = int(u >= row[0]) + int(u >= row[0] + row[1])
+        if not self.in_plan:
+            self.dpd += 1
+            if self.model.inputs.portfolio.product != "recovery" and self.dpd % 30 == 1:
+                self.arrears = min(self.arrears + self.instalment, self.balance)
+        self.irritation *= self.model.irritation_decay
+
+    # ------------------------------------------------------------------ contacts ----------
+    def screen_requests(self, day: int) -> list[Contact]:
+        """Today's requests, minus what the rules forbid; each survivor's reach is drawn.
+
+        Returns the attempts that may be made (collectors may still run out of minutes).
+        """
+        model = self.model
+        todo = sorted(self.requests, key=lambda c: (c.hour, c.order))
+        self.requests = []
+        for rule in model.rules:  # before execution: filters in list order
+            blocked = self._blocked_before(day, rule, [c for c in todo if c.channel in rule.channels])
+            model.blocked[rule.name] += len(blocked)
+            todo = [c for c in todo if c not in blocked]
+        b = model.inputs.behaviour
+        fatigue = math.exp(-b.answer_fatigue * self.irritation)
+        for c in todo:  # would this attempt reach the debtor, and make them opt out?
+            ch = model.channels[c.channel]
+            c.reached = model.random.random() < min(ch.reach * ch.reach_by_hour[c.hour] * self.reachability * fatigue, 1.0)
+            if c.reached and ch.optout_prob > 0:
+                c.opts_out = model.random.random() < ch.optout_prob * math.exp(b.optout_irritation * self.irritation)
+        allowed = todo
+        for rule in model.rules:  # during execution, in hour order
+            if rule.kind in ("cooldown_after_conversation", "max_connects", "opt_out"):
+                blocked = self._blocked_during(day, rule, todo, allowed)
+                model.blocked[rule.name] += len(blocked)
+                allowed = [c for c in allowed if c not in blocked]
+        return allowed
+
+    def _count_history(self, day: int, rule: RuleParams, connects_only: bool) -> int:
+        """Executed contacts (or connects) on the rule's channels in the window's earlier days."""
+        return sum(
+            1
+            for d, ch, reached in self.history
+            if d > day - rule.window_days and ch in rule.channels and (reached or not connects_only)
+        )
+
+    def _blocked_before(self, day: int, rule: RuleParams, mine: list[Contact]) -> set[Contact]:
+        """Which of today's requests on ``rule``'s channels (hour order) the rule forbids."""
+        if rule.kind == "quiet_hours":
+            return {c for c in mine if not rule.start_hour <= c.hour < rule.end_hour}
+        if rule.kind == "opt_out":
+            return {c for c in mine if (self.opted_out >> c.channel) & 1}
+        if rule.kind == "cooldown_after_conversation":
+            talked = self._count_history(day, rule, connects_only=True) > 0
+            return set(mine) if talked else set()
+        if rule.kind == "max_attempts":
+            room = max(rule.max_count - self._count_history(day, rule, connects_only=False), 0)
+            return set(mine[room:])  # today's first `room` requests may go
+        # max_connects: the connects of earlier days in the window (today's: during execution)
+        return set(mine) if self._count_history(day, rule, connects_only=True) >= rule.max_count else set()
+
+    def _blocked_during(
+        self, day: int, rule: RuleParams, screened: list[Contact], allowed: list[Contact]
+    ) -> set[Contact]:
+        """Attempts stopped after a conversation (cooldown), an opt-out from the same channel,
+        or once the connect cap is used.
+
+        ``screened`` are all of today's attempts that passed the rules before execution;
+        an earlier one that *would* reach (or opt out) counts even if it was stopped or never
+        made.
+        """
+        still = set(allowed)
+        if rule.kind == "opt_out":
+            opted_today: set[int] = set()
+            blocked = set()
+            for c in screened:
+                if c.channel in rule.channels:
+                    if c in still and c.channel in opted_today:
+                        blocked.add(c)
+                    if c.opts_out:
+                        opted_today.add(c.channel)
+            return blocked
+        prior = self._count_history(day, rule, connects_only=True) if rule.kind == "max_connects" else 0
+        cap = 1 if rule.kind == "cooldown_after_conversation" else rule.max_count
+        blocked = set()
+        connects = 0
+        for c in screened:
+            if c.channel in rule.channels:
+                if c in still and prior + connects >= cap:
+                    blocked.add(c)
+                connects += c.reached
+        return blocked
+
+    def absorb_contacts(self, day: int, made: list[Contact]) -> None:
+        """What today's executed contacts do: irritation, complaints, opt-outs, effort on λ.
+
+        Then the day's first conversation (a reached call or visit) carries its offer.
+        """
+        model = self.model
+        b = model.inputs.behaviour
+        irritation0, opted0 = self.irritation, self.opted_out  # as the day's contacts began
+        for c in made:
+            self.history.append((day, c.channel, c.reached))
+            ch = model.channels[c.channel]
+            p_complaint = b.complaint_base * b.complaint_sensitivity * ch.complaint_weight
+            p_complaint *= 1.0 + b.complaint_irritation * irritation0
+            if c.hour < 8 or c.hour >= 21:
+                p_complaint *= b.complaint_out_of_hours
+            if (opted0 >> c.channel) & 1:
+                p_complaint *= b.complaint_after_optout
+            if model.random.random() < p_complaint:
+                self.complaints += 1
+                model.tally["complaints"] += 1
+            if c.opts_out:
+                self.opted_out |= 1 << c.channel
+                model.tally["optouts"] += 1
+            self.irritation += ch.irritation
+            self.cost_cents += ch.cost_cents
+            model.tally["contact_cost_cents"] += ch.cost_cents
+            model.tally[f"contacts_{CHANNELS[c.channel]}"] += 1
+            if c.reached:
+                model.tally[f"reached_{CHANNELS[c.channel]}"] += 1
+                effort = ch.effect * self.willingness * c.skill
+                if effort > 0:
+                    self.lam += self.seg.delta2 * effort
+        self.history = [h for h in self.history if h[0] > day - model.longest_window]
+        self.peak_irritation = max(self.peak_irritation, self.irritation)
+        self.worked = True
+        self.last_contact_day = day
+        talk = next((c for c in made if c.reached and c.channel in CONVERSATION_CHANNELS), None)
+        if talk is not None:
+            self.converse(day, talk)
+
+    def converse(self, day: int, c: Contact) -> None:
+        """A right-party conversation: the offer is a promise, a plan or a settlement.
+
+        P(promise) = ptp_accept·w·skill; P(plan) = plan_accept·w·√a·skill;
+        P(settle) = settle_accept·a·d/(d + d½)·skill; a = min(ability, 1). No new offer is
+        taken while a promise or a plan is running.
+        """
+        model, b, t = self.model, self.model.inputs.behaviour, self.model.tally
+        self.last_rpc_day = day
+        t["conversations"] += 1
+        w, a = self.willingness, min(self.ability, 1.0)
+        u = model.random.random()
+        if self.promise_due_day >= 0 or self.in_plan:
+            return
+        if c.offer == SETTLEMENT:
+            t["settlements_offered"] += 1
+            d = c.discount
+            if u < min(1.0, b.settle_accept * a * d / (d + b.settle_half_discount) * c.skill):
+                t["settlements_accepted"] += 1
+                pay = round(self.balance * (1.0 - d))
+                self.discount += self.balance - pay
+                self._receive(pay, day)
+                self.balance, self.arrears = 0, 0
+                self._resolve(SETTLED, day)
+        elif c.offer == INSTALMENT:
+            t["plans_offered"] += 1
+            if u < min(1.0, b.plan_accept * w * math.sqrt(a) * c.skill):
+                t["plans_accepted"] += 1
+                months = max(c.plan_months, 1)
+                self.in_plan = True
+                self.plan_amount = -(-self.balance // months)  # ceil
+                self.plan_next_day = day + 7
+                self.plan_paid = 0
+        elif c.offer == PTP:
+            if u < min(1.0, b.ptp_accept * w * c.skill):
+                t["ptp_made"] += 1
+                self.promise_due_day = day + 1 + int(model.random.random() * b.ptp_days_max)
+                self.promise_amount = max(self.arrears, 1)
+
+    # ------------------------------------------------------------------ the rest of the day
+    def step(self) -> None:
+        """The borrower's own day once the contacts are over (see :meth:`ReferenceModel.step`)."""
+        day = self.model.day
+        if self.status != ACTIVE:
+            return
+        self.keep_promise(day)
+        if self.status == ACTIVE:
+            self.pay_plan(day)
+        if self.status == ACTIVE and not self.in_plan:
+            self.repay(day)
+        if self.status == ACTIVE:
+            self.charge_off(day)
+
+    def keep_promise(self, day: int) -> None:
+        """A promise due today is kept with p = ptp_keep·a·(0.5 + 0.5·w), else broken."""
+        if self.promise_due_day != day:
+            return
+        t = self.model.tally
+        a = min(self.ability, 1.0)
+        kept = self.model.random.random() < self.model.inputs.behaviour.ptp_keep * a * (0.5 + 0.5 * self.willingness)
+        t["ptp_due"] += 1
+        self.promise_due_day = -1
+        if kept:
+            t["ptp_kept"] += 1
+            self.pay(self.promise_amount, day)
+        else:
+            self.broken_promises = min(self.broken_promises + 1, 127)
+
+    def pay_plan(self, day: int) -> None:
+        """A plan instalment due today is paid with p = plan_keep·√a; a miss ends the plan.
+
+        After ``reage_after_payments`` paid instalments the account is re-aged (cured).
+        """
+        if not (self.in_plan and self.plan_next_day == day):
+            return
+        b = self.model.inputs.behaviour
+        if self.model.random.random() >= b.plan_keep * math.sqrt(min(self.ability, 1.0)):
+            self.in_plan = False
+            self.model.tally["plans_broken"] += 1
+            return
+        self.plan_paid += 1
+        self.plan_next_day += 30
+        self.pay(self.plan_amount, day)
+        if self.status == ACTIVE and self.plan_paid >= b.reage_after_payments:
+            self._resolve(CURED, day)
+
+    def repay(self, day: int) -> None:
+        """The self-exciting repayment process of Chehrazi, Glynn & Weber (2019), one day.
+
+        With λ∞ₐ = λ∞·ability and the intensity λ at the start of the day, the expected
+        number of repayments today is Λ = λ∞ₐ·dt + (λ − λ∞ₐ)(1 − e^{−κ dt})/κ (the exact
+        integral of the relaxing intensity). At most one repayment happens, with
+        probability 1 − e^{−Λ}; it pays everything due with probability p_full, else a
+        fraction R ~ U[r_min, r_max] of it, rounded to cents (at least one cent). The
+        intensity relaxes to λ∞ₐ + (λ − λ∞ₐ)e^{−κ dt} and jumps by δ10 + δ11·R
+        (R = 1 for a full payment).
+        """
+        rnd, seg = self.model.random, self.seg
+        lam_inf = self.lam_inf * self.ability
+        decay = math.exp(-seg.kappa_per_year * DT)
+        expected = lam_inf * DT + (self.lam - lam_inf) * (1.0 - decay) / seg.kappa_per_year
+        relaxed = lam_inf + (self.lam - lam_inf) * decay
+        if rnd.random() < -math.expm1(-expected):
+            if rnd.random() < seg.p_full_payment:
+                r = 1.0
+            else:
+                r = seg.r_min + (seg.r_max - seg.r_min) * rnd.random()
+            self.lam = relaxed + seg.delta10 + seg.delta11 * r
+            self.pay(max(round(r * self.arrears), 1), day)
+        else:
+            self.lam = relaxed
+
+    def charge_off(self, day: int) -> None:
+        """At the charge-off DPD the remaining balance is written off."""
+        co = self.model.chargeoff_dpd
+        if co > 0 and self.dpd >= co:
+            self.charged_off += self.balance
+            self.balance, self.arrears = 0, 0
+            self._resolve(CHARGED_OFF, day)
+
+    # ------------------------------------------------------------------ money ---------------
+    def _receive(self, amount: int, day: int) -> None:
+        """Book a payment of ``amount`` cents (collected, discounted at the end of the day)."""
+        self.collected += amount
+        self.last_payment_day = day
+        self.model.tally["collected"] += amount
+        rho = self.model.inputs.portfolio.discount_rate_per_year
+        if rho is not None:
+            self.discounted_collected += amount * math.exp(-rho * (day + 1) * DT)
+
+    def pay(self, amount: int, day: int) -> None:
+        """A payment: paid off, cured (nothing overdue) or partly paid (DPD rolls back)."""
+        amount = min(amount, self.balance)
+        self.balance -= amount
+        self.arrears = max(self.arrears - amount, 0)
+        self._receive(amount, day)
+        if self.balance == 0:
+            self._resolve(PAID, day)
+        elif self.model.inputs.portfolio.product != "recovery":
+            if self.arrears == 0:
+                self._resolve(CURED, day)
+            else:  # DPD counts from the oldest unpaid instalment
+                unpaid = -(-self.arrears // self.instalment)
+                within = (self.dpd - 1) % 30 + 1
+                self.dpd = min(self.dpd, within + 30 * (unpaid - 1))
+
+    def _resolve(self, status: str, day: int) -> None:
+        """Leave collections. A pending promise counts as kept (broken at charge-off).
+
+        A customer leaving on good terms churns with p = base + irr·(1 − e^{−peak/scale}).
+        """
+        t = self.model.tally
+        self.status = status
+        self.resolved_day = day
+        if self.promise_due_day >= 0:
+            t["ptp_due"] += 1
+            t["ptp_kept"] += status != CHARGED_OFF
+            self.promise_due_day = -1
+        self.in_plan = False
+        if status == CURED:
+            self.arrears, self.dpd = 0, 0
+        if status in GOOD_ENDINGS:
+            scale = self.model.inputs.behaviour.churn_irritation_scale
+            p = self.seg.churn_base + self.seg.churn_irritation * -math.expm1(-self.peak_irritation / scale)
+            self.churned = self.model.random.random() < p
+
+
+class ReferenceModel(mesa.Model):
+    """The per-agent reference: same scenario, same policy interface, same day.
+
+    Parameters
+    ----------
+    scenario:
+        A validated :class:`~collectsim.scenario.Scenario`.
+    policy:
+        A policy object (``decide(Observation) -> Requests``), e.g. from
+        :func:`collectsim.policies.prepare_policy`.
+    seed:
+        Seed of Mesa's generators; every draw comes from ``self.random`` in sequence.
+    """
+
+    def __init__(self, scenario: Scenario, policy: Policy, seed: int = 0) -> None:
+        super().__init__(rng=seed)
+        self.inputs = scenario
+        self.policy = policy
+        self.day = 0
+        pf = scenario.portfolio
+        self.chargeoff_dpd = pf.resolved_chargeoff_dpd
+        self.irritation_decay = 0.5 ** (1.0 / scenario.behaviour.irritation_half_life_days)
+        self.regime_day = daily_matrix(scenario.regimes.monthly_transitions)
+        shock = scenario.shock
+        self.regime_day_shock = (
+            daily_matrix(scenario.regimes.monthly_transitions, shock.stress_multiplier) if shock else self.regime_day
+        )
+        self.channels = []
+        for code, name in enumerate(CHANNELS):
+            c = scenario.channels[name]
+            self.channels.append(
+                ChannelParams(
+                    code, c.cost_per_contact * 100.0, c.attempt_minutes, c.handle_minutes, c.reach,
+                    tuple(c.reach_by_hour), c.effect, c.irritation, c.complaint_weight, c.optout_prob, c.team,
+                )
+            )
+        self.rules = [RuleParams.of(r) for r in list(PRESETS[scenario.rules.preset]) + list(scenario.rules.extra)]
+        self.longest_window = max([r.window_days for r in self.rules] + [1])
+        self.blocked = {r.name: 0 for r in self.rules}
+        self.tally: dict[str, float] = {
+            k: 0
+            for k in (
+                "collected", "contact_cost_cents", "complaints", "optouts", "conversations", "ptp_made", "ptp_due",
+                "ptp_kept", "plans_offered", "plans_accepted", "plans_broken", "settlements_offered",
+                "settlements_accepted", "requested", "unworked", "rpcs",
+                *[f"contacts_{c}" for c in CHANNELS], *[f"reached_{c}" for c in CHANNELS],
+            )
+        }
+        self.borrowers = [ReferenceBorrower(self, i) for i in range(pf.accounts)]
+        self.teams: dict[str, list[ReferenceCollector]] = {}
+        for team in scenario.teams:
+            self.teams[team.name] = [
+                ReferenceCollector(
+                    self, team.name, min(max(self.random.gauss(team.skill_mean, team.skill_sd), 0.2), 3.0),
+                    team.minutes_per_day,
+                )
+                for _ in range(team.resolved_headcount(pf.accounts))
+            ]
+        self.team_cost_cents = 0.0
+        self.roll_num = [0] * 6
+        self.roll_den = [0] * 6
+        self.cycle_start = 0
+
+    # ------------------------------------------------------------------ what a policy sees --
+    def observe(self, day: int) -> Observation:
+        """The observable state of every account, as the engine's Observation arrays."""
+        bs = self.borrowers
+
+        def col(attr: str, dtype) -> np.ndarray:
+            return np.array([getattr(b, attr) for b in bs], dtype=dtype)
+
+        return Observation(
+            day=day,
+            n=len(bs),
+            active=np.array([b.status == ACTIVE for b in bs], dtype=bool),
+            tier=col("tier", np.int8),
+            tier_names=tuple(self.inputs.scoring.tier_names),
+            score=col("score", np.float32),
+            dpd=col("dpd", np.int16),
+            balance=col("balance", np.int64),
+            arrears=col("arrears", np.int64),
+            last_payment_day=col("last_payment_day", np.int16),
+            last_contact_day=col("last_contact_day", np.int16),
+            last_rpc_day=col("last_rpc_day", np.int16),
+            promise_due_day=col("promise_due_day", np.int16),
+            broken_promises=col("broken_promises", np.int8),
+            in_plan=col("in_plan", bool),
+            opted_out=col("opted_out", np.uint8),
+            account_id=np.arange(len(bs), dtype=np.int64),  # one agent per account, in order
+            active_index=np.array([i for i, b in enumerate(bs) if b.status == ACTIVE], dtype=np.int64),
+        )
+
+    # ------------------------------------------------------------------ the day -------------
+    def step(self) -> None:
+        """One day, in the engine's order (docs/model.md §Day)."""
+        day = self.day
+        active = [b for b in self.borrowers if b.status == ACTIVE]
+        # 1. regimes move, DPD ages, instalments fall due, irritation fades
+        matrix = self.regime_day_shock if self._shock_on(day) else self.regime_day
+        for b in active:
+            b.age(day, matrix)
+        # 2. the policy asks; each borrower receives its own requests
+        self.deliver(self.policy.decide(self.observe(day)))
+        # 3-4. each borrower's requests are screened by the rules; reach is drawn
+        attempts: list[Contact] = []
+        for b in active:
+            if b.requests:
+                attempts.extend(b.screen_requests(day))
+        # 5. automated channels go out; collectors work their queues
+        self.work(attempts)
+        # 6. executed contacts act on their borrowers
+        made_by: dict[ReferenceBorrower, list[Contact]] = {}
+        for c in attempts:
+            if c.done:
+                made_by.setdefault(c.borrower, []).append(c)
+        for b, made in made_by.items():
+            made.sort(key=lambda c: (c.hour, c.order))
+            b.absorb_contacts(day, made)
+        # 7-8. promises, plans, repayments, charge-off: each borrower's own step
+        for b in active:
+            b.step()
+        self.team_cost_cents += sum(
+            t.resolved_headcount(self.inputs.portfolio.accounts) * t.cost_per_day * 100.0 for t in self.inputs.teams
+        )
+        if (day + 1) % 30 == 0:
+            self.roll(day)
+        self.day += 1
+
+    def _shock_on(self, day: int) -> bool:
+        s = self.inputs.shock
+        return s is not None and day >= s.start_day and (s.duration_days == 0 or day < s.start_day + s.duration_days)
+
+    def deliver(self, req) -> None:
+        """Hand each active borrower its requests (in the policy's order)."""
+        acc, ch, hour = req.account.tolist(), req.channel.tolist(), req.hour.tolist()
+        offer, disc, months, prio = req.offer.tolist(), req.discount.tolist(), req.plan_months.tolist(), req.priority.tolist()
+        for i, a in enumerate(acc):
+            b = self.borrowers[a]
+            if b.status != ACTIVE:
+                continue
+            self.tally["requested"] += 1
+            b.requests.append(Contact(b, i, ch[i], hour[i], offer[i], disc[i], months[i], prio[i]))
+
+    def work(self, attempts: list[Contact]) -> None:
+        """Automated contacts are all made; each team works its queue (highest priority first)."""
+        queues: dict[str, list[Contact]] = {name: [] for name in self.teams}
+        for c in attempts:
+            ch = self.channels[c.channel]
+            if ch.team is None:
+                c.done = True
+            else:
+                c.minutes = ch.handle_minutes if c.reached else ch.attempt_minutes
+                queues[ch.team].append(c)
+        for name, queue in queues.items():
+            collectors = self.teams[name]
+            queue.sort(key=lambda c: (-c.priority, c.borrower.account, c.hour, c.order))
+            h = len(collectors)
+            for k, collector in enumerate(collectors):
+                collector.work(queue[k::h])  # round robin: the k-th, (k+h)-th, ... attempts
+            spec = next(t for t in self.inputs.teams if t.name == name)
+            per_minute = spec.cost_per_day * 100.0 / spec.minutes_per_day if spec.minutes_per_day > 0 else 0.0
+            for c in queue:
+                if c.done:
+                    c.borrower.cost_cents += c.minutes * per_minute
+                else:
+                    self.tally["unworked"] += 1
+
+    def roll(self, day: int) -> None:
+        """Roll rates of the 30-day cycle ending today (count of accounts by starting bucket)."""
+        for b in self.borrowers:
+            active_at_start = b.resolved_day < 0 or b.resolved_day >= self.cycle_start
+            if active_at_start:
+                start = b.cycle_bucket
+                self.roll_den[start] += 1
+                rolled = (b.status == ACTIVE and b.bucket >= start + 1) or b.status == CHARGED_OFF
+                self.roll_num[start] += rolled
+            b.cycle_bucket = b.bucket
+        self.cycle_start = day + 1
+
+    # ------------------------------------------------------------------ results -------------
+    def kpis(self) -> dict:
+        """The portfolio KPIs (primer §2), computed from the agents."""
+        bs, t = self.borrowers, self.tally
+        n = len(bs)
+        b0 = sum(b.balance0 for b in bs)
+        a0 = sum(b.arrears0 for b in bs)
+        collected = sum(b.collected for b in bs)
+        discounts = sum(b.discount for b in bs)
+        charged = sum(b.charged_off for b in bs)
+        cost = t["contact_cost_cents"] + self.team_cost_cents
+        count = {s: sum(1 for b in bs if b.status == s) for s in STATUSES}
+        good = count[CURED] + count[PAID] + count[SETTLED]
+        worked = sum(b.worked for b in bs)
+        complaints = sum(b.complaints for b in bs)
+        churned = sum(b.churned for b in bs)
+        calls = t["contacts_call"]
+        out = {
+            "accounts": n,
+            "initial_balance": b0 / 100.0,
+            "collected": collected / 100.0,
+            "recovery_rate": collected / b0,
+            "overdue_at_entry": a0 / 100.0,
+            "overdue_recovery_rate": collected / a0 if a0 else None,
+            "net_recovery": (collected - cost - discounts * self.inputs.costs.settlement_discount_counts_as_cost) / 100.0,
+            "treatment_cost": cost / 100.0,
+            "discounts_given": discounts / 100.0,
+            "charged_off_balance": charged / 100.0,
+            "outstanding_balance": sum(b.balance for b in bs) / 100.0,
+            "cure_rate": count[CURED] / n,
+            "paid_rate": count[PAID] / n,
+            "settled_rate": count[SETTLED] / n,
+            "chargeoff_rate": charged / b0,
+            "cost_to_collect": cost / collected if collected else None,
+            "complaints": complaints,
+            "complaints_per_1k": 1000.0 * complaints / worked if worked else 0.0,
+            "accounts_worked": worked,
+            "churn_rate": churned / good if good else None,
+            "churned": churned,
+            "lost_clv": float(sum(b.seg.clv for b in bs if b.churned)),
+            "rpc_rate": t["reached_call"] / calls if calls else None,
+            "ptp_rate": t["ptp_made"] / t["conversations"] if t["conversations"] else None,
+            "kept_rate": t["ptp_kept"] / t["ptp_due"] if t["ptp_due"] else None,
+            "unworked": t["unworked"],
+            "conversations": t["conversations"],
+            "requested": t["requested"],
+            "optouts": t["optouts"],
+            "contacts": {c: t[f"contacts_{c}"] for c in CHANNELS},
+            "reached": {c: t[f"reached_{c}"] for c in CHANNELS},
+            "blocked": dict(self.blocked),
+            "plans": {"offered": t["plans_offered"], "accepted": t["plans_accepted"], "broken": t["plans_broken"]},
+            "settlements": {"offered": t["settlements_offered"], "accepted": t["settlements_accepted"]},
+            "roll_rates": {
+                f"M{k + 1}->M{k + 2}": self.roll_num[k] / self.roll_den[k] if self.roll_den[k] else None
+                for k in range(5)
+            },
+        }
+        if self.inputs.portfolio.discount_rate_per_year is not None:
+            disc = sum(b.discounted_collected for b in bs)
+            out["discounted_collected"] = disc / 100.0
+            out["discounted_recovery_rate"] = disc / b0
+        return out
+
+
+def run_reference(scenario: Scenario, policy, seed: int = 0, days: int | None = None) -> dict:
+    """Run the reference for ``days`` (default: the scenario's horizon); return its KPIs."""
+    model = ReferenceModel(scenario, prepare_policy(policy, scenario), seed=seed)
+    for _ in range(scenario.portfolio.horizon_days if days is None else days):
+        model.step()
+    return model.kpis()

@@ -1,0 +1,255 @@
+"""Behaviour of the simulation core: conservation, compliance, reproducibility, responses."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import collectsim
+from collectsim.model import CollectionsModel
+from collectsim.policies import BUILTIN, get_policy
+from collectsim.policies.base import Observation
+from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
+from collectsim.scenario import PRESETS, Scenario, resolve_rules
+from collectsim.validation.audit import audit
+from collectsim.vocabulary import CHARGED_OFF
+
+POLICIES = sorted(BUILTIN)
+
+
+def _scenario(**portfolio) -> Scenario:
+    base = {"accounts": 3000, "horizon_days": 60}
+    base.update(portfolio)
+    return Scenario.model_validate({"portfolio": base})
+
+
+def _run_model(scenario: Scenario, policy, seed: int, days: int) -> CollectionsModel:
+    model = CollectionsModel(scenario, get_policy(policy), seed=seed)
+    model.run_for(days)
+    return model
+
+
+def _conserved(model: CollectionsModel) -> None:
+    p = model.borrowers
+    lhs = p.collected + p.discount + p.charged_off + p.balance
+    assert np.array_equal(lhs, p.balance0), "money is not conserved account by account"
+    assert (p.balance >= 0).all() and (p.collected >= 0).all()
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_money_conserved_to_the_cent_for_every_policy(policy):
+    model = _run_model(_scenario(entry_buckets={"M4": 0.5, "M5": 0.5}), policy, seed=3, days=90)
+    _conserved(model)
+    assert (model.borrowers.status == CHARGED_OFF).any(), "the horizon should reach charge-off"
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("policy", POLICIES)
+def test_audit_finds_no_violation_for_any_preset_and_policy(preset, policy):
+    sc = Scenario.model_validate({"portfolio": {"accounts": 1500, "horizon_days": 30}, "rules": {"preset": preset}})
+    result = collectsim.simulate(sc, policy, seed=11)
+    assert result.kpis["violations_total"] == 0, result.kpis["violations"]
+    if policy == "max-legal" and preset != "none":
+        assert sum(result.kpis["blocked"].values()) > 0, "max-legal asks for more than the rules allow"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32),
+    product=st.sampled_from(["card", "instalment", "recovery"]),
+    preset=st.sampled_from(sorted(PRESETS)),
+    policy=st.sampled_from(POLICIES),
+    m1=st.floats(0.0, 1.0),
+)
+def test_invariants_hold_for_random_portfolios(seed, product, preset, policy, m1):
+    sc = Scenario.model_validate(
+        {
+            "portfolio": {
+                "accounts": 400,
+                "product": product,
+                "entry_buckets": {"M1": m1, "M3": 1.0 - m1},
+                "chargeoff_dpd": 100 if product != "recovery" else None,
+            },
+            "rules": {"preset": preset},
+        }
+    )
+    model = _run_model(sc, policy, seed, days=40)
+    _conserved(model)
+    pop = model.borrowers
+    active = pop.status == 0
+    assert (pop.dpd[active] >= 1).all()
+    assert (pop.arrears <= pop.balance).all()
+    log = model.contact_log()
+    assert sum(audit(log, model.contact_rules).values()) == 0
+
+
+def test_identical_seed_identical_outputs_and_different_seed_differs():
+    sc = _scenario()
+    a = collectsim.simulate(sc, "seed-champion", seed=5)
+    b = collectsim.simulate(sc, "seed-champion", seed=5)
+    c = collectsim.simulate(sc, "seed-champion", seed=6)
+    pd.testing.assert_frame_equal(a.daily, b.daily)
+    assert a.kpis == b.kpis and a.tiers == b.tiers
+    assert a.kpis["collected"] != c.kpis["collected"]
+
+
+def test_common_random_numbers_untouched_accounts_keep_their_luck():
+    """Two policies that differ only for the low-risk tier leave other tiers' outcomes identical."""
+    sc = _scenario()
+    base = [Cell(tiers=["high", "medium"], sms_per_week=2, offer="none")]
+    p1 = RuleTablePolicy(RuleTableSpec(name="a", cells=base))
+    p2 = RuleTablePolicy(RuleTableSpec(name="b", cells=base + [Cell(tiers=["low"], sms_per_week=3, offer="none")]))
+    m1 = _run_model(sc, p1, seed=9, days=60)
+    m2 = _run_model(sc, p2, seed=9, days=60)
+    b1, b2 = m1.borrowers, m2.borrowers
+    assert np.array_equal(b1.balance0, b2.balance0) and np.array_equal(b1.tier, b2.tier)
+    other = b1.tier != 2
+    assert np.array_equal(b1.collected[other], b2.collected[other])
+    assert not np.array_equal(b1.collected[~other], b2.collected[~other])
+
+
+def test_no_contact_self_cures_and_contact_pays():
+    sc = _scenario(accounts=5000, horizon_days=90)
+    none = collectsim.simulate(sc, "no-contact", seed=1)
+    champ = collectsim.simulate(sc, "seed-champion", seed=1)
+    assert none.kpis["collected"] > 0 and none.kpis["cure_rate"] > 0.1
+    assert sum(none.kpis["contacts"].values()) == 0 and none.kpis["complaints"] == 0
+    assert champ.kpis["collected"] > none.kpis["collected"]
+
+
+def test_max_legal_contacts_more_and_draws_more_complaints_than_sms_only():
+    sc = _scenario(accounts=3000, horizon_days=60)
+    sms = collectsim.simulate(sc, "sms-only", seed=2)
+    mx = collectsim.simulate(sc, "max-legal", seed=2)
+    assert sum(mx.kpis["contacts"].values()) > 2 * sum(sms.kpis["contacts"].values())
+    assert mx.kpis["complaints"] > sms.kpis["complaints"]
+    assert mx.kpis["churn_rate"] > sms.kpis["churn_rate"]
+
+
+def test_shock_lowers_recovery_on_the_same_borrowers():
+    data = {"portfolio": {"accounts": 4000, "horizon_days": 90}}
+    calm = collectsim.simulate(Scenario.model_validate(data), "seed-champion", seed=4)
+    shocked = collectsim.simulate(
+        Scenario.model_validate({**data, "shock": {"start_day": 0, "stress_multiplier": 8.0}}), "seed-champion", seed=4
+    )
+    assert shocked.kpis["collected"] < calm.kpis["collected"]
+    assert shocked.kpis["chargeoff_rate"] >= calm.kpis["chargeoff_rate"]
+
+
+def test_collectors_stop_when_minutes_run_out():
+    sc = Scenario.model_validate(
+        {
+            "portfolio": {"accounts": 3000, "horizon_days": 20},
+            "teams": [{"name": "phone", "headcount": 2, "minutes_per_day": 100}, {"name": "field", "headcount": 0}],
+        }
+    )
+    r = collectsim.simulate(sc, "seed-champion", seed=1)
+    att, handle = sc.channels["call"].attempt_minutes, sc.channels["call"].handle_minutes
+    assert r.kpis["unworked"] > 0
+    assert r.kpis["contacts"]["call"] <= 20 * 2 * 100 / att
+    assert r.kpis["contacts"]["call"] >= 20 * 2 * int(100 / handle) * 0.9
+    assert r.kpis["contacts"]["visit"] == 0
+
+
+def test_policy_frequency_is_met_exactly_per_week():
+    sc = _scenario(accounts=500, horizon_days=28)
+    pol = RuleTablePolicy(RuleTableSpec(name="f", pause_on_promise=False, cells=[Cell(email_per_week=3, offer="none")]))
+    model = CollectionsModel(sc, pol, seed=1, log_contacts=True)
+    model.run_for(28)
+    log = model.contact_log()
+    per_account = log.groupby("account", observed=True).size()
+    pop = model.borrowers
+    email_bit = 1 << 1
+    steady = np.flatnonzero((pop.resolved_day < 0) & ((pop.opted_out & email_bit) == 0))
+    assert len(steady) > 100
+    assert (per_account.loc[steady] == 12).all()
+
+
+def test_observation_exposes_no_latent_trait():
+    fields = set(Observation.__dataclass_fields__)
+    for latent in ("segment", "regime", "willingness", "lam", "lam_inf", "irritation", "reachability", "churned"):
+        assert latent not in fields
+    model = CollectionsModel(_scenario(accounts=50), get_policy("no-contact"), seed=0)
+    obs = model.borrowers.observe(0)
+    with pytest.raises(ValueError):
+        obs.balance[0] = 0  # read-only views: a policy cannot change the state
+
+
+def test_daily_series_has_one_row_per_day_and_model_is_collected():
+    sc = _scenario(accounts=300)
+    model = CollectionsModel(sc, get_policy("seed-champion"), seed=0)
+    model.run_for(15)
+    df = model.datacollector.get_model_vars_dataframe()
+    assert len(df) == 15 and list(df["day"]) == list(range(15))
+    assert df["collected_cum"].is_monotonic_increasing
+    ref = weakref.ref(model)
+    model.remove_all_agents()
+    del model, df
+    gc.collect()
+    assert ref() is None
+
+
+def _row(account: int, day: int, hour: int, channel: str, seq: int = 0, reached: bool = False,
+         opted_out: bool = False) -> dict:
+    """One executed contact of a hand-written contact log."""
+    return {"account": account, "day": day, "hour": hour, "seq": seq, "channel": channel, "reached": reached,
+            "opted_out": opted_out}
+
+
+def test_audit_detects_each_kind_of_violation():
+    rules = resolve_rules(Scenario().rules)  # us-reg-f
+    rows = [
+        # 8 calls in 7 days, no conversation: breaks 7-in-7
+        *(_row(1, d, 10, "call") for d in range(7)),
+        _row(1, 6, 11, "call", seq=1),
+        # a call at 22:00
+        _row(2, 0, 22, "call"),
+        # conversation, then another call 3 days later
+        _row(3, 0, 10, "call", reached=True),
+        _row(3, 3, 10, "call"),
+        # opt out of SMS, then an SMS
+        _row(4, 0, 10, "sms", reached=True, opted_out=True),
+        _row(4, 1, 10, "sms", reached=True),
+    ]
+    v = audit(pd.DataFrame(rows), rules)
+    assert v == {
+        "reg-f-inconvenient-time": 1,
+        "reg-f-opt-out": 1,
+        "reg-f-7-in-7": 1,
+        "reg-f-7-after-conversation": 1,
+    }
+
+
+def test_audit_accepts_the_legal_edge_cases():
+    rules = resolve_rules(Scenario().rules)
+    rows = [
+        # exactly 7 calls in 7 days
+        *(_row(1, d, 10, "call") for d in range(7)),
+        # conversation on day 0 (= day 1 of the 7), next call on day 7: allowed
+        _row(3, 0, 9, "call", reached=True),
+        _row(3, 7, 9, "call"),
+        # 08:00 and 20:00 are inside the window
+        _row(2, 0, 8, "sms", reached=True),
+        _row(2, 0, 20, "sms", seq=1, reached=True),
+        # opting out of SMS does not stop e-mail
+        _row(4, 0, 10, "sms", reached=True, opted_out=True),
+        _row(4, 1, 10, "email", reached=True),
+    ]
+    assert sum(audit(pd.DataFrame(rows), rules).values()) == 0
+
+
+def test_opt_out_takes_effect_within_the_day():
+    """Three SMS a day and frequent opt-outs: the second SMS after an opt-out is blocked."""
+    sc = Scenario.model_validate(
+        {"portfolio": {"accounts": 800, "horizon_days": 10}, "channels": {"sms": {"optout_prob": 0.5}}}
+    )
+    pol = RuleTablePolicy(RuleTableSpec(name="spam", cells=[Cell(sms_per_week=21, offer="none")]))
+    r = collectsim.simulate(sc, pol, seed=3)
+    assert r.kpis["violations_total"] == 0, r.kpis["violations"]
+    assert r.kpis["blocked"]["reg-f-opt-out"] > 0
