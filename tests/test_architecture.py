@@ -17,24 +17,24 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "collectsim"
 
 #: layer of each part, lowest first (docs/architecture.md)
-LAYERS: dict[str, float] = {
+LAYERS: dict[str, int] = {
     "collectsim.errors": 0,
     "collectsim.kernels": 0,
     "collectsim.userfiles": 0,
-    "collectsim.vocabulary": 0.5,
-    "collectsim.scenario": 1,
-    "collectsim.streams": 2,
-    "collectsim.policies": 3,
-    "collectsim.compliance": 3,
-    "collectsim.agents": 3.5,
-    "collectsim.validation": 3.5,
-    "collectsim.model": 4,
-    "collectsim.results": 5,
-    "collectsim.experiments": 6,
-    "collectsim.reports": 7,
-    "collectsim.api": 8,
-    "collectsim.cli": 9,
-    "collectsim.__main__": 9,
+    "collectsim.vocabulary": 1,
+    "collectsim.scenario": 2,
+    "collectsim.streams": 3,
+    "collectsim.policies": 4,
+    "collectsim.compliance": 4,
+    "collectsim.agents": 5,
+    "collectsim.validation": 5,
+    "collectsim.model": 6,
+    "collectsim.results": 7,
+    "collectsim.experiments": 8,
+    "collectsim.reports": 9,
+    "collectsim.api": 10,
+    "collectsim.cli": 11,
+    "collectsim.__main__": 11,
 }
 #: what the independent checks may use: the data they check against, never the engine
 VALIDATION_MAY_IMPORT = ("collectsim.errors", "collectsim.vocabulary", "collectsim.scenario", "collectsim.policies",
@@ -152,3 +152,28 @@ def test_the_independent_checks_never_import_the_engine():
     bad = [(m, imp) for m, imp, _, _ in EDGES if _part(m) == "collectsim.validation"
            and not imp.startswith(VALIDATION_MAY_IMPORT)]
     assert not bad, bad
+
+
+def import_table() -> str:
+    """Which part imports which (Markdown), as docs/architecture.md shows it."""
+    parts = sorted({p for p in LAYERS}, key=lambda p: (LAYERS[p], p))
+    uses: dict[str, set[str]] = {p: set() for p in parts}
+    for m, imp, _, _ in EDGES:
+        a, b = _part(m), _part(imp)
+        if a and b and a != b:
+            uses[a].add(b)
+    short = {p: p.removeprefix("collectsim.") for p in parts}
+    rows = ["| layer | part | imports |", "| ---: | --- | --- |"]
+    for p in parts:
+        deps = ", ".join(short[d] for d in sorted(uses[p], key=lambda d: (LAYERS[d], d))) or "—"
+        rows.append(f"| {LAYERS[p]} | `{short[p]}` | {deps} |")
+    return "\n".join(rows) + "\n"
+
+
+def test_the_architecture_doc_shows_the_actual_imports():
+    doc = (PKG.parent / "docs" / "architecture.md").read_text()
+    assert import_table() in doc, "docs/architecture.md: paste the output of python -m tests.test_architecture"
+
+
+if __name__ == "__main__":
+    print(import_table(), end="")

@@ -8,7 +8,7 @@ order until its minutes are used (an attempt that reaches the debtor takes the c
 ``handle_minutes``, one that does not takes ``attempt_minutes``). What no collector
 reached is counted as *unworked*.
 
-A team's day is two small kernels: :func:`_queue_order` sorts the queue by priority (a
+A team's day is two small kernels: :func:`queue_order` sorts the queue by priority (a
 stable radix sort on the priorities' bits: linear in the queue), and :func:`_deal` deals it
 out round robin and works each collector's share minute by minute, stopping as soon as
 every collector is out of minutes — so the dealing costs a fixed amount of work per
@@ -25,7 +25,7 @@ import numpy as np
 from collectsim.kernels import njit
 from collectsim.scenario import Team
 
-__all__ = ["Collector", "CollectorTeam"]
+__all__ = ["Collector", "CollectorTeam", "queue_order"]
 
 
 class Collector(mesa.Agent):
@@ -118,7 +118,7 @@ class CollectorTeam:
         who = np.full(m, -1, dtype=np.int64)
         if m == 0 or h == 0:
             return done, who
-        order = _queue_order(priority)
+        order = queue_order(priority)
         conversations = np.zeros(h, dtype=np.int64)
         _deal(order, minutes, reached, h, float(self.settings.minutes_per_day), done, who, self.minutes_today,
               self.attempts_today, conversations)
@@ -127,7 +127,7 @@ class CollectorTeam:
         return done, who
 
 
-def _queue_order(priority: np.ndarray) -> np.ndarray:
+def queue_order(priority: np.ndarray) -> np.ndarray:
     """Queue order: priority descending, ties in queue position (``argsort(-p, stable)``).
 
     A stable LSD radix sort on an order-reversing integer image of the priorities (float32
@@ -147,7 +147,7 @@ def _queue_order(priority: np.ndarray) -> np.ndarray:
 
 @njit
 def _radix_order_f32(priority):
-    """:func:`_queue_order` of float32 priorities in one kernel: each entry becomes one
+    """:func:`queue_order` of float32 priorities in one kernel: each entry becomes one
     64-bit word, the descending-order image of its priority above its queue position, and
     an LSD radix sort on the upper 32 bits (digits of 11, 11 and 10 bits) carries the
     position along; equal priorities keep queue order (the sort is stable)."""

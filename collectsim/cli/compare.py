@@ -13,7 +13,6 @@ import sys
 
 import collectsim
 from collectsim.cli.args import JOBS, SEED, int_arg, positive_float
-from collectsim.reports import headline_sentences
 
 __all__ = ["COMMANDS"]
 
@@ -48,6 +47,8 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from collectsim.reports import headline_sentences  # lazy: start-up time
+
     def say(msg: str) -> None:
         if not args.quiet:
             print(f"collectsim compare: {msg}", file=sys.stderr, flush=True)

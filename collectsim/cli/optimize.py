@@ -8,7 +8,6 @@ import sys
 
 import collectsim
 from collectsim.cli.args import int_arg
-from collectsim.reports import format_number
 
 __all__ = ["COMMANDS"]
 
@@ -35,6 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _num(x: float | None, sign: bool = False) -> str:
+    from collectsim.reports import format_number  # lazy: start-up time
+
     return "-" if x is None else format_number(x, signed=sign)
 
 
@@ -71,40 +72,41 @@ def run_optimize(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    v = res.validation
-    s = v["search"]
-    states = ", ".join(f"{n} {k.lower()}" for k, n in sorted(s["states"].items()))
+    validation = res.validation
+    search = validation["search"]
+    states = ", ".join(f"{count} {state.lower()}" for state, count in sorted(search["states"].items()))
     print(f"wrote {res.out}")
-    print(f"study {res.study.study_name!r}: {s['trials']} trials ({states}); {s['simulations']} simulations in {s['wall_seconds']:.0f} s")
-    b = v["best"]
-    n = v["replications"]
-    print(f"objective: {v['objective']['scalar']}")
-    print(f"validation on {n} held-out seeds (mean; paired difference vs the champion, 95% CI):")
-    ch = res.champion.validation
-    print(f"  champion {res.champion.name:<28} objective {ch['objective']['mean']:>16,.0f}")
-    for c in res.candidates:
-        d = c.vs_champion["objective"]
-        mark = "*" if res.best is c else " "
-        cap = "" if c.feasible else "  (breaks a cap)"
+    print(f"study {res.study.study_name!r}: {search['trials']} trials ({states}); {search['simulations']} simulations "
+          f"in {search['wall_seconds']:.0f} s")
+    best_info = validation["best"]
+    print(f"objective: {validation['objective']['scalar']}")
+    print(f"validation on {validation['replications']} held-out seeds (mean; paired difference vs the champion, "
+          "95% CI):")
+    champion = res.champion.validation
+    print(f"  champion {res.champion.name:<28} objective {champion['objective']['mean']:>16,.0f}")
+    for cand in res.candidates:
+        diff = cand.vs_champion["objective"]
+        mark = "*" if res.best is cand else " "
+        cap = "" if cand.feasible else "  (breaks a cap)"
         print(
-            f" {mark}trial {c.trial:<5} {'':<23} objective {c.validation['objective']['mean']:>16,.0f}  "
-            f"diff {d['mean_diff']:+,.0f} {_fmt_ci(d['ci'])}{cap}"
+            f" {mark}trial {cand.trial:<5} {'':<23} objective {cand.validation['objective']['mean']:>16,.0f}  "
+            f"diff {diff['mean_diff']:+,.0f} {_fmt_ci(diff['ci'])}{cap}"
         )
-    if b["role"] == "champion":
+    if best_info["role"] == "champion":
         print("no candidate beat the champion on the validation seeds; best_policy.toml holds the champion")
     else:
         best = res.best
-        rel = b["improvement_relative"]
-        sig = "CI excludes 0" if b["ci95_excludes_zero"] else "CI includes 0: not a significant improvement"
+        rel = best_info["improvement_relative"]
+        sig = "CI excludes 0" if best_info["ci95_excludes_zero"] else "CI includes 0: not a significant improvement"
         print(
-            f"best: trial {b['trial']} -> best_policy.toml: objective {b['improvement']:+,.0f} "
-            f"({100 * rel:+.1f} %) vs champion, 95% CI {_fmt_ci(b['ci95'])} ({sig})"
+            f"best: trial {best_info['trial']} -> best_policy.toml: objective {best_info['improvement']:+,.0f} "
+            f"({100 * rel:+.1f} %) vs champion, 95% CI {_fmt_ci(best_info['ci95'])} ({sig})"
         )
         for kpi in ("net_recovery", "treatment_cost", "complaints_per_1k", "lost_clv", "churn_rate"):
-            d = best.vs_champion[kpi]
+            diff = best.vs_champion[kpi]
             print(
-                f"  {kpi:<20} {_num(best.validation['mean'][kpi]):>14}  diff {_num(d['mean_diff'], True)} "
-                f"{_fmt_ci(d['ci'])}"
+                f"  {kpi:<20} {_num(best.validation['mean'][kpi]):>14}  diff {_num(diff['mean_diff'], True)} "
+                f"{_fmt_ci(diff['ci'])}"
             )
     return 0
 

@@ -6,13 +6,8 @@ import argparse
 import json
 import sys
 
-import tomli_w
-
 import collectsim
 from collectsim.cli.args import SEED, int_arg
-from collectsim.experiments import plan_run
-from collectsim.reports import format_value
-from collectsim.results import KPIS, RUN_SUMMARY
 
 __all__ = ["COMMANDS"]
 
@@ -29,6 +24,9 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from collectsim.reports import format_value  # lazy: start-up time
+    from collectsim.results import RUN_SUMMARY  # lazy: start-up time
+
     exp = collectsim.load_experiment(args.experiment, accounts=args.accounts, days=args.days)
     bar = None
 
@@ -73,6 +71,10 @@ def _check_args(p: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    import tomli_w  # lazy: start-up time
+
+    from collectsim.experiments import plan_run  # lazy: start-up time
+
     exp = collectsim.load_experiment(args.experiment)
     cfg = plan_run(exp, policy=args.policy).config
     for key, section in exp.sections.items():
@@ -87,4 +89,3 @@ COMMANDS = {
     "run": ("simulate an experiment once and write a result folder (data, plots, report)", _run_args, _run),
     "check": ("validate an experiment file and print its resolved configuration", _check_args, _check),
 }
-assert all(name in KPIS for name in RUN_SUMMARY)

@@ -25,6 +25,7 @@ __all__ = [
     "OPTIMIZE_RECORDED",
     "OPTIMIZE_COMPARED",
     "check_kpi",
+    "markdown_table",
 ]
 
 
@@ -42,12 +43,15 @@ class KpiInfo:
         ``money``, ``count``, ``share``, ``per_1k_worked`` or ``ratio`` (module docstring).
     higher_is_better:
         ``True``/``False``, or ``None`` when neither direction is better.
+    definition:
+        How it is computed, in words (``docs/outputs.md`` shows them all).
     """
 
     name: str
     label: str
     unit: Literal["money", "count", "share", "per_1k_worked", "ratio"]
     higher_is_better: bool | None
+    definition: str = ""
 
     @property
     def total(self) -> bool:
@@ -55,48 +59,81 @@ class KpiInfo:
         return self.unit in ("money", "count")
 
 
-def _k(name: str, label: str, unit: str, better: bool | None) -> KpiInfo:
-    return KpiInfo(name, label, unit, better)  # type: ignore[arg-type]
+def _k(name: str, label: str, unit: str, better: bool | None, definition: str = "") -> KpiInfo:
+    return KpiInfo(name, label, unit, better, definition)  # type: ignore[arg-type]
 
 
 #: Every scalar KPI, by name.
 KPIS: dict[str, KpiInfo] = {
     k.name: k
     for k in (
-        _k("net_recovery", "net recovery", "money", True),
-        _k("collected", "cash collected", "money", True),
-        _k("recovery_rate", "recovery rate", "share", True),
-        _k("overdue_recovery_rate", "overdue recovery rate", "share", True),
-        _k("discounted_collected", "discounted cash collected", "money", True),
-        _k("discounted_recovery_rate", "discounted recovery rate", "share", True),
-        _k("treatment_cost", "treatment cost", "money", False),
-        _k("discounts_given", "settlement discounts", "money", False),
-        _k("charged_off_balance", "balance charged off", "money", False),
-        _k("outstanding_balance", "balance outstanding", "money", False),
-        _k("lost_clv", "customer lifetime value lost", "money", False),
-        _k("initial_balance", "balance at entry", "money", None),
-        _k("overdue_at_entry", "overdue at entry", "money", None),
-        _k("cure_rate", "cure rate", "share", True),
-        _k("paid_rate", "paid-in-full rate", "share", True),
-        _k("settled_rate", "settled rate", "share", None),
-        _k("chargeoff_rate", "charge-off rate", "share", False),
-        _k("rpc_rate", "right-party-contact rate", "share", True),
-        _k("ptp_rate", "promise-to-pay rate", "share", True),
-        _k("kept_rate", "promise kept rate", "share", True),
-        _k("churn_rate", "churn rate", "share", False),
-        _k("cost_to_collect", "cost to collect", "ratio", False),
-        _k("complaints_per_1k", "complaints per 1,000 accounts worked", "per_1k_worked", False),
-        _k("complaints", "complaints", "count", False),
-        _k("churned", "customers lost", "count", False),
-        _k("unworked", "requests left unworked", "count", False),
-        _k("optouts", "opt-outs", "count", False),
-        _k("conversations", "conversations", "count", True),
-        _k("accounts_worked", "accounts worked", "count", None),
-        _k("requested", "contacts requested", "count", None),
-        _k("accounts", "accounts", "count", None),
-        _k("field_visits_reached", "field visits that reached the debtor", "count", None),
-        _k("violations_total", "rule violations found by the audit", "count", False),
-        *(_k(f"contacts.{c}", f"{c} contacts", "count", None) for c in CHANNELS),
+        _k("net_recovery", "net recovery", "money", True,
+           "collected − treatment cost − settlement discounts given (primer §2; discounts count when `costs.settlement_discount_counts_as_cost`)"),
+        _k("collected", "cash collected", "money", True,
+           "cash received from the accounts over the horizon"),
+        _k("recovery_rate", "recovery rate", "share", True,
+           "collected / balance at entry"),
+        _k("overdue_recovery_rate", "overdue recovery rate", "share", True,
+           "collected / overdue amount (arrears) at entry"),
+        _k("discounted_collected", "discounted cash collected", "money", True,
+           "Σ payments × e^(−ρ·t), ρ = `portfolio.discount_rate_per_year` (when set)"),
+        _k("discounted_recovery_rate", "discounted recovery rate", "share", True,
+           "discounted collected / balance at entry (when a discount rate is set)"),
+        _k("treatment_cost", "treatment cost", "money", False,
+           "contact costs (per executed contact) + collector team costs (per working day)"),
+        _k("discounts_given", "settlement discounts", "money", False,
+           "balance forgiven by accepted settlements"),
+        _k("charged_off_balance", "balance charged off", "money", False,
+           "balance written off at the charge-off DPD"),
+        _k("outstanding_balance", "balance outstanding", "money", False,
+           "balance still owed at the horizon (cured accounts' balances included)"),
+        _k("lost_clv", "customer lifetime value lost", "money", False,
+           "Σ over churned customers of their segment's customer lifetime value"),
+        _k("initial_balance", "balance at entry", "money", None,
+           "balance of the book at entry"),
+        _k("overdue_at_entry", "overdue at entry", "money", None,
+           "arrears of the book at entry"),
+        _k("cure_rate", "cure rate", "share", True,
+           "accounts cured (arrears paid, back to current) / accounts"),
+        _k("paid_rate", "paid-in-full rate", "share", True,
+           "accounts that paid their whole balance / accounts"),
+        _k("settled_rate", "settled rate", "share", None,
+           "accounts that accepted a settlement / accounts"),
+        _k("chargeoff_rate", "charge-off rate", "share", False,
+           "balance charged off / balance at entry"),
+        _k("rpc_rate", "right-party-contact rate", "share", True,
+           "call attempts that reached the debtor / call attempts"),
+        _k("ptp_rate", "promise-to-pay rate", "share", True,
+           "promises to pay / conversations"),
+        _k("kept_rate", "promise kept rate", "share", True,
+           "promises kept / promises due"),
+        _k("churn_rate", "churn rate", "share", False,
+           "resolved customers (cured, paid, settled) who leave / resolved customers"),
+        _k("cost_to_collect", "cost to collect", "ratio", False,
+           "treatment cost / collected"),
+        _k("complaints_per_1k", "complaints per 1,000 accounts worked", "per_1k_worked", False,
+           "complaints × 1,000 / accounts worked (contacted at least once)"),
+        _k("complaints", "complaints", "count", False,
+           "complaints drawn by executed contacts"),
+        _k("churned", "customers lost", "count", False,
+           "resolved customers who leave after collections"),
+        _k("unworked", "requests left unworked", "count", False,
+           "allowed agent-channel attempts the collectors had no minutes for"),
+        _k("optouts", "opt-outs", "count", False,
+           "opt-outs from a channel"),
+        _k("conversations", "conversations", "count", True,
+           "right-party conversations (a reached call or visit; one per account and day)"),
+        _k("accounts_worked", "accounts worked", "count", None,
+           "accounts with at least one executed contact"),
+        _k("requested", "contacts requested", "count", None,
+           "contacts the policy asked for (accounts still in collections)"),
+        _k("accounts", "accounts", "count", None,
+           "accounts in the book (or tier)"),
+        _k("field_visits_reached", "field visits that reached the debtor", "count", None,
+           "field visits that reached the debtor"),
+        _k("violations_total", "rule violations found by the audit", "count", False,
+           "executed contacts the independent audit finds against a rule (always 0)"),
+        *(_k(f"contacts.{c}", f"{c} contacts", "count", None, f"executed {c} contacts") for c in CHANNELS),
     )
 }
 
@@ -169,3 +206,12 @@ def check_kpi(name: str) -> str:
     near = difflib.get_close_matches(name, list(KPIS), n=1)
     hint = f" (did you mean {near[0]!r}?)" if near else ""
     raise ValueError(f"unknown KPI{hint}; allowed: {', '.join(KPIS)}")
+
+
+def markdown_table() -> str:
+    """The catalogue as a Markdown table (``docs/outputs.md`` holds it; a test keeps it current)."""
+    better = {True: "higher", False: "lower", None: "—"}
+    rows = ["| KPI | label | unit | better | definition |", "| --- | --- | --- | --- | --- |"]
+    for k in KPIS.values():
+        rows.append(f"| `{k.name}` | {k.label} | {k.unit} | {better[k.higher_is_better]} | {k.definition} |")
+    return "\n".join(rows) + "\n"

@@ -1,7 +1,12 @@
-"""Independent checks of the simulator against published models.
+"""Independent checks of the simulator: oracles that share no code with what they check.
 
-The modules here never import the simulator: they re-derive the quantities a model
-predicts (closed forms, ODEs, dynamic programmes) so that the simulator's output can be
-compared with them. :mod:`collectsim.validation.cgw` covers the no-action account value
-of Chehrazi, Glynn & Weber (2019).
+* :mod:`collectsim.validation.reference` — the per-agent reference model: one Mesa agent
+  per borrower and per collector, plain Python, its own random generator and its own KPIs;
+  the engine must agree with it in distribution.
+* :mod:`collectsim.validation.cgw` — the published model of Chehrazi, Glynn & Weber (2019)
+  solved independently (Riccati ODEs, an exact backward recursion for the daily scheme).
+* :mod:`collectsim.validation.audit` — the contact log re-checked against the rules.
+
+They use the scenario (parameters), the vocabulary and the policy objects, never the engine
+(``agents``, ``compliance``, ``model``, ``results``); ``tests/test_architecture.py`` checks it.
 """

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from collectsim.agents.collectors import _queue_order
+from collectsim.agents.collectors import queue_order
 
 
 def _expected(p: np.ndarray) -> np.ndarray:
@@ -27,12 +27,12 @@ _special = st.sampled_from([np.nan, -np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-45, 
 def test_queue_order_matches_the_definition(dtype, data):
     values = st.one_of(_special, st.floats(-1e6, 1e6, width=32), st.integers(-3, 3).map(float))
     p = data.draw(arrays(dtype, st.integers(0, 400), elements=values))
-    assert np.array_equal(_queue_order(p), _expected(p))
+    assert np.array_equal(queue_order(p), _expected(p))
 
 
 def test_queue_order_on_a_large_queue_uses_every_digit():
     rng = np.random.default_rng(4)
     p = (rng.random(200_000) * 1e7).astype(np.float32)
     p[::7] = p[3]  # many ties
-    order = _queue_order(p)
+    order = queue_order(p)
     assert np.array_equal(order, np.argsort(-p, kind="stable"))
