@@ -63,8 +63,9 @@ def child(kind: str, accounts: int, days: int, policy: str, seed: int) -> dict:
         from collectsim.policies import prepare_policy
         from collectsim.validation.reference import ReferenceModel
     except ImportError:  # a baseline from before it
-        from collectsim.agents.collectors import CollectorTeam
         from collectsim.agents.reference import ReferenceModel
+
+        from collectsim.agents.collectors import CollectorTeam
         from collectsim.experiments.simulate import prepare_policy
     simulate = collectsim.simulate
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import re
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 import pytest

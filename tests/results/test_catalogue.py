@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import collectsim
-from collectsim.results.catalogue import COMPARE_DEFAULT, KPIS, OPTIMIZE_COMPARED, OPTIMIZE_RECORDED, RUN_SUMMARY
-from collectsim.results.catalogue import markdown_table
+from collectsim.results.catalogue import (
+    COMPARE_DEFAULT,
+    KPIS,
+    OPTIMIZE_COMPARED,
+    OPTIMIZE_RECORDED,
+    RUN_SUMMARY,
+    markdown_table,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
