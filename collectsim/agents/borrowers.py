@@ -62,6 +62,7 @@ PER_ACCOUNT: tuple[str, ...] = (
     "opted_out", "last_payment_day", "last_contact_day", "last_rpc_day", "promise_due_day", "promise_amount",
     "broken_promises", "in_plan", "plan_amount", "plan_next_day", "plan_paid", "collected", "discount",
     "charged_off", "complaints", "churned", "cost_cents", "resolved_day", "discounted_collected_cents",
+    "discounted_cost_cents",
     "account_id",
 )
 #: :meth:`BorrowerPopulation.repack` moves the active accounts to the front once they fill
@@ -110,7 +111,8 @@ class Accounts(NamedTuple):
     churned: np.ndarray
     cost_cents: np.ndarray
     resolved_day: np.ndarray
-    discounted: np.ndarray  # discounted collected cents (length 0 when not reported)
+    discounted: np.ndarray  # discounted collected cents
+    discounted_cost: np.ndarray  # discounted treatment cost booked to the account, cents
     tier_contacts: np.ndarray
     tier_reached: np.ndarray
     account_id: np.ndarray  # the account number each slot holds (keys the random draws)
@@ -134,6 +136,7 @@ class Params(NamedTuple):
     churn_scale: float
     ptp_keep: float
     plan_keep: float
+    plan_affordability: float
     reage_after: int
     ptp_accept: float
     ptp_days_max: int
@@ -332,9 +335,11 @@ class BorrowerPopulation(mesa.Agent):
         self.churned = np.zeros(n, dtype=bool)
         self.cost_cents = np.zeros(n, dtype=np.float64)
         self.resolved_day = np.full(n, -1, dtype=np.int16)
-        rho = pf.discount_rate_per_year
-        self.rho = rho
-        self.discounted_collected_cents = np.zeros(n, dtype=np.float64) if rho is not None else None
+        #: continuous discount rate per year of every cash flow (valuation.discount_rate_per_year)
+        self.rho = scenario.valuation.discount_rate_per_year
+        #: Σ payments × e^{−ρ(t+1)/365}, and the same of the treatment cost booked to the account (cents)
+        self.discounted_collected_cents = np.zeros(n, dtype=np.float64)
+        self.discounted_cost_cents = np.zeros(n, dtype=np.float64)
         self.tier_contacts = np.zeros((len(self.tier_names), len(CHANNELS)), dtype=np.int64)
         self.tier_reached = np.zeros((len(self.tier_names), len(CHANNELS)), dtype=np.int64)
 
@@ -367,7 +372,7 @@ class BorrowerPopulation(mesa.Agent):
             self.promise_due_day, self.promise_amount, self.broken_promises, self.in_plan, self.plan_amount,
             self.plan_next_day, self.plan_paid, self.collected, self.discount, self.charged_off, self.complaints,
             self.churned, self.cost_cents, self.resolved_day,
-            self.discounted_collected_cents if rho is not None else np.zeros(0),
+            self.discounted_collected_cents, self.discounted_cost_cents,
             self.tier_contacts, self.tier_reached, self.account_id,
         )
         self.par = Params(
@@ -375,7 +380,7 @@ class BorrowerPopulation(mesa.Agent):
             np.exp(-self.kappa_by_segment * DT), self.d10_by_segment, self.d11_by_segment, self.d2_by_segment,
             self.rmin_by_segment, self.rmax_by_segment, self.pfull_by_segment, self.churn_base_by_segment,
             self.churn_irr_by_segment, float(b.churn_irritation_scale), float(b.ptp_keep), float(b.plan_keep),
-            int(b.reage_after_payments), float(b.ptp_accept), int(b.ptp_days_max), float(b.plan_accept),
+            float(b.plan_affordability), int(b.reage_after_payments), float(b.ptp_accept), int(b.ptp_days_max), float(b.plan_accept),
             float(b.settle_accept), float(b.settle_half_discount), int(self.chargeoff_dpd),
         )
 
@@ -446,10 +451,13 @@ class BorrowerPopulation(mesa.Agent):
             if a is not None:
                 a[:m] = a[perm]  # in place: the kernels' views stay valid
 
+    def discount_factor(self, day: int) -> float:
+        """e^{−ρ(day+1)/365}: the present value at day 0 of one unit paid at the end of ``day``."""
+        return math.exp(-self.rho * (day + 1) * DT)
+
     def _money_day(self, day: int) -> tuple[float, np.uint64]:
         """Discount factor of a payment made on ``day`` and the churn stream's offset."""
-        disc = math.exp(-self.rho * (day + 1) * DT) if self.rho is not None else 0.0
-        return disc, self.streams.base("churn", day)
+        return self.discount_factor(day), self.streams.base("churn", day)
 
     def _flush(self) -> None:
         """Move the kernels' ledger into the Tally and the status counts."""
@@ -535,7 +543,7 @@ class BorrowerPopulation(mesa.Agent):
         b = self.beh
         return _absorb_contacts(
             self.acct, self.par, day, account, channel, hour, reached, optout, seq, skill, team_cost, ch.team_of,
-            made, int(ch.team_of.max()) + 1,
+            made, int(ch.team_of.max()) + 1, self.discount_factor(day),
             ch.effect, ch.irritation.astype(np.float32), ch.complaint_weight, ch.cost_cents,
             float(b.complaint_base * b.complaint_sensitivity), np.float32(b.complaint_irritation),
             float(b.complaint_out_of_hours), float(b.complaint_after_optout), self.streams.base("complaint", day),
@@ -660,8 +668,7 @@ def _pay_all(A, P, accounts, amounts, day, disc, churn_base, g, paid_status):
         A.collected[i] += amount
         A.last_payment_day[i] = day
         g[L_COLLECTED] += amount
-        if len(A.discounted):
-            A.discounted[i] += amount * disc
+        A.discounted[i] += amount * disc
         if A.balance[i] == 0:
             leave[n], why[n] = i, paid_status
             n += 1
@@ -730,14 +737,15 @@ def _draw_outcomes(A, account, channel, hour, seq, ok, reach, reach_by_hour, opt
 
 @njit
 def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, skill, team_cost, team_of, made,
-                     n_teams, effect, irritation, weight, cost, complaint_scale, k_irr, out_of_hours, after_optout,
-                     base):
+                     n_teams, disc, effect, irritation, weight, cost, complaint_scale, k_irr, out_of_hours,
+                     after_optout, base):
     """Executed contacts (``made``), account by account (sorted by account, then hour).
 
     complaint: p = base · s · w_c · (1 + k_I · I) · (ooh if h ∉ [8, 21)) · (opt if opted out),
     with I and the opt-outs as the account's day began; then each contact adds its
     channel's irritation, cost and (reached) effort λ += δ2 · effect_c · w · skill, and
-    opts out of its channel if drawn so. The collector teams' cost comes first, team by team.
+    opts out of its channel if drawn so. The collector teams' cost comes first, team by team; the
+    day's cost booked to the account also enters its discounted cost (× ``disc``).
     """
     m = len(account)
     complaint = np.zeros(m, dtype=np.bool_)
@@ -759,10 +767,12 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
         tier = A.tier[i]
         aid = A.account_id[i]  # draw counters: account number, request
         irr, cost_i, lam, opted = irr0, A.cost_cents[i], A.lam[i], opted0
+        day_cost = 0.0
         for team in range(n_teams):  # the teams' minutes, in team order
             for k in range(j, end):
                 if made[k] and team_of[channel[k]] == team:
                     cost_i += team_cost[k]
+                    day_cost += team_cost[k]
         for k in range(j, end):
             if not made[k]:
                 continue
@@ -779,6 +789,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
                 opted |= np.uint8(1 << c)
             irr += irritation[c]
             cost_i += cost[c]
+            day_cost += cost[c]
             A.tier_contacts[tier, c] += 1
             if reached[k]:
                 A.tier_reached[tier, c] += 1
@@ -787,6 +798,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
                     lam += P.d2[A.segment[i]] * effort
         A.irritation[i] = irr
         A.cost_cents[i] = cost_i
+        A.discounted_cost[i] += day_cost * disc
         A.lam[i] = lam
         A.opted_out[i] = opted
         A.peak_irritation[i] = max(A.peak_irritation[i], irr)
@@ -801,7 +813,8 @@ def _converse(A, P, day, account, offer, discount, plan_months, skill, base, bas
 
     No offer is taken while a promise or a plan runs (a = min(ability, 1), w = willingness):
     settlement P = min(1, settle_accept · a · d/(d + d½) · skill): pay (1 − d)B, forgive dB;
-    plan P = min(1, plan_accept · w · √a · skill): k instalments of ⌈B/k⌉, first in 7 days;
+    plan P = min(1, plan_accept · w · √a · skill · f): k instalments of m' = ⌈B/k⌉, first in 7
+    days, with affordability f = min(1, m/m')^γ (m: the account's usual instalment);
     promise P = min(1, ptp_accept · w · skill): the arrears, due in 1..ptp_days_max days.
     Returns the outcome codes and the settlements' accounts and payments (paid by the caller).
     """
@@ -834,10 +847,12 @@ def _converse(A, P, day, account, offer, discount, plan_months, skill, base, bas
                 out[j] = 4
         elif o == INSTALMENT:
             g[L_PLANS_OFFERED] += 1.0
-            if u < min(1.0, P.plan_accept * w * math.sqrt(a) * skill[j]):
-                k = max(np.int64(plan_months[j]), 1)
+            k = max(np.int64(plan_months[j]), 1)
+            amount = (A.balance[i] + k - 1) // k
+            f = _affordability(A.instalment[i], amount, P.plan_affordability)
+            if u < min(1.0, P.plan_accept * w * math.sqrt(a) * skill[j] * f):
                 A.in_plan[i] = True
-                A.plan_amount[i] = (A.balance[i] + k - 1) // k
+                A.plan_amount[i] = amount
                 A.plan_next_day[i] = day + 7
                 A.plan_paid[i] = 0
                 g[L_PLANS_ACCEPTED] += 1.0
@@ -875,9 +890,16 @@ def _keep_promises(A, P, idx, day, base, g):
 
 
 @njit
+def _affordability(instalment, plan_amount, gamma):
+    """min(1, m/m')^γ: how affordable a plan instalment m' is against the usual instalment m."""
+    return min(1.0, np.float64(instalment) / np.float64(max(plan_amount, 1))) ** gamma
+
+
+@njit
 def _pay_plans(A, P, idx, day, base, g):
-    """A plan instalment due today is paid with p = plan_keep · √min(ability, 1), then due
-    again in 30 days; a miss breaks the plan. Returns the payments."""
+    """A plan instalment due today is paid with p = plan_keep · √min(ability, 1) · f (f: the
+    plan's affordability, see :func:`_affordability`), then due again in 30 days; a miss
+    breaks the plan. Returns the payments."""
     acc = np.empty(len(idx), dtype=np.int64)
     amount = np.empty(len(idx), dtype=np.int64)
     n = 0
@@ -885,7 +907,8 @@ def _pay_plans(A, P, idx, day, base, g):
         if not A.in_plan[i] or A.plan_next_day[i] != day or A.status[i] != ACTIVE:
             continue
         a = min(P.ability[A.regime[i]], 1.0)
-        if uniform_at(base, A.account_id[i]) >= P.plan_keep * math.sqrt(a):
+        f = _affordability(A.instalment[i], A.plan_amount[i], P.plan_affordability)
+        if uniform_at(base, A.account_id[i]) >= P.plan_keep * math.sqrt(a) * f:
             A.in_plan[i] = False
             g[L_PLANS_BROKEN] += 1.0
             continue

@@ -86,7 +86,14 @@ class CollectorTeam:
         self.attempts_today = np.zeros(h, dtype=np.int64)
         self.attempts_total = np.zeros(h, dtype=np.int64)
         self.conversations_total = np.zeros(h, dtype=np.int64)
+        #: minutes worked by the whole team since day 0
+        self.minutes_worked = 0.0
         self.members = [Collector(model, self, i) for i in range(h)]
+
+    def utilisation(self, days: int) -> float | None:
+        """Share of the team's minutes over ``days`` working days that were worked (None: no minutes)."""
+        capacity = self.headcount * self.settings.minutes_per_day * days
+        return self.minutes_worked / capacity if capacity > 0 else None
 
     @property
     def cost_per_day(self) -> float:
@@ -124,6 +131,7 @@ class CollectorTeam:
               self.attempts_today, conversations)
         self.attempts_total += self.attempts_today
         self.conversations_total += conversations
+        self.minutes_worked += float(self.minutes_today.sum())
         return done, who
 
 

@@ -25,6 +25,8 @@ class Tally:
     reached: np.ndarray = field(default_factory=lambda: np.zeros(len(CHANNELS), np.int64))
     contact_cost_cents: float = 0.0
     team_cost_cents: float = 0.0
+    #: Σ over days of the day's whole treatment cost × its discount factor
+    discounted_cost_cents: float = 0.0
     ptp_made: int = 0
     ptp_due: int = 0
     ptp_kept: int = 0

@@ -102,7 +102,8 @@ def run_optimize(args: argparse.Namespace) -> int:
             f"best: trial {best_info['trial']} -> best_policy.toml: objective {best_info['improvement']:+,.0f} "
             f"({100 * rel:+.1f} %) vs champion, 95% CI {_fmt_ci(best_info['ci95'])} ({sig})"
         )
-        for kpi in ("net_recovery", "treatment_cost", "complaints_per_1k", "lost_clv", "churn_rate"):
+        for kpi in ("net_value", "discounted_collected", "cured_value", "residual_value", "discounted_treatment_cost",
+                    "net_recovery", "complaints_per_1k_accounts", "lost_clv", "churn_rate"):
             diff = best.vs_champion[kpi]
             print(
                 f"  {kpi:<20} {_num(best.validation['mean'][kpi]):>14}  diff {_num(diff['mean_diff'], True)} "

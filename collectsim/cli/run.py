@@ -59,7 +59,20 @@ def _run(args: argparse.Namespace) -> int:
             continue
         value = kpis[name]
         shown = "-" if value is None else format_value(name, value)
-        print(f"  {name:<22}{shown:>16}")
+        print(f"  {name:<28}{shown:>16}")
+    if "net_value" in kpis:
+        parts = " ".join(
+            f"{sign} {label} {format_value(name, kpis[name]).lstrip('−')}"
+            for sign, label, name in (
+                ("", "cash", "discounted_collected"), ("−", "cost", "discounted_treatment_cost"),
+                ("+", "cured", "cured_value"), ("+", "debt sale", "debt_sale_value"), ("+", "residual", "residual_value"),
+            )
+        ).strip()
+        print(f"  net value = {parts} (discounted; docs/model.md §10)")
+    for team, share in (kpis.get("utilisation") or {}).items():
+        used = "-" if share is None else format_value("recovery_rate", share)
+        left = kpis.get("unworked_by_team", {}).get(team, 0)
+        print(f"  team {team:<23}{used:>16} of its minutes used, {left:,} requested attempts left unworked")
     print(f"  report: {out / 'report.html'}")
     return 0
 

@@ -56,6 +56,11 @@ def experiment_from_dict(
         portfolio["horizon_days"] = days
     if portfolio:
         data["portfolio"] = portfolio
+    valuation = data.get("valuation")
+    if isinstance(valuation, dict) and str(valuation.get("runoff_policy", "")).endswith(".toml") and base_dir:
+        ref = Path(valuation["runoff_policy"])  # a policy file next to the experiment file
+        if not ref.is_absolute() and not ref.exists() and (base_dir / ref).exists():
+            data["valuation"] = dict(valuation, runoff_policy=str(base_dir / ref))
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:

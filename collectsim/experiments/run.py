@@ -65,6 +65,7 @@ def plan_run(
     days = exp.scenario.portfolio.horizon_days if days is None else days
     log = exp.run.log_contacts if log_contacts is None else log_contacts
     pol = prepare_policy(exp.policy_ref(name), exp.scenario)
+    prepare_policy(exp.scenario.valuation.runoff_policy, exp.scenario)  # the run-off's policy must load too
     return RunPlan(exp, name, pol, seed, days, log)
 
 

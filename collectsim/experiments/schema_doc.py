@@ -27,6 +27,7 @@ from collectsim.scenario import (
     Segment,
     Shock,
     Team,
+    Valuation,
 )
 
 __all__ = ["render"]
@@ -44,6 +45,7 @@ _TABLES: list[tuple[str, type[BaseModel]]] = [
     ("[rules]", RuleSet),
     ("[[rules.extra]]", Rule),
     ("[costs]", Costs),
+    ("[valuation]", Valuation),
     ("policy file: [policy]", RuleTableSpec),
     ("policy file: [[policy.cells]]", Cell),
 ]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from collectsim.errors import InputError
 from collectsim.model import CollectionsModel
 from collectsim.policies import Policy, prepare_policy
-from collectsim.results import SimulationResult, compute_kpis
+from collectsim.results import SimulationResult, book_at_horizon, compute_kpis, compute_value
 from collectsim.scenario import Scenario
 from collectsim.validation.audit import audit as audit_log
 
@@ -30,6 +30,7 @@ def simulate(
     days: int | None = None,
     log_contacts: bool = False,
     audit: bool = True,
+    value: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
     """Simulate one replication and return its KPIs, per-tier KPIs and daily series.
@@ -49,6 +50,9 @@ def simulate(
         Return the contact log in ``result.contacts``.
     audit:
         Re-check the contact log against the rules (``kpis["violations"]``).
+    value:
+        Value the result (``kpis["net_value"]`` and its parts): the accounts still open at
+        the horizon are run off under ``scenario.valuation.runoff_policy``.
     progress:
         Optional callback ``progress(day_done, days)``.
     """
@@ -58,6 +62,7 @@ def simulate(
     if not isinstance(horizon, int) or horizon < 1 or horizon > 3650:
         raise InputError(f"days = {horizon!r}: must be an integer in 1..3650")
     pol = prepare_policy(policy, scenario)
+    runoff = prepare_policy(scenario.valuation.runoff_policy, scenario) if value else None
     t0 = time.perf_counter()
     model = CollectionsModel(scenario, pol, seed=seed, log_contacts=log_contacts or audit)
     for d in range(horizon):
@@ -70,6 +75,13 @@ def simulate(
         overall["violations"] = audit_log(contacts, model.contact_rules)
         overall["violations_total"] = int(sum(overall["violations"].values()))
     daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    if runoff is not None:
+        at_horizon = book_at_horizon(model)
+        days_run = model.run_off(runoff, scenario.valuation.runoff_max_days)
+        value_all, value_tiers = compute_value(model, at_horizon, days_run, runoff.name)
+        overall.update(value_all)
+        for name, block in value_tiers.items():
+            tiers[name].update(block)
     wall = time.perf_counter() - t0
     meta = {
         "seed": seed,

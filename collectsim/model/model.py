@@ -62,6 +62,7 @@ class CollectionsModel(mesa.Model):
     def __init__(self, scenario: Scenario, policy: Policy, seed: int = 0, log_contacts: bool = True) -> None:
         super().__init__(rng=seed)
         self.portfolio = scenario.portfolio
+        self.valuation = scenario.valuation
         self.policy = policy
         self.streams = Streams(seed)
         self.tally = Tally()
@@ -84,6 +85,8 @@ class CollectionsModel(mesa.Model):
         self._cycle_bucket = self.borrowers.bucket()
         self._cycle_start = 0
         self.collected_cum = 0.0
+        #: after the horizon: the run-off (see :meth:`run_off`) — no recording, no fixed team cost
+        self.in_runoff = False
         self.datacollector = mesa.DataCollector(model_reporters=reporters())
 
     # ----------------------------------------------------------------- reported metrics ---
@@ -116,17 +119,21 @@ class CollectionsModel(mesa.Model):
         self.borrowers.receive_payments(day)                           # 7 payments
         self.borrowers.charge_off(day)                                 # 8 close
         self.close_day(day)
-        self.datacollector.collect(self)                               # 9 record
+        if not self.in_runoff:
+            self.datacollector.collect(self)                           # 9 record
 
     def close_day(self, day: int) -> None:
         """Close the day's books: dense slots while the book shrinks (account order again
         when the horizon ends), the teams' day cost, roll rates every 30 days, counters."""
         pop = self.borrowers
-        last = day + 1 == self.portfolio.horizon_days
+        last = day + 1 == self.portfolio.horizon_days and not self.in_runoff
         self._move_slots(pop.restore_account_order() if last else pop.repack())
+        if self.in_runoff:  # the teams' fixed day cost ends with the horizon
+            return
         cost = sum(t.cost_per_day for t in self.teams.values()) * 100.0
         self.tally.team_cost_cents += cost
         self.tally.today["cost"] += cost
+        self.tally.discounted_cost_cents += pop.discount_factor(day) * self.tally.today["cost"]
         if (day + 1) % 30 == 0:
             self._roll(day)
         self.collected_cum += self.tally.today["collected"]
@@ -153,6 +160,29 @@ class CollectionsModel(mesa.Model):
         self.tally.roll_num += np.bincount(key[was_active & rolled], minlength=size).reshape(n_tiers, -1)
         self._cycle_bucket = now
         self._cycle_start = day + 1
+
+    # ----------------------------------------------------------------- run-off ------------
+    def run_off(self, policy: Policy, max_days: int) -> int:
+        """Continue after the horizon under ``policy`` (prepared) until no account is still in
+        collections or ``max_days`` have passed; return the days run.
+
+        The run-off is the same model going on: the same random streams (days after the
+        horizon keep their own draws, so common random numbers hold), the same rules and
+        collectors. It records no daily series and no contact log, and charges no fixed team
+        cost: what its contacts cost is their channel cost and the collectors' minutes at
+        the teams' cost per minute (booked to the accounts). Afterwards every account is back
+        in the slot of its number.
+        """
+        self.policy = policy
+        self.in_runoff = True
+        self.contacts.log = None
+        pop = self.borrowers
+        days = 0
+        while days < max_days and pop.status_counts[ACTIVE] > 0:
+            self.step()
+            days += 1
+        self._move_slots(pop.restore_account_order())
+        return days
 
     # ----------------------------------------------------------------- outputs ------------
     def contact_log(self):

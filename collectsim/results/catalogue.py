@@ -5,8 +5,9 @@ scalar KPI a run reports is catalogued), comparisons and the optimizer pick thei
 here, and reports and the command line take labels, units and formats from here.
 
 Units: ``money`` and ``count`` are portfolio totals (a comparison can report them per
-1,000 accounts); ``share`` is a fraction (shown in %); ``per_1k_worked`` is already per
-1,000 accounts worked; ``ratio`` is a plain ratio.
+1,000 accounts); ``share`` is a fraction (shown in %); ``per_1k`` is already per 1,000
+accounts of the book, ``per_1k_worked`` per 1,000 accounts worked; ``ratio`` is a plain
+ratio.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class KpiInfo:
     label:
         Words for reports ("net recovery").
     unit:
-        ``money``, ``count``, ``share``, ``per_1k_worked`` or ``ratio`` (module docstring).
+        ``money``, ``count``, ``share``, ``per_1k``, ``per_1k_worked`` or ``ratio`` (module docstring).
     higher_is_better:
         ``True``/``False``, or ``None`` when neither direction is better.
     definition:
@@ -49,7 +50,7 @@ class KpiInfo:
 
     name: str
     label: str
-    unit: Literal["money", "count", "share", "per_1k_worked", "ratio"]
+    unit: Literal["money", "count", "share", "per_1k", "per_1k_worked", "ratio"]
     higher_is_better: bool | None
     definition: str = ""
 
@@ -67,6 +68,22 @@ def _k(name: str, label: str, unit: str, better: bool | None, definition: str = 
 KPIS: dict[str, KpiInfo] = {
     k.name: k
     for k in (
+        _k("net_value", "net value", "money", True,
+           "discounted collected − discounted treatment cost + cured value + debt-sale value + residual value "
+           "(docs/model.md §Valuation): what the strategy is worth to the lender"),
+        _k("expected_loss", "expected loss", "money", False, "balance at entry − net value"),
+        _k("net_value_rate", "net value rate", "share", True, "net value / balance at entry"),
+        _k("discounted_treatment_cost", "discounted treatment cost", "money", False,
+           "every day's contact and collector-team cost × e^(−ρ(t+1)/365)"),
+        _k("cured_value", "value of cured balances", "money", True,
+           "Σ over accounts cured in the horizon: outstanding balance × performing_value_rate × e^(−ρ(t+1)/365)"),
+        _k("debt_sale_value", "debt-sale value", "money", True,
+           "Σ over accounts charged off in the horizon: charged-off balance × debt_sale_rate × e^(−ρ(t+1)/365)"),
+        _k("residual_value", "residual value of open accounts", "money", True,
+           "the accounts still in collections at the horizon, run off under valuation.runoff_policy until they "
+           "resolve: their discounted collections − costs + cured and debt-sale value"),
+        _k("discounted_idle_team_cost", "discounted idle collector time", "money", False,
+           "the part of the discounted team cost no account was worked for (portfolio only)"),
         _k("net_recovery", "net recovery", "money", True,
            "collected − treatment cost − settlement discounts given (primer §2; discounts count when `costs.settlement_discount_counts_as_cost`)"),
         _k("collected", "cash collected", "money", True,
@@ -74,11 +91,14 @@ KPIS: dict[str, KpiInfo] = {
         _k("recovery_rate", "recovery rate", "share", True,
            "collected / balance at entry"),
         _k("overdue_recovery_rate", "overdue recovery rate", "share", True,
-           "collected / overdue amount (arrears) at entry"),
+           "Σ min(collected, arrears at entry) / arrears at entry: the share of the entry overdue amount repaid "
+           "(≤ 100 %)"),
+        _k("collected_over_entry_overdue", "cash collected over the entry overdue amount", "ratio", True,
+           "collected / arrears at entry (uncapped: later instalments and balances count too)"),
         _k("discounted_collected", "discounted cash collected", "money", True,
-           "Σ payments × e^(−ρ·t), ρ = `portfolio.discount_rate_per_year` (when set)"),
+           "Σ payments of the horizon × e^(−ρ(t+1)/365), ρ = valuation.discount_rate_per_year"),
         _k("discounted_recovery_rate", "discounted recovery rate", "share", True,
-           "discounted collected / balance at entry (when a discount rate is set)"),
+           "discounted collected / balance at entry"),
         _k("treatment_cost", "treatment cost", "money", False,
            "contact costs (per executed contact) + collector team costs (per working day)"),
         _k("discounts_given", "settlement discounts", "money", False,
@@ -111,7 +131,9 @@ KPIS: dict[str, KpiInfo] = {
            "resolved customers (cured, paid, settled) who leave / resolved customers"),
         _k("cost_to_collect", "cost to collect", "ratio", False,
            "treatment cost / collected"),
-        _k("complaints_per_1k", "complaints per 1,000 accounts worked", "per_1k_worked", False,
+        _k("complaints_per_1k_accounts", "complaints per 1,000 accounts", "per_1k", False,
+           "complaints × 1,000 / accounts in the book (a fixed denominator: comparable across policies)"),
+        _k("complaints_per_1k_worked", "complaints per 1,000 accounts worked", "per_1k_worked", False,
            "complaints × 1,000 / accounts worked (contacted at least once)"),
         _k("complaints", "complaints", "count", False,
            "complaints drawn by executed contacts"),
@@ -139,46 +161,64 @@ KPIS: dict[str, KpiInfo] = {
 
 #: The KPIs ``collectsim run`` prints, in order (those a run reports).
 RUN_SUMMARY: tuple[str, ...] = (
-    "recovery_rate",
+    "net_value",
+    "expected_loss",
     "collected",
-    "discounted_collected",
+    "recovery_rate",
+    "overdue_recovery_rate",
     "net_recovery",
     "cure_rate",
     "chargeoff_rate",
     "rpc_rate",
     "kept_rate",
-    "complaints_per_1k",
+    "complaints_per_1k_accounts",
+    "complaints_per_1k_worked",
     "churn_rate",
     "lost_clv",
+    "unworked",
     "violations_total",
 )
 
 #: KPIs a comparison reports when the experiment file names none.
 COMPARE_DEFAULT: tuple[str, ...] = (
-    "net_recovery",
+    "net_value",
+    "discounted_collected",
+    "cured_value",
+    "residual_value",
+    "discounted_treatment_cost",
+    "expected_loss",
     "collected",
     "recovery_rate",
-    "treatment_cost",
-    "discounts_given",
-    "cost_to_collect",
+    "overdue_recovery_rate",
+    "net_recovery",
     "cure_rate",
     "chargeoff_rate",
     "rpc_rate",
     "kept_rate",
-    "complaints_per_1k",
+    "complaints_per_1k_accounts",
+    "complaints_per_1k_worked",
     "churn_rate",
     "lost_clv",
+    "unworked",
 )
 
 #: KPIs the optimizer records per replication for every trial (means in ``trials.csv``).
 OPTIMIZE_RECORDED: tuple[str, ...] = (
+    "net_value",
+    "discounted_collected",
+    "discounted_treatment_cost",
+    "cured_value",
+    "debt_sale_value",
+    "residual_value",
+    "expected_loss",
     "net_recovery",
     "collected",
     "recovery_rate",
     "treatment_cost",
     "discounts_given",
     "complaints",
-    "complaints_per_1k",
+    "complaints_per_1k_accounts",
+    "complaints_per_1k_worked",
     "lost_clv",
     "churn_rate",
     "churned",
@@ -189,10 +229,18 @@ OPTIMIZE_RECORDED: tuple[str, ...] = (
 
 #: KPIs the optimizer compares with the champion on the validation seeds (besides the objective).
 OPTIMIZE_COMPARED: tuple[str, ...] = (
+    "net_value",
+    "discounted_collected",
+    "cured_value",
+    "residual_value",
+    "discounted_treatment_cost",
+    "expected_loss",
     "net_recovery",
     "collected",
     "treatment_cost",
-    "complaints_per_1k",
+    "discounts_given",
+    "complaints_per_1k_accounts",
+    "complaints_per_1k_worked",
     "lost_clv",
     "churn_rate",
     "recovery_rate",
@@ -215,3 +263,7 @@ def markdown_table() -> str:
     for k in KPIS.values():
         rows.append(f"| `{k.name}` | {k.label} | {k.unit} | {better[k.higher_is_better]} | {k.definition} |")
     return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m collectsim.results.catalogue
+    print(markdown_table(), end="")

@@ -23,14 +23,14 @@ def _safe(num: float, den: float) -> float | None:
 
 # per-tier totals gathered in one pass over the book (:func:`_tier_totals`)
 (_N, _B0, _A0, _COLLECTED, _DISCOUNT, _CHARGED, _BALANCE, _CURED, _PAID, _SETTLED, _COMPLAINTS, _WORKED,
- _CHURNED) = range(13)
+ _CHURNED, _OVERDUE_COLLECTED) = range(14)
 
 
 @njit
 def _tier_totals(n_tiers, n_segments, tier, segment, status, balance0, arrears0, collected, discount, charged_off,
                  balance, complaints, last_contact_day, churned, cost_cents):
     """Per tier: the integer totals above, churned customers by segment, cost (cents)."""
-    tot = np.zeros((n_tiers, 13), dtype=np.int64)
+    tot = np.zeros((n_tiers, 14), dtype=np.int64)
     churn_seg = np.zeros((n_tiers, n_segments), dtype=np.int64)
     cost = np.zeros(n_tiers, dtype=np.float64)
     for i in range(len(tier)):
@@ -40,6 +40,7 @@ def _tier_totals(n_tiers, n_segments, tier, segment, status, balance0, arrears0,
         t[_B0] += balance0[i]
         t[_A0] += arrears0[i]
         t[_COLLECTED] += collected[i]
+        t[_OVERDUE_COLLECTED] += min(collected[i], arrears0[i])  # what repaid the entry arrears
         t[_DISCOUNT] += discount[i]
         t[_CHARGED] += charged_off[i]
         t[_BALANCE] += balance[i]
@@ -72,7 +73,8 @@ def _block(t: np.ndarray, churn_seg: np.ndarray, clv_by_segment: np.ndarray, cos
         "collected": collected / cents,
         "recovery_rate": _safe(collected, b0),
         "overdue_at_entry": a0 / cents,
-        "overdue_recovery_rate": _safe(collected, a0),
+        "overdue_recovery_rate": _safe(int(t[_OVERDUE_COLLECTED]), a0),
+        "collected_over_entry_overdue": _safe(collected, a0),
         "net_recovery": (collected - cost_cents - discounts * discount_is_cost) / cents,
         "treatment_cost": cost_cents / cents,
         "discounts_given": discounts / cents,
@@ -84,7 +86,8 @@ def _block(t: np.ndarray, churn_seg: np.ndarray, clv_by_segment: np.ndarray, cos
         "chargeoff_rate": _safe(charged, b0),
         "cost_to_collect": _safe(cost_cents, collected),
         "complaints": complaints,
-        "complaints_per_1k": _safe(1000.0 * complaints, worked) if worked else 0.0,
+        "complaints_per_1k_worked": _safe(1000.0 * complaints, worked) if worked else 0.0,
+        "complaints_per_1k_accounts": _safe(1000.0 * complaints, n),
         "accounts_worked": worked,
         "churn_rate": _safe(churned, resolved),
         "churned": churned,
@@ -127,14 +130,10 @@ def compute_kpis(model: CollectionsModel) -> tuple[dict, dict]:
             },
             "settlements": {"offered": t.settlements_offered, "accepted": t.settlements_accepted},
             "optouts": t.optouts,
-            "unworked_by_team": dict(t.unworked),
+            "unworked_by_team": {name: int(t.unworked.get(name, 0)) for name in model.teams},
+            "utilisation": {name: team.utilisation(model.day + 1) for name, team in model.teams.items()},
         }
     )
-    if model.portfolio.discount_rate_per_year is not None:
-        overall["discounted_collected"] = float(pop.discounted_collected_cents.sum()) / 100.0
-        overall["discounted_recovery_rate"] = _safe(
-            float(pop.discounted_collected_cents.sum()), float(pop.balance0.sum())
-        )
     tiers = {}
     for k, name in enumerate(pop.tier_names):
         block = _block(tot[k], churn_seg[k], clv, float(tier_cost[k]), dic)

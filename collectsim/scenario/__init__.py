@@ -19,11 +19,12 @@ from collectsim.scenario.schema import (
     Segment,
     Shock,
     Team,
+    Valuation,
     config_hash,
 )
 
 __all__ = [
-    "Scenario", "Portfolio", "Segment", "Regimes", "Shock", "Scoring", "Behaviour", "Costs", "Team",
+    "Scenario", "Portfolio", "Segment", "Regimes", "Shock", "Scoring", "Behaviour", "Costs", "Valuation", "Team",
     "ChannelSpec", "ChannelTable", "default_channels", "Rule", "RuleSet", "PRESETS", "resolve_rules",
     "PRODUCT_CHARGEOFF_DPD", "config_hash",
 ]

@@ -35,10 +35,14 @@ __all__ = [
     "Team",
     "Behaviour",
     "Costs",
+    "Valuation",
+    "MAX_DAYS",
     "PRODUCT_CHARGEOFF_DPD",
     "config_hash",
 ]
 
+#: The longest run, horizon and run-off together (the engine keeps days in 16-bit counters).
+MAX_DAYS = 32_000
 #: Charge-off DPD by product (US FFIEC Uniform Retail Credit Classification, primer §1);
 #: ``recovery`` is post-charge-off debt that is never charged off again.
 PRODUCT_CHARGEOFF_DPD: dict[str, int] = {"card": 180, "instalment": 120, "recovery": 0}
@@ -88,15 +92,13 @@ class Portfolio(Strict):
         description="If set, every account enters at exactly this DPD (overrides entry_buckets).",
     )
     horizon_days: int = Field(180, ge=1, le=3650, description="Days simulated.")
-    discount_rate_per_year: float | None = Field(
-        None,
-        ge=0.0,
-        le=1.0,
-        description=(
-            "Continuous discount rate per year for the summary's discounted_collected "
-            "(None: not reported). Chehrazi et al. use 0.06."
-        ),
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: object) -> object:
+        if isinstance(data, dict) and "discount_rate_per_year" in data:
+            raise ValueError("discount_rate_per_year moved to the [valuation] table (valuation.discount_rate_per_year)")
+        return data
 
     @field_validator("entry_buckets")
     @classmethod
@@ -413,6 +415,18 @@ class Behaviour(Strict):
     plan_accept: float = probability(
         "Probability × willingness × √ability that an instalment plan offer is accepted.", 0.5
     )
+    plan_affordability: float = Field(
+        0.25,
+        ge=0.0,
+        le=5.0,
+        description=(
+            "Exponent γ of a plan's affordability: a plan of m' a month against the account's usual "
+            "instalment m is accepted and each instalment kept with probability × min(1, m/m')^γ, so "
+            "shorter plans with larger payments are harder to take and to keep (FCA CONC 7.3: "
+            "forbearance means longer terms, no unreasonably large or fast payments; primer §3). "
+            "0: plan length does not matter. The default is an assumption (docs/model.md §4.3)."
+        ),
+    )
     plan_keep: float = probability(
         "Probability × ability^0.5 that a plan instalment is paid on its due day.", 0.92
     )
@@ -469,8 +483,68 @@ class Costs(Strict):
     )
 
 
+class Valuation(Strict):
+    """How a result is valued (docs/model.md §Valuation): discount rate, cured and charged-off rates, run-off.
+
+    The rates value cured and charged-off balances and discount every cash flow; the run-off
+    values the accounts still in collections at the horizon.
+    """
+
+    discount_rate_per_year: float = Field(
+        0.06,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Continuous discount rate per year of every cash flow (0: none). Default: the 6 % a "
+            "year of Chehrazi, Glynn & Weber (2019), primer §6."
+        ),
+    )
+    performing_value_rate: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.5,
+        description=(
+            "Value of a cured account's outstanding balance per unit: it is a performing loan "
+            "again, worth par less its expected re-default loss. Default 0.8, an assumption "
+            "(docs/model.md §Valuation): about a third of cured accounts re-default (primer §5: "
+            "21 % of current accounts roll one bucket per period) and a re-default loses about "
+            "what a charge-off does less the debt sale; calibrate it to your book."
+        ),
+    )
+    debt_sale_rate: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Price per unit of charged-off balance (sold to a debt buyer or placed with an "
+            "agency, net). Default 0.05: US debt buyers paid on average 4.0 cents per dollar of "
+            "face value, more for fresh debt (FTC, The Structure and Practices of the Debt "
+            "Buying Industry, 2013)."
+        ),
+    )
+    runoff_policy: str = Field(
+        "no-contact",
+        min_length=1,
+        description=(
+            "Policy (built-in name or policy file) that works the accounts still in collections "
+            "after the horizon, until they resolve or charge off: their residual value. "
+            "Default no-contact: what the open book is worth if left alone."
+        ),
+    )
+    runoff_max_days: int = Field(
+        3650,
+        ge=0,
+        le=30000,
+        description=(
+            "Longest run-off after the horizon (0: none). Card and instalment books resolve or "
+            "charge off within about a charge-off period; charged-off debt (product recovery) "
+            "never does, and what is still owed after the run-off is reported as unvalued."
+        ),
+    )
+
+
 class Scenario(Strict):
-    """A whole scenario: portfolio, behaviour, channels, teams, rules and costs."""
+    """A whole scenario: portfolio, behaviour, channels, teams, rules, costs and valuation."""
 
     portfolio: Portfolio = Field(default_factory=Portfolio)
     segments: list[Segment] = Field(default_factory=_default_segments, min_length=1)
@@ -482,6 +556,7 @@ class Scenario(Strict):
     teams: list[Team] = Field(default_factory=_default_teams)
     rules: RuleSet = Field(default_factory=RuleSet)
     costs: Costs = Field(default_factory=Costs)
+    valuation: Valuation = Field(default_factory=Valuation)
 
     @field_validator("channels", mode="before")
     @classmethod
@@ -508,6 +583,12 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
+        days = self.portfolio.horizon_days + self.valuation.runoff_max_days
+        if days > MAX_DAYS:
+            raise ValueError(
+                f"valuation.runoff_max_days: horizon_days + runoff_max_days = {days} > {MAX_DAYS} (the longest run "
+                "the engine's day counters hold)"
+            )
         total = sum(s.share for s in self.segments)
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"segments: shares must sum to 1, got {total:.6g}")

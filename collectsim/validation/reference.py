@@ -274,6 +274,7 @@ class ReferenceBorrower(mesa.Agent):
         self.worked = False
         self.churned = False
         self.cost_cents = 0.0
+        self.discounted_cost_cents = 0.0  # the cost booked to this account, each day's discounted
         self.cycle_bucket = self.bucket
 
     # ------------------------------------------------------------------ small facts -------
@@ -407,6 +408,7 @@ class ReferenceBorrower(mesa.Agent):
                 model.tally["optouts"] += 1
             self.irritation += ch.irritation
             self.cost_cents += ch.cost_cents
+            self.discounted_cost_cents += ch.cost_cents * model.discount(day)
             model.tally["contact_cost_cents"] += ch.cost_cents
             model.tally[f"contacts_{CHANNELS[c.channel]}"] += 1
             if c.reached:
@@ -425,7 +427,8 @@ class ReferenceBorrower(mesa.Agent):
     def converse(self, day: int, c: Contact) -> None:
         """A right-party conversation: the offer is a promise, a plan or a settlement.
 
-        P(promise) = ptp_accept·w·skill; P(plan) = plan_accept·w·√a·skill;
+        P(promise) = ptp_accept·w·skill; P(plan) = plan_accept·w·√a·skill·f, with the plan's
+        affordability f = min(1, m/m')^γ (m: the usual instalment, m' = ⌈B/k⌉ the plan's);
         P(settle) = settle_accept·a·d/(d + d½)·skill; a = min(ability, 1). No new offer is
         taken while a promise or a plan is running.
         """
@@ -448,11 +451,12 @@ class ReferenceBorrower(mesa.Agent):
                 self._resolve(SETTLED, day)
         elif c.offer == INSTALMENT:
             t["plans_offered"] += 1
-            if u < min(1.0, b.plan_accept * w * math.sqrt(a) * c.skill):
+            months = max(c.plan_months, 1)
+            amount = -(-self.balance // months)  # ceil
+            if u < min(1.0, b.plan_accept * w * math.sqrt(a) * c.skill * self.affordability(amount)):
                 t["plans_accepted"] += 1
-                months = max(c.plan_months, 1)
                 self.in_plan = True
-                self.plan_amount = -(-self.balance // months)  # ceil
+                self.plan_amount = amount
                 self.plan_next_day = day + 7
                 self.plan_paid = 0
         elif c.offer == PTP:
@@ -475,6 +479,11 @@ class ReferenceBorrower(mesa.Agent):
         if self.status == ACTIVE:
             self.charge_off(day)
 
+    def affordability(self, plan_amount: int) -> float:
+        """How affordable a plan paying ``plan_amount`` a month is: min(1, usual instalment / it)^γ."""
+        gamma = self.model.inputs.behaviour.plan_affordability
+        return min(1.0, self.instalment / max(plan_amount, 1)) ** gamma
+
     def keep_promise(self, day: int) -> None:
         """A promise due today is kept with p = ptp_keep·a·(0.5 + 0.5·w), else broken."""
         if self.promise_due_day != day:
@@ -491,14 +500,16 @@ class ReferenceBorrower(mesa.Agent):
             self.broken_promises = min(self.broken_promises + 1, 127)
 
     def pay_plan(self, day: int) -> None:
-        """A plan instalment due today is paid with p = plan_keep·√a; a miss ends the plan.
+        """A plan instalment due today is paid with p = plan_keep·√a·f (f: its affordability);
+        a miss ends the plan.
 
         After ``reage_after_payments`` paid instalments the account is re-aged (cured).
         """
         if not (self.in_plan and self.plan_next_day == day):
             return
         b = self.model.inputs.behaviour
-        if self.model.random.random() >= b.plan_keep * math.sqrt(min(self.ability, 1.0)):
+        keep = b.plan_keep * math.sqrt(min(self.ability, 1.0)) * self.affordability(self.plan_amount)
+        if self.model.random.random() >= keep:
             self.in_plan = False
             self.model.tally["plans_broken"] += 1
             return
@@ -548,9 +559,7 @@ class ReferenceBorrower(mesa.Agent):
         self.collected += amount
         self.last_payment_day = day
         self.model.tally["collected"] += amount
-        rho = self.model.inputs.portfolio.discount_rate_per_year
-        if rho is not None:
-            self.discounted_collected += amount * math.exp(-rho * (day + 1) * DT)
+        self.discounted_collected += amount * self.model.discount(day)
 
     def pay(self, amount: int, day: int) -> None:
         """A payment: paid off, cured (nothing overdue) or partly paid (DPD rolls back)."""
@@ -628,6 +637,7 @@ class ReferenceModel(mesa.Model):
         self.rules = [RuleParams.of(r) for r in list(PRESETS[scenario.rules.preset]) + list(scenario.rules.extra)]
         self.longest_window = max([r.window_days for r in self.rules] + [1])
         self.blocked = {r.name: 0 for r in self.rules}
+        self.contact_cost_before = 0.0
         self.tally: dict[str, float] = {
             k: 0
             for k in (
@@ -648,6 +658,8 @@ class ReferenceModel(mesa.Model):
                 for _ in range(team.resolved_headcount(pf.accounts))
             ]
         self.team_cost_cents = 0.0
+        self.discounted_cost_cents = 0.0  # every day's whole cost, discounted
+        self.in_runoff = False
         self.roll_num = [0] * 6
         self.roll_den = [0] * 6
         self.cycle_start = 0
@@ -710,12 +722,70 @@ class ReferenceModel(mesa.Model):
         # 7-8. promises, plans, repayments, charge-off: each borrower's own step
         for b in active:
             b.step()
-        self.team_cost_cents += sum(
-            t.resolved_headcount(self.inputs.portfolio.accounts) * t.cost_per_day * 100.0 for t in self.inputs.teams
-        )
-        if (day + 1) % 30 == 0:
-            self.roll(day)
+        if not self.in_runoff:
+            team_cost = sum(
+                t.resolved_headcount(self.inputs.portfolio.accounts) * t.cost_per_day * 100.0 for t in self.inputs.teams
+            )
+            self.team_cost_cents += team_cost
+            day_cost = self.tally["contact_cost_cents"] - self.contact_cost_before + team_cost
+            self.discounted_cost_cents += day_cost * self.discount(day)
+            if (day + 1) % 30 == 0:
+                self.roll(day)
+        self.contact_cost_before = self.tally["contact_cost_cents"]
         self.day += 1
+
+    def discount(self, day: int) -> float:
+        """Present value at day 0 of one unit paid at the end of ``day``."""
+        return math.exp(-self.inputs.valuation.discount_rate_per_year * (day + 1) * DT)
+
+    # ------------------------------------------------------------------ the run-off --------
+    def run_off(self, policy: Policy, max_days: int) -> int:
+        """After the horizon: the same day under ``policy`` for the accounts still open, until
+        none is or ``max_days`` have passed (no team day cost: contacts cost their channel
+        and the collectors' minutes). Returns the days run."""
+        self.horizon_end = self.day
+        self.open_at_horizon = {b.account for b in self.borrowers if b.status == ACTIVE}
+        self.at_horizon = {b.account: (b.discounted_collected, b.discounted_cost_cents) for b in self.borrowers}
+        self.policy = policy
+        self.in_runoff = True
+        days = 0
+        while days < max_days and any(b.status == ACTIVE for b in self.borrowers):
+            self.step()
+            days += 1
+        return days
+
+    def value(self) -> dict:
+        """Net value and its parts (docs/model.md §Valuation), after :meth:`run_off`."""
+        v = self.inputs.valuation
+        horizon_cash = horizon_cost = 0.0
+        cured = sale = residual = 0.0
+        for b in self.borrowers:
+            cash_h, cost_h = self.at_horizon[b.account]
+            horizon_cash += cash_h
+            horizon_cost += cost_h
+            worth = 0.0
+            if b.status == CURED:
+                worth = v.performing_value_rate * b.balance * self.discount(b.resolved_day)
+            elif b.status == CHARGED_OFF:
+                worth = v.debt_sale_rate * b.charged_off * self.discount(b.resolved_day)
+            if b.resolved_day >= self.horizon_end:
+                residual += worth
+            else:
+                cured += worth if b.status == CURED else 0.0
+                sale += worth if b.status == CHARGED_OFF else 0.0
+            residual += (b.discounted_collected - cash_h) - (b.discounted_cost_cents - cost_h)
+        parts = {
+            "discounted_collected": horizon_cash,
+            "discounted_treatment_cost": self.discounted_cost_cents,
+            "cured_value": cured,
+            "debt_sale_value": sale,
+            "residual_value": residual,
+        }
+        net = horizon_cash - self.discounted_cost_cents + cured + sale + residual
+        out = {k: x / 100.0 for k, x in parts.items()}
+        out["net_value"] = net / 100.0
+        out["expected_loss"] = (sum(b.balance0 for b in self.borrowers) - net) / 100.0
+        return out
 
     def _shock_on(self, day: int) -> bool:
         s = self.inputs.shock
@@ -753,7 +823,8 @@ class ReferenceModel(mesa.Model):
             for c in queue:
                 if c.done:
                     c.borrower.cost_cents += c.minutes * per_minute
-                else:
+                    c.borrower.discounted_cost_cents += c.minutes * per_minute * self.discount(self.day)
+                elif not self.in_runoff:
                     self.tally["unworked"] += 1
 
     def roll(self, day: int) -> None:
@@ -791,7 +862,8 @@ class ReferenceModel(mesa.Model):
             "collected": collected / 100.0,
             "recovery_rate": collected / b0,
             "overdue_at_entry": a0 / 100.0,
-            "overdue_recovery_rate": collected / a0 if a0 else None,
+            "overdue_recovery_rate": sum(min(b.collected, b.arrears0) for b in bs) / a0 if a0 else None,
+            "collected_over_entry_overdue": collected / a0 if a0 else None,
             "net_recovery": (collected - cost - discounts * self.inputs.costs.settlement_discount_counts_as_cost) / 100.0,
             "treatment_cost": cost / 100.0,
             "discounts_given": discounts / 100.0,
@@ -803,7 +875,8 @@ class ReferenceModel(mesa.Model):
             "chargeoff_rate": charged / b0,
             "cost_to_collect": cost / collected if collected else None,
             "complaints": complaints,
-            "complaints_per_1k": 1000.0 * complaints / worked if worked else 0.0,
+            "complaints_per_1k_worked": 1000.0 * complaints / worked if worked else 0.0,
+            "complaints_per_1k_accounts": 1000.0 * complaints / n,
             "accounts_worked": worked,
             "churn_rate": churned / good if good else None,
             "churned": churned,
@@ -825,16 +898,17 @@ class ReferenceModel(mesa.Model):
                 for k in range(5)
             },
         }
-        if self.inputs.portfolio.discount_rate_per_year is not None:
-            disc = sum(b.discounted_collected for b in bs)
-            out["discounted_collected"] = disc / 100.0
-            out["discounted_recovery_rate"] = disc / b0
         return out
 
 
-def run_reference(scenario: Scenario, policy, seed: int = 0, days: int | None = None) -> dict:
-    """Run the reference for ``days`` (default: the scenario's horizon); return its KPIs."""
+def run_reference(scenario: Scenario, policy, seed: int = 0, days: int | None = None, value: bool = True) -> dict:
+    """Run the reference for ``days`` (default: the scenario's horizon); return its KPIs, and
+    (``value``) the net value after the run-off under ``scenario.valuation.runoff_policy``."""
     model = ReferenceModel(scenario, prepare_policy(policy, scenario), seed=seed)
     for _ in range(scenario.portfolio.horizon_days if days is None else days):
         model.step()
-    return model.kpis()
+    kpis = model.kpis()
+    if value:
+        model.run_off(prepare_policy(scenario.valuation.runoff_policy, scenario), scenario.valuation.runoff_max_days)
+        kpis.update(model.value())
+    return kpis

@@ -75,7 +75,7 @@ def test_slots_move_during_the_run_and_return_to_account_order(monkeypatch):
 def test_every_per_account_array_is_permuted():
     """Every array of the population with one entry per account is in PER_ACCOUNT."""
     n = 1237  # no other dimension (segments, tiers, channels, regimes) has this length
-    model = CollectionsModel(_scenario(accounts=n, days=5, discount_rate_per_year=0.1), get_policy("no-contact"))
+    model = CollectionsModel(_scenario(accounts=n, days=5), get_policy("no-contact"))
     pop = model.borrowers
     per_account = {k for k, v in vars(pop).items() if isinstance(v, np.ndarray) and v.shape == (n,)}
     per_account -= {"active_idx"}  # the index itself is rebuilt, not permuted

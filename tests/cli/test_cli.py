@@ -29,7 +29,7 @@ def test_run_writes_a_complete_result_folder(tmp_path):
     assert {"summary.json", "daily.parquet", "config.toml", "recovery.png", "bucket_flow.png", "contacts.png", "contacts.parquet"} <= names
     s = json.loads((out / "summary.json").read_text())
     for k in ("recovery_rate", "net_recovery", "collected", "cure_rate", "chargeoff_rate", "roll_rates", "rpc_rate",
-              "ptp_rate", "kept_rate", "cost_to_collect", "complaints_per_1k", "churn_rate", "lost_clv", "contacts",
+              "ptp_rate", "kept_rate", "cost_to_collect", "complaints_per_1k_worked", "churn_rate", "lost_clv", "contacts",
               "blocked", "violations"):
         assert k in s["kpis"], k
     assert set(s["tiers"]) == {"high", "medium", "low"}

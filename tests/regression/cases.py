@@ -70,8 +70,8 @@ def cases() -> list[dict]:
             "discounted/late-book",
             "seed-champion",
             seed=11,
-            portfolio={"accounts": 4000, "horizon_days": 200, "discount_rate_per_year": 0.08,
-                       "entry_buckets": {"M3": 0.4, "M4": 0.3, "M5": 0.3}},
+            portfolio={"accounts": 4000, "horizon_days": 200, "entry_buckets": {"M3": 0.4, "M4": 0.3, "M5": 0.3}},
+            valuation={"discount_rate_per_year": 0.08},
         ),
         _case(
             "cgw/no-contact",
@@ -100,6 +100,8 @@ def _num(x) -> object:
         return bool(x)
     if isinstance(x, (int, np.integer)):
         return int(x)
+    if isinstance(x, str):
+        return x
     f = float(x)
     return "nan" if math.isnan(f) else repr(f)
 

@@ -1,4 +1,4 @@
-"""The vectorised engine against the per-agent reference (collectsim.agents.reference).
+"""The vectorised engine against the per-agent reference (collectsim.validation.reference).
 
 Design
 ------
@@ -26,7 +26,7 @@ Design
 * **Power**: for each KPI the test prints the smallest difference of means it detects with
   80 % power at the Bonferroni level (the strictest Holm step):
   ``(z_{1−α/2K} + z_{0.8}) · √(s²_eng/n_eng + s²_ref/n_ref)``, as a share of the mean.
-  ``python -m pytest tests/test_equivalence.py -s`` shows the table.
+  ``python -m pytest tests/validation/test_equivalence.py -s`` shows the table.
 
 The fast configuration runs in CI; ``--runslow`` adds a larger one (more accounts, 90 days,
 more replications).
@@ -51,6 +51,14 @@ POWER = 0.8
 
 #: KPIs compared for both policies (dotted names reach into nested dicts).
 KPIS: tuple[str, ...] = (
+    "net_value",
+    "discounted_collected",
+    "discounted_treatment_cost",
+    "cured_value",
+    "debt_sale_value",
+    "residual_value",
+    "overdue_recovery_rate",
+    "complaints_per_1k_accounts",
     "recovery_rate",
     "cure_rate",
     "chargeoff_rate",
@@ -60,7 +68,7 @@ KPIS: tuple[str, ...] = (
     "conversations",
     "ptp_rate",
     "kept_rate",
-    "complaints_per_1k",
+    "complaints_per_1k_worked",
     "optouts",
     "churn_rate",
     "lost_clv",

@@ -6,7 +6,7 @@ Example (``experiments/compare.toml``)::
     champion = "seed-champion"
     challengers = ["sms-only", "max-legal", "policies/challenger.toml"]
     reps = 10
-    headline = "net_recovery"       # the KPI of the headline sentence and of --target-ci
+    headline = "net_value"          # the KPI of the headline sentence and of --target-ci
     per_accounts = 1000             # money and counts per 1,000 accounts (0: portfolio totals)
 
     [[compare.variants]]
@@ -81,9 +81,15 @@ class CompareSettings(BaseModel):
     max_reps: int | None = Field(
         None, ge=2, le=10_000, description="Cap on replications when target_ci is set (default: max(40, reps))."
     )
-    headline: KpiName = Field("net_recovery", description="KPI of the headline sentence and of target_ci.")
+    headline: KpiName = Field(
+        "net_value",
+        description=(
+            "KPI of the headline sentence and of target_ci. Default net_value: what a strategy is worth to the "
+            "lender (docs/compare.md says why not cash)."
+        ),
+    )
     headline_also: list[KpiName] = Field(
-        default_factory=lambda: ["complaints_per_1k", "churn_rate"],
+        default_factory=lambda: ["complaints_per_1k_accounts", "churn_rate"],
         description="Side effects named in the headline sentence.",
     )
     per_accounts: int = Field(

@@ -39,6 +39,8 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "p_value",
     "p_adjusted",
     "p_better",
+    "n_better",
+    "n_tied",
 )
 
 
@@ -47,7 +49,8 @@ def unit_of(kpi: str, per_accounts: int) -> str:
     info = KPIS[kpi]
     if info.total:
         return f"per {per_accounts:,} accounts" if per_accounts else "portfolio total"
-    return {"share": "share", "per_1k_worked": "per 1,000 accounts worked", "ratio": "ratio"}[info.unit]
+    return {"share": "share", "per_1k": "per 1,000 accounts", "per_1k_worked": "per 1,000 accounts worked",
+            "ratio": "ratio"}[info.unit]
 
 
 def normalised(replications: pd.DataFrame, kpi: str, scope: str = "all", per_accounts: int = 1000) -> pd.Series:
@@ -107,7 +110,9 @@ def comparison_table(
         Columns :data:`TABLE_COLUMNS`. Champion rows carry its mean and interval, with a
         difference of 0; challenger rows the paired difference ``challenger − champion``
         over the seeds both ran, its interval, the Welch half-width the same data would
-        give *unpaired*, the p-value, the adjusted p-value and the share of wins.
+        give *unpaired*, the p-value, the adjusted p-value, the share of wins (ties count one
+        half), and the counts of replications it did better in (``n_better``) and tied
+        (``n_tied``: an identical result).
     """
     if scopes is None:
         tiers = dict.fromkeys(
@@ -155,6 +160,9 @@ def comparison_table(
                         )
                         ok = np.isfinite(x) & np.isfinite(y)
                         un = stats.unpaired_difference(x[ok], y[ok], level)
+                        d = y[ok] - x[ok]
+                        up = info.higher_is_better
+                        n_better = int(((d > 0) if up else (d < 0)).sum()) if up is not None else None
                         row.update(
                             diff=paired.interval.estimate,
                             diff_ci_low=paired.interval.low,
@@ -163,6 +171,8 @@ def comparison_table(
                             unpaired_ci_halfwidth=un.halfwidth,
                             p_value=paired.p_value,
                             p_better=paired.p_better,
+                            n_better=n_better,
+                            n_tied=int((d == 0).sum()),
                             n=paired.interval.n,
                         )
                         family.append(len(rows))

@@ -22,7 +22,8 @@ __all__ = ["Objective", "CAP_KPI", "is_missing", "compact_kpis", "mean_kpis", "p
 
 #: Cap fields of ``[optimize.objective]`` and the KPI each caps.
 CAP_KPI = {
-    "max_complaints_per_1k": "complaints_per_1k",
+    "max_complaints_per_1k_accounts": "complaints_per_1k_accounts",
+    "max_complaints_per_1k_worked": "complaints_per_1k_worked",
     "max_treatment_cost": "treatment_cost",
     "max_churn_rate": "churn_rate",
 }
@@ -38,8 +39,10 @@ class Objective:
         ``scalar`` or ``pareto``.
     lambda_churn, lambda_complaint:
         Weights of the scalar objective
-        ``net_recovery − lambda_churn·lost_clv − lambda_complaint·complaints`` (also used in
+        ``measure − lambda_churn·lost_clv − lambda_complaint·complaints`` (also used in
         pareto mode to pick one recommended policy from the front).
+    measure:
+        The money the lender maximizes: ``net_value`` (default) or ``net_recovery``.
     churn:
         Pareto mode's churn objective (``lost_clv`` or ``churn_rate``).
     caps:
@@ -51,17 +54,18 @@ class Objective:
     lambda_complaint: float = 0.0
     churn: str = "lost_clv"
     caps: dict[str, float] = field(default_factory=dict)
+    measure: str = "net_value"
 
     @classmethod
     def from_settings(cls, s: ObjectiveSettings) -> Objective:
         """Build from the ``[optimize.objective]`` table."""
         caps = {kpi: getattr(s, key) for key, kpi in CAP_KPI.items() if getattr(s, key) is not None}
-        return cls(s.mode, s.lambda_churn, s.lambda_complaint, s.churn, caps)
+        return cls(s.mode, s.lambda_churn, s.lambda_complaint, s.churn, caps, s.measure)
 
     @property
     def names(self) -> list[str]:
         """Names of the study's objective values."""
-        return ["objective"] if self.mode == "scalar" else ["net_recovery", "complaints_per_1k", self.churn]
+        return ["objective"] if self.mode == "scalar" else [self.measure, "complaints_per_1k_accounts", self.churn]
 
     @property
     def directions(self) -> list[str]:
@@ -70,20 +74,19 @@ class Objective:
 
     def scalar(self, k: dict) -> float:
         """The scalar objective of one replication's (or a mean's) KPIs."""
-        return float(k["net_recovery"] - self.lambda_churn * k["lost_clv"] - self.lambda_complaint * k["complaints"])
+        return float(k[self.measure] - self.lambda_churn * k["lost_clv"] - self.lambda_complaint * k["complaints"])
 
     def formula(self) -> str:
         """The scalar objective as text."""
-        return (
-            f"net_recovery - {self.lambda_churn:g} * lost_clv - {self.lambda_complaint:g} * complaints"
-        )
+        return f"{self.measure} - {self.lambda_churn:g} * lost_clv - {self.lambda_complaint:g} * complaints"
 
     def values(self, mean: dict) -> list[float]:
         """The study's objective values for mean KPIs."""
         if self.mode == "scalar":
             return [self.scalar(mean)]
         churn = mean[self.churn]
-        return [float(mean["net_recovery"]), float(mean["complaints_per_1k"]), 0.0 if is_missing(churn) else float(churn)]
+        return [float(mean[self.measure]), float(mean["complaints_per_1k_accounts"]),
+                0.0 if is_missing(churn) else float(churn)]
 
     def constraints(self, mean: dict) -> dict[str, float]:
         """Optuna constraint values (≤ 0 is feasible): ``(mean − cap) / cap`` per cap."""
@@ -100,7 +103,7 @@ class Objective:
 
     def describe(self) -> dict:
         """Plain-data description (for provenance and validation.json)."""
-        d: dict[str, Any] = {"mode": self.mode, "scalar": self.formula()}
+        d: dict[str, Any] = {"mode": self.mode, "measure": self.measure, "scalar": self.formula()}
         if self.mode == "pareto":
             d["objectives"] = dict(zip(self.names, self.directions, strict=True))
         d["caps"] = {f"max_{k}": v for k, v in self.caps.items()}

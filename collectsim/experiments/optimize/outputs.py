@@ -85,7 +85,7 @@ def write_outputs(
         fdf = df[df["number"].isin(front_numbers)].copy()
         val = {c.trial: c for c in cands}
         fdf["validated"] = fdf["number"].map(lambda n: n in val)
-        for kk in ("objective", "net_recovery", "complaints_per_1k", "lost_clv", "churn_rate"):
+        for kk in ("objective", obj.measure, "complaints_per_1k_accounts", "lost_clv", "churn_rate"):
             fdf[f"validation.{kk}"] = fdf["number"].map(
                 lambda n, kk=kk: (val[n].validation["objective"]["mean"] if kk == "objective" else val[n].validation["mean"][kk])
                 if n in val else None

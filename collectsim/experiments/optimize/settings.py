@@ -80,8 +80,16 @@ class ObjectiveSettings(BaseModel):
     mode: Literal["scalar", "pareto"] = Field(
         "scalar",
         description=(
-            "scalar: maximize net_recovery − lambda_churn·lost_clv − lambda_complaint·complaints; "
-            "pareto: maximize net_recovery, minimize complaints_per_1k and the churn measure."
+            "scalar: maximize measure − lambda_churn·lost_clv − lambda_complaint·complaints; "
+            "pareto: maximize the measure, minimize complaints_per_1k_accounts and the churn measure."
+        ),
+    )
+    measure: Literal["net_value", "net_recovery"] = Field(
+        "net_value",
+        description=(
+            "What the lender maximizes: net_value (the economic value of the result, docs/model.md "
+            "§Valuation) or net_recovery (the accounting measure: cash − cost − settlement discounts "
+            "within the horizon)."
         ),
     )
     lambda_churn: float = Field(0.0, ge=0.0, le=1e6, description="Weight of lost CLV (currency per currency).")
@@ -89,7 +97,10 @@ class ObjectiveSettings(BaseModel):
     churn: Literal["lost_clv", "churn_rate"] = Field(
         "lost_clv", description="pareto: the churn objective to minimize."
     )
-    max_complaints_per_1k: float | None = Field(
+    max_complaints_per_1k_accounts: float | None = Field(
+        None, ge=0.0, le=1e6, description="Hard cap: mean complaints per 1,000 accounts of the book."
+    )
+    max_complaints_per_1k_worked: float | None = Field(
         None, ge=0.0, le=1e6, description="Hard cap: mean complaints per 1,000 accounts worked."
     )
     max_treatment_cost: float | None = Field(

@@ -36,6 +36,8 @@ def _effect(kpi: str, d: float, per_accounts: int) -> str:
 def _main_clause(kpi: str, d: float, per_accounts: int) -> str:
     per = f" per {per_accounts:,} accounts" if per_accounts else " in total"
     more = "more" if d >= 0 else "less"
+    if kpi == "net_value":
+        return f"is worth {format_number(abs(d))} {more}{per} (net value: cash, cured balances and the open book, less costs)"
     if kpi == "net_recovery":
         return f"recovers {format_number(abs(d))} {more}{per} net of costs"
     if kpi in ("collected", "discounted_collected"):
@@ -44,6 +46,7 @@ def _main_clause(kpi: str, d: float, per_accounts: int) -> str:
         of = "balance" if kpi == "recovery_rate" else "overdue amount"
         return f"recovers {format_number(abs(100 * d))} pts {more} of the {of}"
     return "shows " + _effect(kpi, d, per_accounts)
+
 
 def _range(kpi: str, lo: float, hi: float) -> str:
     if not (np.isfinite(lo) and np.isfinite(hi)):
@@ -89,17 +92,7 @@ def headline_sentences(table: pd.DataFrame, summary: dict) -> list[str]:
             if len(s) and np.isfinite(s["diff"].iloc[0]):
                 side.append(_effect(k, float(s["diff"].iloc[0]), per))
         with_ = f", with {' and '.join(side)}" if side else ""
-        n = int(r["n"])
-        wins = r["p_better"] * n if np.isfinite(r["p_better"]) else float("nan")
-        wins_s = (
-            f"better in {wins:.0f} of {n} paired replications"
-            if np.isfinite(wins) and wins == round(wins)
-            else (
-                f"better in {100 * r['p_better']:.0f}% of {n} paired replications"
-                if np.isfinite(wins)
-                else f"{n} paired replications"
-            )
-        )
+        wins_s = _wins_text(r)
         p = r["p_adjusted"]
         p_s = f"{corr}p {format_p(p)}" if format_p(p).startswith("<") else f"{corr}p = {format_p(p)}"
         clear = ""
@@ -111,6 +104,20 @@ def headline_sentences(table: pd.DataFrame, summary: dict) -> list[str]:
             f"{with_}; {wins_s}, {p_s}.{clear}"
         )
     return out
+
+def _wins_text(r: pd.Series) -> str:
+    """How the paired replications went: "better in 7 of 10", "tied in all 10", "better in 4, tied in 2 of 10"."""
+    n = int(r["n"])
+    better, tied = r.get("n_better"), r.get("n_tied")
+    if better is None or not np.isfinite(better):
+        return f"{n} paired replications"
+    better, tied = int(better), int(tied or 0)
+    if tied == n:
+        return f"identical in all {n} paired replications"
+    if tied:
+        return f"better in {better}, identical in {tied} of {n} paired replications"
+    return f"better in {better} of {n} paired replications"
+
 
 # ------------------------------------------------------------------ compare page ----------
 def sig_class(kpi: str, lo: float, hi: float) -> str:

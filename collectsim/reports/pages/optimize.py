@@ -160,5 +160,6 @@ def _write_plots(folder: Path, trials: pd.DataFrame, validation: dict, meta: dic
         front=front,
         best_trial=best.get("trial") if best.get("role") != "champion" else None,
         churn=names[2] if len(names) > 2 else "lost_clv",
+        measure=objective.get("measure", "net_recovery"),
         title=f"{meta.get('experiment', folder.name)} · {mode}",
     )

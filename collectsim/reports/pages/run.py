@@ -85,8 +85,8 @@ def _run_sentence(k: dict, pol: str, meta: dict) -> str:
     parts = [
         f"Policy {pol} recovered {format_value('recovery_rate', k.get('recovery_rate'))} of the balance at entry{per}"
     ]
-    if k.get("complaints_per_1k") is not None:
-        parts.append(f"with {format_number(k['complaints_per_1k'])} complaints per 1,000 accounts worked")
+    if k.get("complaints_per_1k_worked") is not None:
+        parts.append(f"with {format_number(k['complaints_per_1k_worked'])} complaints per 1,000 accounts worked")
     if k.get("churn_rate") is not None:
         parts.append(f"and a churn rate of {format_value('churn_rate', k['churn_rate'])}")
     return " ".join(parts) + f" over {meta.get('days', '?')} days."

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats as _st  # noqa: E402
 
+from collectsim.model import CUMULATIVE_COLUMNS  # noqa: E402
 from collectsim.reports.plots.run import plot_bucket_flow  # noqa: E402
 from collectsim.results.catalogue import KPIS  # noqa: E402
 from collectsim.vocabulary.accounts import STATUS_NAMES  # noqa: E402
@@ -137,7 +138,10 @@ def plot_complaints_churn(
         series.append(("churned", "customers lost per 1,000 accounts (cumulative)"))
     for ax, (col, title) in zip(axes, series, strict=False):
         for p in policies:
-            w = _wide(d, p, col).cumsum() * per
+            w = _wide(d, p, col)
+            if col not in CUMULATIVE_COLUMNS:  # daily figures: accumulate; cumulative ones as they are
+                w = w.cumsum()
+            w = w * per
             m, hw = _band(w, level)
             days = w.index.to_numpy() + 1
             ax.plot(days, m, color=colors[p], label=p, lw=1.3)

@@ -63,33 +63,35 @@ def plot_history(trials: pd.DataFrame, ax=None, champion: dict | None = None, me
 
 
 def plot_pareto_front(trials: pd.DataFrame, ax=None, champion: dict | None = None, front: list[int] | None = None,
-                      caps: dict | None = None, churn: str = "lost_clv"):
-    """Net recovery against complaints per 1k for every complete trial, coloured by the churn
-    measure (pruned trials in grey, at their partial means); the Pareto front joined by a
+                      caps: dict | None = None, churn: str = "lost_clv", measure: str = "net_value",
+                      complaints: str = "complaints_per_1k_accounts"):
+    """The measure (net value) against complaints for every complete trial, coloured by the
+    churn measure (pruned trials in grey, at their partial means); the Pareto front joined by a
     line, the champion as a black star, caps as lines."""
     ax = ax or plt.subplots(figsize=(7.5, 5))[1]
+    if complaints not in trials.columns or measure not in trials.columns:  # a folder of an older layout
+        complaints, measure = "complaints_per_1k_worked", "net_recovery"
     pr = trials[(trials["state"] == "PRUNED") & (trials["role"] != "champion")]
     if len(pr):
-        ax.scatter(pd.to_numeric(pr["complaints_per_1k"], errors="coerce"), pd.to_numeric(pr["net_recovery"], errors="coerce"),
+        ax.scatter(pd.to_numeric(pr[complaints], errors="coerce"), pd.to_numeric(pr[measure], errors="coerce"),
                    marker="x", s=14, color="lightgrey", label="pruned (partial mean)", zorder=1)
     df = trials[trials["state"] == "COMPLETE"]
-    x = pd.to_numeric(df["complaints_per_1k"], errors="coerce")
-    y = pd.to_numeric(df["net_recovery"], errors="coerce")
+    x = pd.to_numeric(df[complaints], errors="coerce")
+    y = pd.to_numeric(df[measure], errors="coerce")
     c = pd.to_numeric(df[churn], errors="coerce")
     sc = ax.scatter(x, y, c=c, cmap="viridis_r", s=22, alpha=0.8, label="complete trials", zorder=2)
     plt.colorbar(sc, ax=ax, label=f"{churn} (lower is better)")
     if front:
-        f = df[df["number"].isin(front)].sort_values("complaints_per_1k")
-        ax.plot(f["complaints_per_1k"], f["net_recovery"], color="tab:red", lw=1.2, marker="o", mfc="none",
-                label="Pareto front")
+        f = df[df["number"].isin(front)].sort_values(complaints)
+        ax.plot(f[complaints], f[measure], color="tab:red", lw=1.2, marker="o", mfc="none", label="Pareto front")
     if champion is not None:
-        ax.scatter([champion["complaints_per_1k"]], [champion["net_recovery"]], marker="*", s=220,
-                   color="black", label="champion", zorder=5)
-    if caps and caps.get("complaints_per_1k") is not None:
-        ax.axvline(caps["complaints_per_1k"], color="crimson", ls=":", lw=1, label="complaint cap")
-    ax.set_xlabel("complaints per 1,000 accounts worked (search mean)")
-    ax.set_ylabel("net recovery (search mean)")
-    ax.set_title("Trade-off: recovery vs complaints")
+        ax.scatter([champion[complaints]], [champion[measure]], marker="*", s=220, color="black", label="champion",
+                   zorder=5)
+    if caps and caps.get(complaints) is not None:
+        ax.axvline(caps[complaints], color="crimson", ls=":", lw=1, label="complaint cap")
+    ax.set_xlabel(f"{complaints.replace('_', ' ')} (search mean)")
+    ax.set_ylabel(f"{measure.replace('_', ' ')} (search mean)")
+    ax.set_title(f"Trade-off: {measure.replace('_', ' ')} vs complaints")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     return ax
@@ -117,6 +119,7 @@ def write_optimize_plots(
     front: list[int] | None = None,
     best_trial: int | None = None,
     churn: str = "lost_clv",
+    measure: str = "net_value",
     title: str = "",
 ) -> list[str]:
     """Write ``history.png``, ``pareto_front.png`` (every study: in scalar mode it shows the
@@ -125,7 +128,7 @@ def write_optimize_plots(
     written = []
     jobs: list[tuple[str, Any]] = [
         ("history.png", lambda ax: plot_history(trials, ax, champion, "objective", best_trial)),
-        ("pareto_front.png", lambda ax: plot_pareto_front(trials, ax, champion, front, caps, churn)),
+        ("pareto_front.png", lambda ax: plot_pareto_front(trials, ax, champion, front, caps, churn, measure)),
     ]
     if importances:
         jobs.append(("importances.png", lambda ax: plot_importances(importances, ax)))

@@ -177,7 +177,7 @@ def test_experiment_settings_and_policy_files_resolve_relative_to_the_file(tmp_p
     )
     c = compare(exp)
     assert c.policies == ["seed-champion", "light"] and c.seeds == [3, 4]
-    assert set(c.table["kpi"]) == {"net_recovery", "collected", "complaints_per_1k", "churn_rate"}
+    assert set(c.table["kpi"]) == {"net_value", "collected", "complaints_per_1k_accounts", "churn_rate"}
     assert c.policy_tables["light"]["cells"][0]["sms_per_week"] == 1
     assert c.config["compare"]["challengers"] == ["pol/c.toml"]
 

@@ -95,7 +95,7 @@ def run_cli(*args, timeout=300) -> subprocess.CompletedProcess:
 def capped(tmp_path_factory):
     """One small scalar study with a complaint cap, shared by several tests."""
     tmp = tmp_path_factory.mktemp("capped")
-    exp = write_exp(tmp, name="capped", trials=8, objective="max_complaints_per_1k = 12.0")
+    exp = write_exp(tmp, name="capped", trials=8, objective="max_complaints_per_1k_worked = 12.0")
     res = optimize(exp, out=tmp / "run", jobs=1)
     return exp, res
 
@@ -104,16 +104,16 @@ def capped(tmp_path_factory):
 
 
 def known_scenario(accounts=1500, days=40) -> dict:
-    """One segment, one tier; SMS is the only treatment. Each SMS costs 3.8 and delivers 0.4
-    effort units: more SMS recover more, with diminishing returns, until the cost wins —
-    the net recovery peaks at about 2 SMS a week (by brute force below)."""
+    """One segment, one tier; SMS is the only treatment. Each SMS costs 15 and delivers 0.4
+    effort units: more SMS cure more and sooner, with diminishing returns, until the cost
+    wins — the net value peaks at about 2 SMS a week (by brute force below)."""
     return {
         "portfolio": {"accounts": accounts, "horizon_days": days},
         "segments": [{"name": "all", "share": 1.0, "lambda_inf_per_year": 6.0, "clv": 0.0}],
         "scoring": {"tier_names": ["all"], "tier_cutoffs": []},
         "teams": [{"name": "phone", "headcount": 1, "cost_per_day": 0.0},
                   {"name": "field", "headcount": 0, "cost_per_day": 0.0}],
-        "channels": {"sms": {"cost_per_contact": 3.8, "effect": 0.4}},
+        "channels": {"sms": {"cost_per_contact": 15.0, "effect": 0.4}},
     }
 
 
@@ -128,7 +128,7 @@ def test_known_optimum_is_found(tmp_path):
     seeds = [9000 + i for i in range(10)]
     pols = {g: RuleTablePolicy(RuleTableSpec(cells=[Cell(sms_per_week=g)])) for g in grid}
     res = run_tasks([Task(sc, pols[g], s) for g in grid for s in seeds], jobs=2)
-    vals = np.array([r.kpis["net_recovery"] for r in res]).reshape(len(grid), len(seeds))
+    vals = np.array([r.kpis["net_value"] for r in res]).reshape(len(grid), len(seeds))  # the default measure
     best = int(vals.mean(1).argmax())
     assert 1 <= grid[best] <= 4, vals.mean(1)  # interior optimum, as constructed
 
@@ -190,15 +190,15 @@ def test_constraints_are_optuna_constraints(capped):
     _, res = capped
     study = res.study
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert all("max_complaints_per_1k" in t.constraints for t in finished)
+    assert all("max_complaints_per_1k_worked" in t.constraints for t in finished)
     for t in finished:
-        c1k = t.user_attrs["kpis"]["complaints_per_1k"]
+        c1k = t.user_attrs["kpis"]["complaints_per_1k_worked"]
         assert t.user_attrs["feasible"] == (c1k <= 12.0)
-        assert math.isclose(t.constraints["max_complaints_per_1k"], (c1k - 12.0) / 12.0, rel_tol=1e-9, abs_tol=1e-12)
+        assert math.isclose(t.constraints["max_complaints_per_1k_worked"], (c1k - 12.0) / 12.0, rel_tol=1e-9, abs_tol=1e-12)
     assert study.best_trial.user_attrs["feasible"]
     assert res.best.feasible
     v = json.loads((res.out / "validation.json").read_text())
-    assert v["objective"]["caps"] == {"max_complaints_per_1k": 12.0}
+    assert v["objective"]["caps"] == {"max_complaints_per_1k_worked": 12.0}
 
 
 def test_outputs_and_provenance(capped):
@@ -208,7 +208,7 @@ def test_outputs_and_provenance(capped):
         assert (out / f).is_file(), f
     df = pd.read_csv(out / "trials.csv")
     assert len(df) == 8 and df["role"].iloc[0] == "champion"
-    assert {"objective", "feasible", "net_recovery", "complaints_per_1k", "param.high.calls"} <= set(df.columns)
+    assert {"objective", "feasible", "net_recovery", "complaints_per_1k_worked", "param.high.calls"} <= set(df.columns)
     pol = load_policy_file(out / "best_policy.toml")
     assert isinstance(pol, RuleTablePolicy)
     v = json.loads((out / "validation.json").read_text())
@@ -334,7 +334,7 @@ def test_pareto_mode(tmp_path):
     assert (r.out / "pareto_front.png").is_file()
     assert r.best_policies and all(c.role == "candidate" for c in r.best_policies)
     v = json.loads((r.out / "validation.json").read_text())
-    assert v["objective"]["objectives"] == {"net_recovery": "maximize", "complaints_per_1k": "minimize",
+    assert v["objective"]["objectives"] == {"net_value": "maximize", "complaints_per_1k_accounts": "minimize",
                                             "churn_rate": "minimize"}
 
 
@@ -378,11 +378,11 @@ def test_cli_bad_experiment(tmp_path, case):
 
 
 def test_cli_unreachable_cap_and_resume_without_study(tmp_path):
-    exp = write_exp(tmp_path, objective="max_complaints_per_1k = 0.001", reps=2)
+    exp = write_exp(tmp_path, objective="max_complaints_per_1k_worked = 0.001", reps=2)
     out = tmp_path / "run"
     r = run_cli("optimize", exp, "--out", out)
     assert r.returncode == 2, r.stderr
-    assert "optimize.objective.max_complaints_per_1k = 0.001: no policy in the search space" in r.stderr
+    assert "optimize.objective.max_complaints_per_1k_worked = 0.001: no policy in the search space" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not out.exists()
     r = run_cli("optimize", exp, "--out", out, "--resume")
     assert r.returncode == 2 and "resume: no study journal" in r.stderr and not out.exists()
@@ -431,9 +431,23 @@ def test_rdb_storage_and_resume(tmp_path):
 def test_no_feasible_trial_after_the_run(tmp_path):
     """The cap passes the up-front check (the least-contact policy meets it) but no trial of
     the study does: one-line error naming the closest trial; the journal is kept."""
-    exp = write_exp(tmp_path, trials=1, reps=3, objective="max_complaints_per_1k = 0.5")
+    exp = write_exp(tmp_path, trials=1, reps=3, objective="max_complaints_per_1k_worked = 0.5")
     with pytest.raises(InputError) as e:
         optimize(exp, out=tmp_path / "run")
     msg = str(e.value)
-    assert "no trial met the caps (max_complaints_per_1k = 0.5); closest: trial 0" in msg and "\n" not in msg
+    assert "no trial met the caps (max_complaints_per_1k_worked = 0.5); closest: trial 0" in msg and "\n" not in msg
     assert (tmp_path / "run" / JOURNAL_NAME).is_file() and (tmp_path / "run" / "trials.csv").is_file()
+
+
+def test_the_objective_maximizes_net_value_unless_the_accounting_measure_is_named():
+    from collectsim.experiments.optimize import Objective, ObjectiveSettings
+
+    k = {"net_value": 1000.0, "net_recovery": 200.0, "lost_clv": 50.0, "complaints": 3.0,
+         "complaints_per_1k_accounts": 1.5, "lost_clv_rate": 0.0}
+    value = Objective.from_settings(ObjectiveSettings(lambda_churn=2.0, lambda_complaint=10.0))
+    assert value.scalar(k) == 1000.0 - 2.0 * 50.0 - 10.0 * 3.0
+    assert value.formula().startswith("net_value")
+    cash = Objective.from_settings(ObjectiveSettings(measure="net_recovery", lambda_churn=2.0, lambda_complaint=10.0))
+    assert cash.scalar(k) == 200.0 - 2.0 * 50.0 - 10.0 * 3.0
+    pareto = Objective.from_settings(ObjectiveSettings(mode="pareto", measure="net_recovery"))
+    assert pareto.names == ["net_recovery", "complaints_per_1k_accounts", "lost_clv"]
