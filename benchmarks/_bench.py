@@ -3,7 +3,8 @@
 Every measurement runs in a fresh Python subprocess, so peak memory is that run's alone:
 
 * **time**: wall time of ``collectsim.simulate`` (model construction, every day, KPIs;
-  ``audit=False``: no contact log), ``time.perf_counter``;
+  ``audit=False``: no contact log; ``engine``: the horizon only, ``valued``: with the
+  valuation's run-off of the open accounts), ``time.perf_counter``;
 * **peak memory**: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (the process's peak
   resident set) after the run minus the same figure just before the model is built (after
   the imports and the scenario), divided by the number of accounts;
@@ -52,8 +53,18 @@ def _maxrss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
+def _simulate(simulate, sc, pol, seed: int, valued: bool):
+    """``simulate`` with the audit off; ``valued``: with the valuation's run-off (a baseline from
+    before valuation existed has no such option and no run-off)."""
+    try:
+        return simulate(sc, pol, seed=seed, audit=False, value=valued)
+    except TypeError:
+        return simulate(sc, pol, seed=seed, audit=False)
+
+
 def child(kind: str, accounts: int, days: int, policy: str, seed: int) -> dict:
-    """One measurement, in this (fresh) process. ``kind``: ``engine`` or ``reference``."""
+    """One measurement, in this (fresh) process. ``kind``: ``engine`` (the horizon only),
+    ``valued`` (the horizon and the valuation's run-off) or ``reference``."""
     import numpy as np
 
     import collectsim  # (imports count in the baseline, not in the run)
@@ -79,8 +90,8 @@ def child(kind: str, accounts: int, days: int, policy: str, seed: int) -> dict:
 
     sc = scenario(accounts, days)
     pol = prepare_policy(policy, sc)
-    if kind == "engine":  # warm-up: compile / import everything the run needs, tiny book
-        simulate(scenario(3000, 12), policy, seed=seed, audit=False)
+    if kind != "reference":  # warm-up: compile / import everything the run needs, tiny book
+        _simulate(simulate, scenario(3000, 12), policy, seed, valued=True)
     team_time = [0.0]
     work = CollectorTeam.work
 
@@ -94,8 +105,8 @@ def child(kind: str, accounts: int, days: int, policy: str, seed: int) -> dict:
     CollectorTeam.work = timed_work
     rss0 = _maxrss_bytes()
     t0 = time.perf_counter()
-    if kind == "engine":
-        res = simulate(sc, pol, seed=seed, audit=False)
+    if kind != "reference":
+        res = _simulate(simulate, sc, pol, seed, valued=kind == "valued")
         kpis = res.kpis
     else:
         model = ReferenceModel(sc, pol, seed=seed)
@@ -114,10 +125,11 @@ def child(kind: str, accounts: int, days: int, policy: str, seed: int) -> dict:
         "seconds": wall,
         "borrower_days_per_second": accounts * days / wall,
         "peak_bytes_per_account": (rss1 - rss0) / accounts,
-        "collector_us_per_collector_day": 1e6 * team_time[0] / max(collectors * days, 1) if kind == "engine" else None,
+        "collector_us_per_collector_day": 1e6 * team_time[0] / max(collectors * days, 1) if kind != "reference" else None,
         "yardstick_ms": 1e3 * yard,
         "recovery_rate": kpis["recovery_rate"],
         "cure_rate": kpis["cure_rate"],
+        "runoff_days": (kpis.get("runoff") or {}).get("days"),
     }
 
 

@@ -194,3 +194,13 @@ def test_not_a_result_folder(tmp_path):
         build_report(tmp_path)
     with pytest.raises(InputError, match="no such folder"):
         build_report(tmp_path / "missing")
+
+
+def test_an_a_a_comparison_says_the_results_are_identical_not_better_in_half():
+    scen = Scenario.model_validate({"portfolio": {"accounts": 800, "horizon_days": 20}})
+    c = compare(scen, "sms-only", ["sms-only"], reps=3)
+    (line,) = headline_sentences(c.table, c.summary())
+    assert "identical in all 3 paired replications" in line, line
+    assert "better in" not in line
+    row = c.table[(c.table["kpi"] == "net_value") & (c.table["role"] == "challenger") & (c.table["scope"] == "all")]
+    assert int(row["n_tied"].iloc[0]) == 3 and int(row["n_better"].iloc[0]) == 0
