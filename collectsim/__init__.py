@@ -31,9 +31,9 @@ _EXPORTS: dict[str, str] = {
     "run_experiment": "collectsim.api",
     "compare_experiment": "collectsim.api",
     "optimize": "collectsim.api",
-    "compare": "collectsim.experiments",
-    "Comparison": "collectsim.experiments",
-    "OptimizeResult": "collectsim.experiments",
+    "compare": "collectsim.experiments.compare",
+    "Comparison": "collectsim.experiments.compare",
+    "OptimizeResult": "collectsim.experiments.optimize",
     "load_experiment": "collectsim.experiments",
     "experiment_from_dict": "collectsim.experiments",
     "Experiment": "collectsim.experiments",
@@ -72,16 +72,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from collectsim.api import compare_experiment, optimize, run_experiment
     from collectsim.errors import InputError
-    from collectsim.experiments import (
-        Comparison,
-        Experiment,
-        OptimizeResult,
-        compare,
-        experiment_from_dict,
-        load_experiment,
-        resolved_config,
-        simulate,
-    )
+    from collectsim.experiments import Experiment, experiment_from_dict, load_experiment, resolved_config, simulate
+    from collectsim.experiments.compare import Comparison, compare
+    from collectsim.experiments.optimize import OptimizeResult
     from collectsim.model import CollectionsModel
     from collectsim.policies import (
         Cell,

@@ -14,18 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from collectsim.errors import InputError
-from collectsim.experiments import (
-    Comparison,
-    Experiment,
-    OptimizeResult,
-    compare,
-    default_out_dir,
-    load_experiment,
-    plan_run,
-    result_folder,
-    write_run,
-)
-from collectsim.experiments import optimize as run_study
+from collectsim.experiments import Experiment, default_out_dir, load_experiment, plan_run, result_folder, write_run
+from collectsim.experiments.compare import Comparison, compare
+from collectsim.experiments.optimize import OptimizeResult
+from collectsim.experiments.optimize import optimize as run_study
 from collectsim.reports import build_report
 from collectsim.results import SimulationResult
 

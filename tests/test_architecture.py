@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "collectsim.errors": 0,
     "collectsim.kernels": 0,
     "collectsim.userfiles": 0,
+    "collectsim.lazy": 0,
     "collectsim.vocabulary": 1,
     "collectsim.scenario": 2,
     "collectsim.streams": 3,

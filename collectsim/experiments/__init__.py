@@ -4,22 +4,33 @@
 experiment files), ``simulate.py`` (one replication), ``replicate.py`` (many, in parallel),
 ``seeds.py`` (the seed convention), ``folders.py`` and ``provenance.py`` (result folders that
 appear whole, with what produced them), ``run.py`` (one run's data files), ``compare/``
-(champion versus challengers) and ``optimize/`` (the policy search), ``schema_doc.py`` (the
-file reference).
+(champion versus challengers: ``compare.compare``) and ``optimize/`` (the policy search:
+``optimize.optimize``), ``schema_doc.py`` (the file reference).
 """
 
-from collectsim.experiments.compare import Comparison, compare
-from collectsim.experiments.experiment import Experiment, RunSettings
-from collectsim.experiments.files import experiment_from_dict, load_experiment
-from collectsim.experiments.folders import check_out_dir, default_out_dir, result_folder
-from collectsim.experiments.optimize import OptimizeResult, optimize
-from collectsim.experiments.replicate import Task, flat_kpis, kpi_table, run_tasks
-from collectsim.experiments.run import RunPlan, plan_run, resolved_config, write_run
-from collectsim.experiments.seeds import replication_seeds
-from collectsim.experiments.simulate import simulate
+from collectsim import lazy
 
-__all__ = [
-    "Experiment", "RunSettings", "load_experiment", "experiment_from_dict", "simulate", "Task", "run_tasks",
-    "flat_kpis", "kpi_table", "replication_seeds", "result_folder", "default_out_dir", "check_out_dir", "RunPlan",
-    "plan_run", "write_run", "resolved_config", "compare", "Comparison", "optimize", "OptimizeResult",
-]
+#: public name -> module that defines it (imported on first use, for start-up time)
+_EXPORTS = {
+    "Experiment": "collectsim.experiments.experiment",
+    "RunSettings": "collectsim.experiments.experiment",
+    "load_experiment": "collectsim.experiments.files",
+    "experiment_from_dict": "collectsim.experiments.files",
+    "simulate": "collectsim.experiments.simulate",
+    "Task": "collectsim.experiments.replicate",
+    "run_tasks": "collectsim.experiments.replicate",
+    "flat_kpis": "collectsim.experiments.replicate",
+    "kpi_table": "collectsim.experiments.replicate",
+    "replication_seeds": "collectsim.experiments.seeds",
+    "result_folder": "collectsim.experiments.folders",
+    "default_out_dir": "collectsim.experiments.folders",
+    "check_out_dir": "collectsim.experiments.folders",
+    "RunPlan": "collectsim.experiments.run",
+    "plan_run": "collectsim.experiments.run",
+    "write_run": "collectsim.experiments.run",
+    "resolved_config": "collectsim.experiments.run",
+    "Comparison": "collectsim.experiments.compare",
+    "OptimizeResult": "collectsim.experiments.optimize",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy.exports(__name__, _EXPORTS)

@@ -6,12 +6,19 @@ HTML/Markdown renderers), ``format.py`` (numbers as a manager reads them, shared
 command line), ``common.py`` and ``plots/`` (the figures of each folder kind).
 """
 
-from collectsim.reports.build import build_report, folder_kind
-from collectsim.reports.format import format_diff, format_interval, format_number, format_p, format_value
-from collectsim.reports.page import Page
-from collectsim.reports.pages.compare import headline_sentences
+from collectsim import lazy
 
-__all__ = [
-    "build_report", "folder_kind", "headline_sentences", "format_value", "format_diff", "format_number",
-    "format_interval", "format_p", "Page",
-]
+#: public name -> module that defines it (imported on first use, for start-up time)
+_EXPORTS = {
+    "build_report": "collectsim.reports.build",
+    "folder_kind": "collectsim.reports.build",
+    "headline_sentences": "collectsim.reports.pages.compare",
+    "format_value": "collectsim.reports.format",
+    "format_diff": "collectsim.reports.format",
+    "format_number": "collectsim.reports.format",
+    "format_interval": "collectsim.reports.format",
+    "format_p": "collectsim.reports.format",
+    "Page": "collectsim.reports.page",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy.exports(__name__, _EXPORTS)

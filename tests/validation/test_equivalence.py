@@ -140,6 +140,8 @@ def equivalence_scenario(accounts: int, days: int, preset: str = "us-reg-f") -> 
                 {"name": "field", "headcount": 2},
             ],
             "rules": {"preset": preset, "extra": US_EXTRA_RULES if preset == "us-reg-f" else []},
+            # both value the open book by a run-off, capped to keep the per-agent reference quick
+            "valuation": {"runoff_max_days": 120, "discount_rate_per_year": 0.2},
         }
     )
 

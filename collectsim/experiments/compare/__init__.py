@@ -2,12 +2,21 @@
 (``variants.py``), the statistics (``stats.py``), the comparison figures (``table.py``) and
 the paired study itself (``comparison.py``: :func:`compare`, :class:`Comparison`)."""
 
-from collectsim.experiments.compare.comparison import Comparison, compare
-from collectsim.experiments.compare.settings import CompareSettings, Variant
-from collectsim.experiments.compare.table import TABLE_COLUMNS, comparison_table, normalised, stress_table, unit_of
-from collectsim.experiments.compare.variants import build_variants, deep_merge
+from collectsim import lazy
 
-__all__ = [
-    "Comparison", "compare", "CompareSettings", "Variant", "TABLE_COLUMNS", "comparison_table", "normalised",
-    "stress_table", "unit_of", "build_variants", "deep_merge",
-]
+#: public name -> module that defines it (imported on first use, for start-up time)
+_EXPORTS = {
+    "Comparison": "collectsim.experiments.compare.comparison",
+    "compare": "collectsim.experiments.compare.comparison",
+    "CompareSettings": "collectsim.experiments.compare.settings",
+    "Variant": "collectsim.experiments.compare.settings",
+    "TABLE_COLUMNS": "collectsim.experiments.compare.table",
+    "comparison_table": "collectsim.experiments.compare.table",
+    "normalised": "collectsim.experiments.compare.table",
+    "stress_table": "collectsim.experiments.compare.table",
+    "unit_of": "collectsim.experiments.compare.table",
+    "build_variants": "collectsim.experiments.compare.variants",
+    "deep_merge": "collectsim.experiments.compare.variants",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy.exports(__name__, _EXPORTS)

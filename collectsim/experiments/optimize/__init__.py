@@ -5,18 +5,25 @@ Optuna study â€” storage, sampler, pruner, heartbeats, resuming (``study.py``) â
 loop (``search.py``), validation on held-out seeds (``validation.py``), the output files
 (``outputs.py``) and the driver that runs a study (``driver.py``: :func:`optimize`)."""
 
-from collectsim.experiments.optimize.banks import seed_banks
-from collectsim.experiments.optimize.driver import OptimizeResult, optimize
-from collectsim.experiments.optimize.objective import Objective, paired_stats
-from collectsim.experiments.optimize.outputs import trials_frame
-from collectsim.experiments.optimize.plan import StudyPlan, plan_study
-from collectsim.experiments.optimize.settings import ObjectiveSettings, OptimizeSettings, ParamSpec
-from collectsim.experiments.optimize.space import SearchSpace, spec_key
-from collectsim.experiments.optimize.study import JOURNAL_NAME
-from collectsim.experiments.optimize.validation import ValidatedPolicy
+from collectsim import lazy
 
-__all__ = [
-    "optimize", "OptimizeResult", "Objective", "paired_stats", "trials_frame", "StudyPlan", "plan_study",
-    "seed_banks", "OptimizeSettings", "ObjectiveSettings", "ParamSpec", "SearchSpace", "spec_key", "JOURNAL_NAME",
-    "ValidatedPolicy",
-]
+#: public name -> module that defines it (imported on first use, for start-up time)
+_EXPORTS = {
+    "optimize": "collectsim.experiments.optimize.driver",
+    "OptimizeResult": "collectsim.experiments.optimize.driver",
+    "Objective": "collectsim.experiments.optimize.objective",
+    "paired_stats": "collectsim.experiments.optimize.objective",
+    "trials_frame": "collectsim.experiments.optimize.outputs",
+    "StudyPlan": "collectsim.experiments.optimize.plan",
+    "plan_study": "collectsim.experiments.optimize.plan",
+    "seed_banks": "collectsim.experiments.optimize.banks",
+    "OptimizeSettings": "collectsim.experiments.optimize.settings",
+    "ObjectiveSettings": "collectsim.experiments.optimize.settings",
+    "ParamSpec": "collectsim.experiments.optimize.settings",
+    "SearchSpace": "collectsim.experiments.optimize.space",
+    "spec_key": "collectsim.experiments.optimize.space",
+    "JOURNAL_NAME": "collectsim.experiments.optimize.study",
+    "ValidatedPolicy": "collectsim.experiments.optimize.validation",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy.exports(__name__, _EXPORTS)
