@@ -77,7 +77,7 @@ def child(kind: str, accounts: int, days: int, policy: str, seed: int) -> dict:
         from collectsim.agents.reference import ReferenceModel
 
         from collectsim.agents.collectors import CollectorTeam
-        from collectsim.experiments.simulate import prepare_policy
+        from collectsim.experiments.simulation import prepare_policy
     simulate = collectsim.simulate
 
     a, b, c = np.ones(10**6), np.ones(10**6), np.empty(10**6)

@@ -4,7 +4,7 @@ A package's ``__init__`` lists its public names and the module each comes from; 
 the package then costs nothing, and the command line answers a bad input or ``--help``
 before any numerical library loads::
 
-    __getattr__, __dir__ = lazy.exports(__name__, {"simulate": "collectsim.experiments.simulate"})
+    __getattr__, __dir__ = lazy.exports(__name__, {"simulate": "collectsim.experiments.simulation"})
 """
 
 from __future__ import annotations

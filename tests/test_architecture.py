@@ -178,3 +178,20 @@ def test_the_architecture_doc_shows_the_actual_imports():
 
 if __name__ == "__main__":
     print(import_table(), end="")
+
+
+def test_lazy_exports_are_not_shadowed_by_submodules():
+    """A package's lazily exported name must not also be one of its submodules: importing the
+    submodule would replace the exported function by the module."""
+    import importlib
+    import types
+
+    for name in sorted(MODULES):
+        importlib.import_module(name)
+    clashes = []
+    for name in MODULES:
+        mod = importlib.import_module(name)
+        for export in getattr(mod, "_EXPORTS", {}):
+            if export != "__version__" and isinstance(getattr(mod, export), types.ModuleType):
+                clashes.append(f"{name}.{export}")
+    assert not clashes, clashes

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import mesa
@@ -48,12 +49,15 @@ from collectsim.kernels import njit
 from collectsim.policies.base import Observation
 from collectsim.scenario import ChannelTable, Scenario
 from collectsim.streams import Streams, request_counter, uniform_at
-from collectsim.vocabulary.accounts import ACTIVE, CHARGED_OFF, CURED, PAID, SETTLED, bucket_of, dpd_buckets
+from collectsim.vocabulary.accounts import ACTIVE, CHARGED_OFF, CURED, OUTCOMES, PAID, SETTLED, bucket_of, dpd_buckets
 from collectsim.vocabulary.channels import CHANNELS
 from collectsim.vocabulary.offers import INSTALMENT, PTP, SETTLEMENT
 from collectsim.vocabulary.units import DAYS_PER_YEAR, DT
 
-__all__ = ["BorrowerPopulation", "daily_transition_matrix", "PER_ACCOUNT"]
+__all__ = ["BorrowerPopulation", "SlotMove", "daily_transition_matrix", "PER_ACCOUNT"]
+
+OUTCOME_RPC, OUTCOME_PROMISE, OUTCOME_PLAN, OUTCOME_SETTLED = (OUTCOMES.index(o) for o in ("rpc", "promise", "plan",
+                                                                                          "settled"))
 
 #: Names of the population's per-account arrays (all permuted together by ``repack``).
 PER_ACCOUNT: tuple[str, ...] = (
@@ -63,8 +67,32 @@ PER_ACCOUNT: tuple[str, ...] = (
     "broken_promises", "in_plan", "plan_amount", "plan_next_day", "plan_paid", "collected", "discount",
     "charged_off", "complaints", "churned", "cost_cents", "resolved_day", "discounted_collected_cents",
     "discounted_cost_cents",
-    "account_id",
+    "account_id", "entry_day",
 )
+@dataclass(frozen=True)
+class SlotMove:
+    """Accounts moving between slots: every per-account array ``a`` becomes ``a[dst] = a[src]``
+    (``dst`` a slice or an index array; the right-hand side is read before anything is written)."""
+
+    src: np.ndarray
+    dst: slice | np.ndarray
+
+    def apply(self, a: np.ndarray) -> None:
+        """Move the entries of one array (the first axis)."""
+        a[self.dst] = a[self.src]
+
+
+def _entry_dpd(rng: np.random.Generator, entry_dpd: int | None, buckets: dict[str, float], n: int) -> np.ndarray:
+    """DPD at entry of ``n`` accounts: ``entry_dpd`` for all, else a bucket by ``buckets`` and
+    a DPD uniform within it."""
+    if entry_dpd is not None:
+        return np.full(n, entry_dpd, dtype=np.int64)
+    names = list(buckets)
+    probs = np.array([buckets[b] for b in names])
+    b = np.array([int(x[1:]) - 1 for x in names])[rng.choice(len(names), size=n, p=probs / probs.sum())]
+    return 30 * b + rng.integers(1, 31, size=n)
+
+
 #: :meth:`BorrowerPopulation.repack` moves the active accounts to the front once they fill
 #: no more than this share of the open slots (measured: benchmarks/scale.py)
 REPACK_BELOW = 0.5
@@ -114,6 +142,7 @@ class Accounts(NamedTuple):
     discounted: np.ndarray  # discounted collected cents
     discounted_cost: np.ndarray  # discounted treatment cost booked to the account, cents
     tier_contacts: np.ndarray
+    tier_connected: np.ndarray
     tier_reached: np.ndarray
     account_id: np.ndarray  # the account number each slot holds (keys the random draws)
 
@@ -137,6 +166,7 @@ class Params(NamedTuple):
     ptp_keep: float
     plan_keep: float
     plan_affordability: float
+    backlash: float
     reage_after: int
     ptp_accept: float
     ptp_days_max: int
@@ -206,7 +236,7 @@ class BorrowerPopulation(mesa.Agent):
         self.tally = tally
         pf = scenario.portfolio
         segs = scenario.segments
-        n = self.n = pf.accounts
+        n = self.n = pf.total_accounts  # the opening stock, then the inflow in order of entry
         rng = streams.generator("population")
         self.product = pf.product
         self.chargeoff_dpd = pf.resolved_chargeoff_dpd
@@ -295,13 +325,14 @@ class BorrowerPopulation(mesa.Agent):
         self.tier_names = tuple(sc.tier_names)
 
         # --- account state ------------------------------------------------------------------
-        if pf.entry_dpd is not None:
-            dpd = np.full(n, pf.entry_dpd, dtype=np.int64)
-        else:
-            names = list(pf.entry_buckets)
-            probs = np.array([pf.entry_buckets[b] for b in names])
-            b = np.array([int(x[1:]) - 1 for x in names])[rng.choice(len(names), size=n, p=probs / probs.sum())]
-            dpd = 30 * b + rng.integers(1, 31, size=n)
+        #: the day each account enters collections (0: the opening stock; open book: the inflow)
+        self.entries = np.array(pf.entries(), dtype=np.int64)
+        self.entry_day = np.repeat(np.arange(len(self.entries), dtype=np.int16), self.entries)
+        stock = pf.accounts
+        dpd = _entry_dpd(rng, pf.entry_dpd, pf.entry_buckets, stock)
+        if n > stock:
+            dpd = np.concatenate([dpd, _entry_dpd(rng, pf.entry_dpd, pf.inflow_entry_buckets or pf.entry_buckets,
+                                                  n - stock)])
         self.dpd = dpd.astype(np.int16)
         if self.product == "recovery":
             self.instalment = self.balance0.copy()
@@ -341,6 +372,7 @@ class BorrowerPopulation(mesa.Agent):
         self.discounted_collected_cents = np.zeros(n, dtype=np.float64)
         self.discounted_cost_cents = np.zeros(n, dtype=np.float64)
         self.tier_contacts = np.zeros((len(self.tier_names), len(CHANNELS)), dtype=np.int64)
+        self.tier_connected = np.zeros((len(self.tier_names), len(CHANNELS)), dtype=np.int64)
         self.tier_reached = np.zeros((len(self.tier_names), len(CHANNELS)), dtype=np.int64)
 
         b = scenario.behaviour
@@ -349,17 +381,19 @@ class BorrowerPopulation(mesa.Agent):
 
 
         # --- the active-account index, counts and the kernels' views -------------------------
-        self.is_active = np.ones(n, dtype=bool)
+        self.is_active = self.entry_day == 0
         #: the account number held by each slot (see :meth:`repack`); every random draw of an
         #: account is keyed by its number, so moving it to another slot changes nothing
         self.account_id = np.arange(n, dtype=np.int64)
         #: slots ``[0, live)`` may hold active accounts; every slot from ``live`` on is closed
-        self.live = n
+        #: or, from :attr:`pending_start` on, holds an account yet to enter (in order of entry)
+        self.live = stock
+        self.pending_start = stock
         #: ascending indices of the accounts still in collections (compacted once a day)
-        self.active_idx = np.arange(n, dtype=np.int64)
-        #: accounts by status code (kept up to date by the kernels)
+        self.active_idx = np.arange(stock, dtype=np.int64)
+        #: accounts by status code (kept up to date by the kernels; accounts yet to enter in none)
         self.status_counts = np.zeros(5, dtype=np.int64)
-        self.status_counts[ACTIVE] = n
+        self.status_counts[ACTIVE] = stock
         #: active accounts per DPD bucket M1..M6 (kept up to date by :meth:`charge_off`)
         self.bucket_counts = _bucket_counts(self.dpd, self.active_idx)
         #: resolved customers who left (churned.sum(), kept up to date)
@@ -373,14 +407,14 @@ class BorrowerPopulation(mesa.Agent):
             self.plan_next_day, self.plan_paid, self.collected, self.discount, self.charged_off, self.complaints,
             self.churned, self.cost_cents, self.resolved_day,
             self.discounted_collected_cents, self.discounted_cost_cents,
-            self.tier_contacts, self.tier_reached, self.account_id,
+            self.tier_contacts, self.tier_connected, self.tier_reached, self.account_id,
         )
         self.par = Params(
             self.product == "recovery", self.ability_by_regime, self.kappa_by_segment,
             np.exp(-self.kappa_by_segment * DT), self.d10_by_segment, self.d11_by_segment, self.d2_by_segment,
             self.rmin_by_segment, self.rmax_by_segment, self.pfull_by_segment, self.churn_base_by_segment,
             self.churn_irr_by_segment, float(b.churn_irritation_scale), float(b.ptp_keep), float(b.plan_keep),
-            float(b.plan_affordability), int(b.reage_after_payments), float(b.ptp_accept), int(b.ptp_days_max), float(b.plan_accept),
+            float(b.plan_affordability), float(b.backlash_irritation or math.inf), int(b.reage_after_payments), float(b.ptp_accept), int(b.ptp_days_max), float(b.plan_accept),
             float(b.settle_accept), float(b.settle_half_discount), int(self.chargeoff_dpd),
         )
 
@@ -399,7 +433,35 @@ class BorrowerPopulation(mesa.Agent):
         """DPD bucket index 0..5 of every account."""
         return dpd_buckets(self.dpd)
 
-    def repack(self, below: float | None = None) -> np.ndarray | None:
+    def enter(self, day: int) -> SlotMove | None:
+        """The accounts entering collections today join the active ones (an open book).
+
+        They wait, in order of entry, in the slots from :attr:`pending_start`; today's are
+        moved to the slots right after the open ones ``[live, live + k)`` — swapped with the
+        closed accounts there, O(k) — so the active accounts stay in ascending account order
+        in ascending slots. Returns the move (for the other per-account state), or ``None``.
+        """
+        k = int(self.entries[day]) if 0 < day < len(self.entries) else 0
+        if k == 0:
+            return None
+        lo, start = self.live, self.pending_start
+        move = None
+        if start > lo:  # closed accounts sit between the open slots and the entering ones
+            if start - lo >= k:  # swap the two blocks
+                src = np.concatenate([np.arange(start, start + k), np.arange(lo, lo + k)])
+                dst = np.concatenate([np.arange(lo, lo + k), np.arange(start, start + k)])
+            else:  # rotate [lo, start + k): the entering first
+                src = np.concatenate([np.arange(start, start + k), np.arange(lo, start)])
+                dst = np.arange(lo, start + k)
+            move = SlotMove(src, dst)
+            self._move(move)
+        self.is_active[lo : lo + k] = True
+        self.active_idx = np.concatenate([self.active_idx, np.arange(lo, lo + k, dtype=np.int64)])
+        self.live, self.pending_start = lo + k, start + k
+        self.status_counts[ACTIVE] += k
+        return move
+
+    def repack(self, below: float | None = None) -> SlotMove | None:
         """Move the active accounts to the front slots when they have become sparse.
 
         When the active accounts fill no more than ``below`` of the open slots ``[0, live)``,
@@ -410,9 +472,9 @@ class BorrowerPopulation(mesa.Agent):
         the slots: draws are keyed by :attr:`account_id`, and the relative order of the
         active accounts (which breaks ties in the collectors' queues) is kept.
 
-        Returns the permutation (new slot ``k`` holds what slot ``perm[k]`` held; length
-        ``live`` before the move), so the owner of other per-account arrays (the rule
-        memory) can apply it too; ``None`` when nothing moved.
+        Returns the move (new slot ``k`` holds what slot ``src[k]`` held, for ``k`` below
+        ``live`` before the move), so the owner of other per-account arrays (the rule memory)
+        can apply it too; ``None`` when nothing moved.
         """
         m = len(self.active_idx)
         if m > (REPACK_BELOW if below is None else below) * self.live:
@@ -421,35 +483,33 @@ class BorrowerPopulation(mesa.Agent):
             self.live = m
             return None
         closed = np.flatnonzero(~self.is_active[: self.live])
-        perm = np.concatenate([self.active_idx, closed])
-        self._permute(perm)
+        move = SlotMove(np.concatenate([self.active_idx, closed]), slice(0, self.live))
+        self._move(move)
         self.active_idx = np.arange(m, dtype=np.int64)
         self.live = m
-        return perm
+        return move
 
-    def restore_account_order(self) -> np.ndarray | None:
+    def restore_account_order(self) -> SlotMove | None:
         """Put every account back into the slot of its number (slot ``k`` = account ``k``).
 
-        The model calls this at the end of the horizon, so results and per-account arrays
-        read in account order. Returns the permutation applied (see :meth:`repack`), or
-        ``None`` when the slots were already in account order.
+        The model calls this at the end of the horizon (every account has entered by then)
+        and of the run-off, so results and per-account arrays read in account order. Returns the move applied (see :meth:`repack`), or ``None``
+        when the slots were already in account order.
         """
-        if self.live == self.n and np.array_equal(self.account_id, np.arange(self.n)):
-            return None
-        perm = np.empty(self.n, dtype=np.int64)
-        perm[self.account_id] = np.arange(self.n, dtype=np.int64)
-        self._permute(perm)
+        in_order = np.array_equal(self.account_id, np.arange(self.n))
+        if not in_order:
+            src = np.empty(self.n, dtype=np.int64)
+            src[self.account_id] = np.arange(self.n, dtype=np.int64)
+            move = SlotMove(src, slice(0, self.n))
+            self._move(move)
         self.active_idx = np.flatnonzero(self.is_active).astype(np.int64)
-        self.live = self.n
-        return perm
+        self.live = self.pending_start = self.n  # (called when every account has entered)
+        return None if in_order else move
 
-    def _permute(self, perm: np.ndarray) -> None:
-        """Apply a permutation of the first ``len(perm)`` slots to every per-account array."""
-        m = len(perm)
+    def _move(self, move: SlotMove) -> None:
+        """Apply ``move`` to every per-account array, in place (the kernels' views stay valid)."""
         for name in PER_ACCOUNT:
-            a = getattr(self, name)
-            if a is not None:
-                a[:m] = a[perm]  # in place: the kernels' views stay valid
+            move.apply(getattr(self, name))
 
     def discount_factor(self, day: int) -> float:
         """e^{−ρ(day+1)/365}: the present value at day 0 of one unit paid at the end of ``day``."""
@@ -515,23 +575,27 @@ class BorrowerPopulation(mesa.Agent):
             opted_out=ro(self.opted_out),
             account_id=ro(self.account_id),
             active_index=ro(self.active_idx),
+            entry_day=ro(self.entry_day),
         )
 
     def draw_outcomes(
         self, day: int, account: np.ndarray, channel: np.ndarray, hour: np.ndarray, seq: np.ndarray,
         ch: ChannelTable, ok: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Whether each contact (where ``ok``) would reach the debtor, and would make them opt
-        out of its channel (see :func:`_draw_outcomes`). Drawn before execution, so the rules
-        can stop later contacts after a conversation or an opt-out the same day."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Whether each contact (where ``ok``) would be connected, would reach the debtor (a
+        right-party contact), and would make them opt out of its channel (see
+        :func:`_draw_outcomes`). Drawn before execution, so the rules can stop later contacts
+        after a conversation, an opt-out or a used-up connect cap the same day."""
         ok = np.ones(len(account), dtype=bool) if ok is None else ok
         s = self.streams
-        return _draw_outcomes(self.acct, account, channel, hour, seq, ok, ch.reach, ch.reach_by_hour,
-                              ch.optout_prob, float(self.beh.answer_fatigue), float(self.beh.optout_irritation),
-                              s.base("reach", day), s.base("optout", day))
+        return _draw_outcomes(self.acct, account, channel, hour, seq, ok, ch.connect, ch.connect_by_hour,
+                              ch.right_party, ch.optout_prob, float(self.beh.answer_fatigue),
+                              float(self.beh.optout_irritation), s.base("connect", day), s.base("right_party", day),
+                              s.base("optout", day))
 
     def absorb_contacts(
-        self, day: int, account: np.ndarray, channel: np.ndarray, hour: np.ndarray, reached: np.ndarray,
+        self, day: int, account: np.ndarray, channel: np.ndarray, hour: np.ndarray, connected: np.ndarray,
+        reached: np.ndarray,
         optout: np.ndarray, seq: np.ndarray, skill: np.ndarray, ch: ChannelTable, team_cost: np.ndarray,
         made: np.ndarray,
     ) -> np.ndarray:
@@ -542,7 +606,8 @@ class BorrowerPopulation(mesa.Agent):
         others are skipped and get no complaint)."""
         b = self.beh
         return _absorb_contacts(
-            self.acct, self.par, day, account, channel, hour, reached, optout, seq, skill, team_cost, ch.team_of,
+            self.acct, self.par, day, account, channel, hour, connected, reached, optout, seq, skill, team_cost,
+            ch.team_of,
             made, int(ch.team_of.max()) + 1, self.discount_factor(day),
             ch.effect, ch.irritation.astype(np.float32), ch.complaint_weight, ch.cost_cents,
             float(b.complaint_base * b.complaint_sensitivity), np.float32(b.complaint_irritation),
@@ -555,8 +620,9 @@ class BorrowerPopulation(mesa.Agent):
     ) -> np.ndarray:
         """Right-party conversations (unique accounts) and their offers; returns outcome codes.
 
-        Outcome codes: 1 conversation, 2 promise to pay, 3 plan accepted, 4 settled
-        (see :func:`_converse`). A settlement pays the rest of the balance at once.
+        Outcome codes (:data:`~collectsim.vocabulary.accounts.OUTCOMES`): a conversation
+        (``rpc``), a promise to pay, a plan accepted, settled (see :func:`_converse`). A
+        settlement pays the rest of the balance at once.
         """
         disc, churn = self._money_day(day)
         out, settled, pay = _converse(self.acct, self.par, day, account, offer, discount, plan_months, skill,
@@ -710,41 +776,43 @@ def _bucket_counts(dpd, idx):
 
 
 @njit
-def _draw_outcomes(A, account, channel, hour, seq, ok, reach, reach_by_hour, optout_prob, fatigue, k_optout,
-                   base_reach, base_optout):
-    """P(reach) = min(1, reach_c · hour_c[h] · reachability_i · exp(−answer_fatigue · I_i));
-    a reached contact on a channel with an opt-out opts out with p = optout_c · exp(k_O · I_i)
+def _draw_outcomes(A, account, channel, hour, seq, ok, connect, connect_by_hour, right_party, optout_prob, fatigue,
+                   k_optout, base_connect, base_right_party, base_optout):
+    """P(connect) = min(1, connect_c · hour_c[h] · reachability_i);
+    P(right party | connected) = min(1, right_party_c · exp(−answer_fatigue · I_i));
+    a right-party contact on a channel with an opt-out opts out with p = optout_c · exp(k_O · I_i)
     (I_i: irritation as the day's contacts begin)."""
+    connected = np.zeros(len(account), dtype=np.bool_)
     reached = np.zeros(len(account), dtype=np.bool_)
     optout = np.zeros(len(account), dtype=np.bool_)
     for j in range(len(account)):
         if not ok[j]:
             continue
         i, c = account[j], channel[j]
-        irr = np.float64(A.irritation[i])
-        p = reach[c] * reach_by_hour[c, hour[j]] * np.float64(A.reachability[i])
         slot = request_counter(A.account_id[i], seq[j])  # the draw's counter: account number, request
-        u = uniform_at(base_reach, slot)
-        if u >= min(p, 1.0):  # fatigue only lowers p: no reach whatever it is
+        p = connect[c] * connect_by_hour[c, hour[j]] * np.float64(A.reachability[i])
+        if uniform_at(base_connect, slot) >= min(p, 1.0):
             continue
-        p *= math.exp(-fatigue * irr)
-        if u < min(p, 1.0):
+        connected[j] = True
+        irr = np.float64(A.irritation[i])
+        if uniform_at(base_right_party, slot) < min(right_party[c] * math.exp(-fatigue * irr), 1.0):
             reached[j] = True
             if optout_prob[c] > 0:
                 optout[j] = uniform_at(base_optout, slot) < optout_prob[c] * math.exp(k_optout * irr)
-    return reached, optout
+    return connected, reached, optout
 
 
 @njit
-def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, skill, team_cost, team_of, made,
-                     n_teams, disc, effect, irritation, weight, cost, complaint_scale, k_irr, out_of_hours,
+def _absorb_contacts(A, P, day, account, channel, hour, connected, reached, optout, seq, skill, team_cost, team_of,
+                     made, n_teams, disc, effect, irritation, weight, cost, complaint_scale, k_irr, out_of_hours,
                      after_optout, base):
     """Executed contacts (``made``), account by account (sorted by account, then hour).
 
     complaint: p = base · s · w_c · (1 + k_I · I) · (ooh if h ∉ [8, 21)) · (opt if opted out),
     with I and the opt-outs as the account's day began; then each contact adds its
-    channel's irritation, cost and (reached) effort λ += δ2 · effect_c · w · skill, and
-    opts out of its channel if drawn so. The collector teams' cost comes first, team by team; the
+    channel's irritation, cost and (right-party contacts) effort
+    λ += δ2 · effect_c · w · skill · (1 − I/I_b) (I_b: the backlash irritation, past which a
+    contact lowers the intensity; λ stays ≥ 0), and opts out of its channel if drawn so. The collector teams' cost comes first, team by team; the
     day's cost booked to the account also enters its discounted cost (× ``disc``).
     """
     m = len(account)
@@ -764,6 +832,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
         opted0 = A.opted_out[i]
         scale0 = np.float64(np.float32(1.0) + k_irr * irr0)
         w = np.float64(A.willingness[i])
+        response = 1.0 - np.float64(irr0) / P.backlash  # how a right-party contact lands today
         tier = A.tier[i]
         aid = A.account_id[i]  # draw counters: account number, request
         irr, cost_i, lam, opted = irr0, A.cost_cents[i], A.lam[i], opted0
@@ -791,11 +860,12 @@ def _absorb_contacts(A, P, day, account, channel, hour, reached, optout, seq, sk
             cost_i += cost[c]
             day_cost += cost[c]
             A.tier_contacts[tier, c] += 1
+            A.tier_connected[tier, c] += connected[k]
             if reached[k]:
                 A.tier_reached[tier, c] += 1
-                effort = effect[c] * w * skill[k]
-                if effort > 0:
-                    lam += P.d2[A.segment[i]] * effort
+                effort = effect[c] * w * skill[k] * response
+                if effort != 0:
+                    lam = max(lam + P.d2[A.segment[i]] * effort, 0.0)
         A.irritation[i] = irr
         A.cost_cents[i] = cost_i
         A.discounted_cost[i] += day_cost * disc
@@ -818,7 +888,7 @@ def _converse(A, P, day, account, offer, discount, plan_months, skill, base, bas
     promise P = min(1, ptp_accept · w · skill): the arrears, due in 1..ptp_days_max days.
     Returns the outcome codes and the settlements' accounts and payments (paid by the caller).
     """
-    out = np.ones(len(account), dtype=np.int8)
+    out = np.full(len(account), OUTCOME_RPC, dtype=np.int8)
     settled = np.empty(len(account), dtype=np.int64)
     pays = np.empty(len(account), dtype=np.int64)
     n = 0
@@ -844,7 +914,7 @@ def _converse(A, P, day, account, offer, discount, plan_months, skill, base, bas
                 A.arrears[i] = min(A.arrears[i], A.balance[i])
                 settled[n], pays[n] = i, pay  # the balance reaches 0: settled
                 n += 1
-                out[j] = 4
+                out[j] = OUTCOME_SETTLED
         elif o == INSTALMENT:
             g[L_PLANS_OFFERED] += 1.0
             k = max(np.int64(plan_months[j]), 1)
@@ -856,13 +926,13 @@ def _converse(A, P, day, account, offer, discount, plan_months, skill, base, bas
                 A.plan_next_day[i] = day + 7
                 A.plan_paid[i] = 0
                 g[L_PLANS_ACCEPTED] += 1.0
-                out[j] = 3
+                out[j] = OUTCOME_PLAN
         elif o == PTP:
             if u < min(1.0, P.ptp_accept * w * skill[j]):
                 A.promise_due_day[i] = day + 1 + np.int64(uniform_at(base2, A.account_id[i]) * P.ptp_days_max)
                 A.promise_amount[i] = max(A.arrears[i], 1)
                 g[L_PTP_MADE] += 1.0
-                out[j] = 2
+                out[j] = OUTCOME_PROMISE
     return out, settled[:n], pays[:n]
 
 

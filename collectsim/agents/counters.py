@@ -22,6 +22,7 @@ class Tally:
     """Running portfolio-wide counters (money in cents)."""
 
     contacts: np.ndarray = field(default_factory=lambda: np.zeros(len(CHANNELS), np.int64))
+    connected: np.ndarray = field(default_factory=lambda: np.zeros(len(CHANNELS), np.int64))
     reached: np.ndarray = field(default_factory=lambda: np.zeros(len(CHANNELS), np.int64))
     contact_cost_cents: float = 0.0
     team_cost_cents: float = 0.0
@@ -55,6 +56,9 @@ class Tally:
             "blocked": 0.0,
             "requested": 0.0,
             "rpcs": 0.0,
+            "connects": 0.0,
+            "inflow": 0.0,
+            "exits": 0.0,
             "ptps": 0.0,
             **{f"contacts_{c}": 0.0 for c in CHANNELS},
         }

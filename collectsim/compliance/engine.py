@@ -97,13 +97,12 @@ class RuleEngine:
         """Start counting the day's blocked requests."""
         self.blocked_today = 0
 
-    def permute(self, perm: np.ndarray) -> None:
-        """Move the accounts' rule memory to new slots: slot ``k`` gets what ``perm[k]`` had
-        (see :meth:`collectsim.agents.borrowers.BorrowerPopulation.repack`)."""
-        m = len(perm)
+    def move(self, src: np.ndarray, dst: slice | np.ndarray) -> None:
+        """Move the accounts' rule memory between slots: ``dst`` gets what ``src`` had (see
+        :class:`collectsim.agents.borrowers.SlotMove`)."""
         for memory in (self.rings, self.sums, self.last_days):
             for row in memory:  # row by row: a 2-D fancy index is several times slower
-                row[:m] = row[perm]
+                row[dst] = row[src]
 
     def _count_blocked(self, blocked: np.ndarray) -> None:
         for c, b in zip(self.compiled, blocked.tolist(), strict=True):
@@ -143,6 +142,7 @@ class RuleEngine:
         self,
         account: np.ndarray,
         channel: np.ndarray,
+        connected: np.ndarray,
         reached: np.ndarray,
         optout: np.ndarray | None = None,
         ok: np.ndarray | None = None,
@@ -150,8 +150,9 @@ class RuleEngine:
         """Mask of attempts allowed given today's outcomes, in execution order.
 
         ``account`` must be sorted with attempts in execution (hour) order within each
-        account; ``reached`` is whether each attempt *would* reach the debtor and ``optout``
-        whether it would make the debtor opt out of its channel. An attempt is blocked once
+        account; ``connected`` is whether each attempt *would* be answered, ``reached``
+        whether it *would* reach the debtor (a conversation) and ``optout`` whether it would
+        make the debtor opt out of its channel. An attempt is blocked once
         an earlier attempt today produced a conversation that a cooldown rule counts, an
         opt-out from the same channel, or once a connect cap is used up. Earlier attempts
         count whether or not a rule or the collectors then stop them (conservative).
@@ -167,8 +168,8 @@ class RuleEngine:
         blocked = np.zeros(len(self.compiled), dtype=np.int64)
         has_optout = optout is not None
         optout = optout if has_optout else np.zeros(len(account), dtype=bool)
-        _screen_during(ok, live, _i64(account), channel, reached, optout, has_optout, self._kind, self._on,
-                       self._cap, self.sums, self._sum_at, blocked)
+        _screen_during(ok, live, _i64(account), channel, connected, reached, optout, has_optout, self._kind,
+                       self._on, self._cap, self.sums, self._sum_at, blocked)
         self._count_blocked(blocked)
         return ok
 
@@ -177,6 +178,7 @@ class RuleEngine:
         day: int,
         account: np.ndarray,
         channel: np.ndarray,
+        connected: np.ndarray,
         reached: np.ndarray,
         made: np.ndarray | None = None,
         live: int | None = None,
@@ -191,7 +193,7 @@ class RuleEngine:
         if self.compiled:
             made = np.ones(len(account), dtype=bool) if made is None else made
             live = self.rings.shape[1] if live is None else live
-            _record(day, _i64(account), channel, reached, made, live, self._kind, self._on, self.rings,
+            _record(day, _i64(account), channel, connected, reached, made, live, self._kind, self._on, self.rings,
                     self._ring_at, self.sums, self._sum_at, self.last_days, self._cool_at)
 
 
@@ -260,12 +262,13 @@ def _screen_before(ok, account, channel, hour, opted_out, day, kind, on, start, 
 
 
 @njit
-def _screen_during(ok, live, account, channel, reached, optout, has_optout, kind, on, cap, sums, sum_at,
+def _screen_during(ok, live, account, channel, connected, reached, optout, has_optout, kind, on, cap, sums, sum_at,
                    blocked):
     """During execution (hour order): an attempt is stopped after an earlier attempt today on
-    the rule's channels would reach the debtor (cooldown), would opt them out of the same
-    channel (opt-out), or once earlier days' + today's would-be connects reach the cap. The
-    earlier attempts count whatever happened to them (``live``: passed the rules before)."""
+    the rule's channels would reach the debtor (cooldown: a conversation), would opt them out
+    of the same channel (opt-out), or once earlier days' + today's would-be connects (answered
+    attempts) reach the cap. The earlier attempts count whatever happened to them (``live``:
+    passed the rules before)."""
     n_rules = len(kind)
     prior = np.empty(n_rules, dtype=np.int64)
     connects = np.empty(n_rules, dtype=np.int64)
@@ -293,7 +296,7 @@ def _screen_during(ok, live, account, channel, reached, optout, has_optout, kind
                         if ok[j] and connects[r] >= limit:
                             ok[j] = False
                             blocked[r] += 1
-                        if reached[j]:
+                        if reached[j] if k == _COOLDOWN else connected[j]:
                             connects[r] += 1
                     elif k == _OPT_OUT and has_optout:
                         if ok[j] and (opted[r] >> c) & 1:
@@ -305,7 +308,8 @@ def _screen_during(ok, live, account, channel, reached, optout, has_optout, kind
 
 
 @njit
-def _record(day, account, channel, reached, made, live, kind, on, rings, ring_at, sums, sum_at, last_days, cool_at):
+def _record(day, account, channel, connected, reached, made, live, kind, on, rings, ring_at, sums, sum_at, last_days,
+            cool_at):
     """The day's executed (``made``) contacts into the rings and their running totals
     (today's row takes over from the day leaving the window: subtracted, cleared, up to slot
     ``live``) and the cooldowns' last conversation days."""
@@ -328,7 +332,7 @@ def _record(day, account, channel, reached, made, live, kind, on, rings, ring_at
             if k == _COOLDOWN:
                 if reached[j]:
                     last_days[cool_at[r], a] = day
-            elif k == _ATTEMPTS or (k == _CONNECTS and reached[j]):
+            elif k == _ATTEMPTS or (k == _CONNECTS and connected[j]):
                 rows = ring_at[r + 1] - ring_at[r]
                 if rows > 0:
                     rings[ring_at[r] + day % rows, a] += 1

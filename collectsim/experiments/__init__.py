@@ -16,7 +16,7 @@ _EXPORTS = {
     "RunSettings": "collectsim.experiments.experiment",
     "load_experiment": "collectsim.experiments.files",
     "experiment_from_dict": "collectsim.experiments.files",
-    "simulate": "collectsim.experiments.simulate",
+    "simulate": "collectsim.experiments.simulation",
     "Task": "collectsim.experiments.replicate",
     "run_tasks": "collectsim.experiments.replicate",
     "flat_kpis": "collectsim.experiments.replicate",

@@ -14,7 +14,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from collectsim.experiments.simulate import simulate
+from collectsim.experiments.simulation import simulate
 from collectsim.results import SimulationResult
 from collectsim.scenario import Scenario
 

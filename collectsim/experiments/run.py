@@ -15,7 +15,7 @@ from pathlib import Path
 from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.folders import write_json, write_toml
 from collectsim.experiments.provenance import provenance
-from collectsim.experiments.simulate import simulate
+from collectsim.experiments.simulation import simulate
 from collectsim.policies import Policy, prepare_policy
 from collectsim.results import SimulationResult
 from collectsim.scenario import config_hash

@@ -105,10 +105,11 @@ def render() -> str:
             f"| {s.name} | {s.share} | {s.balance_mean} | {s.lambda_inf_per_year} | {s.p_full_payment} | "
             f"{s.willingness_mean} | {s.regime_shares} | {s.clv} |"
         )
-    out += ["", "## Default channels", "", "| channel | cost | attempt min | handle min | reach | effect | irritation | complaint weight | opt-out | team |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    out += ["", "## Default channels", "", "| channel | cost | attempt min | connect min | handle min | connect | right party | effect | irritation | complaint weight | opt-out | team |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, c in sc.channels.items():
         out.append(
-            f"| {name} | {c.cost_per_contact} | {c.attempt_minutes} | {c.handle_minutes} | {c.reach} | {c.effect} | "
+            f"| {name} | {c.cost_per_contact} | {c.attempt_minutes} | {c.connect_minutes} | {c.handle_minutes} | "
+            f"{c.connect} | {c.right_party} | {c.effect} | "
             f"{c.irritation} | {c.complaint_weight} | {c.optout_prob} | {c.team or '—'} |"
         )
     out += ["", "## Default teams", "", "| team | headcount | per 100k accounts | minutes/day | skill | cost/day |", "| --- | --- | --- | --- | --- | --- |"]

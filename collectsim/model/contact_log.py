@@ -1,8 +1,8 @@
 """The contact log: one row per executed contact, kept day by day.
 
 Columns: ``account`` (account number), ``day``, ``hour``, ``seq`` (the request's position
-among the account's requests of the day: execution order), ``channel``, ``reached``,
-``outcome`` (:data:`~collectsim.vocabulary.accounts.OUTCOMES`), ``complaint`` and
+among the account's requests of the day: execution order), ``channel``, ``connected``
+(answered or delivered, by anyone), ``reached`` (a right-party contact: the debtor), ``outcome`` (:data:`~collectsim.vocabulary.accounts.OUTCOMES`), ``complaint`` and
 ``opted_out`` (this contact made the debtor opt out of its channel).
 """
 
@@ -17,8 +17,8 @@ from collectsim.vocabulary.channels import CHANNELS
 __all__ = ["ContactLog", "LOG_COLUMNS"]
 
 #: The log's columns, in order.
-LOG_COLUMNS: tuple[str, ...] = ("account", "day", "hour", "seq", "channel", "reached", "outcome", "complaint",
-                                "opted_out")
+LOG_COLUMNS: tuple[str, ...] = ("account", "day", "hour", "seq", "channel", "connected", "reached", "outcome",
+                                "complaint", "opted_out")
 
 
 class ContactLog:
@@ -27,7 +27,7 @@ class ContactLog:
     def __init__(self) -> None:
         self._days: list[dict[str, np.ndarray]] = []
 
-    def append(self, *, account, day: int, hour, seq, channel, reached, outcome, complaint, opted_out) -> None:
+    def append(self, *, account, day: int, hour, seq, channel, connected, reached, outcome, complaint, opted_out) -> None:
         """Add one day's executed contacts (parallel arrays; ``day`` is a number)."""
         self._days.append(
             {
@@ -36,6 +36,7 @@ class ContactLog:
                 "hour": hour.astype(np.int8),
                 "seq": seq.astype(np.int32),
                 "channel": channel.astype(np.int8),
+                "connected": connected,
                 "reached": reached,
                 "outcome": outcome,
                 "complaint": complaint,

@@ -56,8 +56,9 @@ class DayContacts:
         Each request's position among its account's requests of the day (its draws' counter).
     ok:
         Allowed by the rules so far.
-    reached, optout:
-        Whether the contact would reach the debtor / make them opt out of its channel.
+    connected, reached, optout:
+        Whether the contact would be connected (answered, by anyone) / reach the debtor (a
+        right-party contact) / make the debtor opt out of its channel.
     done:
         Made by the collectors (automated channels: allowed); the executed contacts.
     skill, team_cost:
@@ -70,6 +71,7 @@ class DayContacts:
     hour: np.ndarray
     seq: np.ndarray
     ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    connected: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     reached: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     optout: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     done: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
@@ -140,10 +142,11 @@ class ContactPipeline:
 
     # ---------------------------------------------------------------- 4. outcomes ------
     def draw_outcomes(self, day: int, c: DayContacts) -> None:
-        """Draw who would answer and opt out; screen by the rules checked in hour order."""
-        c.reached, c.optout = self.borrowers.draw_outcomes(day, c.account, c.channel, c.hour, c.seq, self.channels,
-                                                           c.ok)
-        c.ok = self.rule_engine.during_execution(c.account, c.channel, c.reached, c.optout, ok=c.ok)
+        """Draw who would answer, whether it is the debtor, and opt-outs; screen by the rules
+        checked in hour order."""
+        c.connected, c.reached, c.optout = self.borrowers.draw_outcomes(day, c.account, c.channel, c.hour, c.seq,
+                                                                        self.channels, c.ok)
+        c.ok = self.rule_engine.during_execution(c.account, c.channel, c.connected, c.reached, c.optout, ok=c.ok)
 
     # ---------------------------------------------------------------- 5. collectors ----
     def work(self, c: DayContacts) -> None:
@@ -153,8 +156,8 @@ class ContactPipeline:
         c.done = c.ok.copy()
         c.skill = np.ones(len(c))
         c.team_cost = np.zeros(len(c))  # cents of the team's day cost, by minutes worked
-        queue, start, minutes = _team_queues(c.channel, c.ok, c.reached, ch.team_of, len(self.teams),
-                                             ch.handle_minutes, ch.attempt_minutes)
+        queue, start, minutes = _team_queues(c.channel, c.ok, c.connected, c.reached, ch.team_of, len(self.teams),
+                                             ch.handle_minutes, ch.connect_minutes, ch.attempt_minutes)
         for k, (name, team) in enumerate(self.teams.items()):
             if not (ch.team_of == k).any():
                 continue
@@ -173,26 +176,28 @@ class ContactPipeline:
         """The executed contacts: into the rule memory, onto the borrowers (complaints,
         irritation, opt-outs, effort), counted; conversations carry their offer; logged."""
         pop, t, ch = self.borrowers, self.tally, self.channels
-        counts, hits, n_optouts, conv = _made(c.account, c.done, c.channel, c.reached, c.optout, len(CHANNELS),
-                                              _CONVERSATION)
+        counts, connects, hits, n_optouts, conv = _made(c.account, c.done, c.channel, c.connected, c.reached,
+                                                        c.optout, len(CHANNELS), _CONVERSATION)
         cost = float(counts @ ch.cost_cents)  # exact per channel, one rounding each
-        self.rule_engine.record(day, c.account, c.channel, c.reached, made=c.done, live=pop.live)
+        self.rule_engine.record(day, c.account, c.channel, c.connected, c.reached, made=c.done, live=pop.live)
         if len(c) == 0:
             return
-        complaint = pop.absorb_contacts(day, c.account, c.channel, c.hour, c.reached, c.optout, c.seq, c.skill, ch,
-                                        c.team_cost, made=c.done)
+        complaint = pop.absorb_contacts(day, c.account, c.channel, c.hour, c.connected, c.reached, c.optout, c.seq,
+                                        c.skill, ch, c.team_cost, made=c.done)
         t.contact_cost_cents += cost
         t.today["cost"] += cost
         t.today["complaints"] += int(np.count_nonzero(complaint))
         t.today["optouts"] += n_optouts
         t.optouts += n_optouts
         t.contacts += counts
+        t.connected += connects
         t.reached += hits
         for i, name in enumerate(CHANNELS):
             t.today[f"contacts_{name}"] += float(counts[i])
         t.today["rpcs"] += float(hits[CALL])
+        t.today["connects"] += float(connects[CALL])
 
-        outcome = c.reached.astype(np.int8)
+        outcome = c.connected.astype(np.int8) + c.reached  # no_answer 0, connect 1, rpc 2 (vocabulary OUTCOMES)
         if len(conv):  # each account's first made and reached call or visit of the day
             conv = conv[pop.is_active[c.account[conv]]]
             r = c.requests
@@ -206,6 +211,7 @@ class ContactPipeline:
                 hour=c.hour[done],
                 seq=c.seq[done],
                 channel=c.channel[done],
+                connected=c.connected[done],
                 reached=c.reached[done],
                 outcome=outcome[done],
                 complaint=complaint[done],
@@ -237,10 +243,11 @@ def _intake(account, hour, is_active):
 
 
 @njit
-def _team_queues(channel, ok, reached, team_of, n_teams, handle_minutes, attempt_minutes):
+def _team_queues(channel, ok, connected, reached, team_of, n_teams, handle_minutes, connect_minutes, attempt_minutes):
     """Every team's queue in one pass: the allowed attempts on its channels (in request
     order), grouped by team — team k's are ``queue[start[k]:start[k + 1]]`` — and the minutes
-    each takes (``handle_minutes`` if it reaches the debtor, else ``attempt_minutes``).
+    each takes (``handle_minutes`` for a right-party contact, ``connect_minutes`` for a
+    connect with someone else, ``attempt_minutes`` when nobody answers).
 
     Branch-free: each request goes to a bucket (0: not allowed or no team; k + 1: team k)
     by a counting sort; bucket 0 is cut off at the end."""
@@ -263,7 +270,7 @@ def _team_queues(channel, ok, reached, team_of, n_teams, handle_minutes, attempt
         fill[b] = q + 1
         c = channel[j]
         queue[q] = j
-        minutes[q] = handle_minutes[c] if reached[j] else attempt_minutes[c]
+        minutes[q] = handle_minutes[c] if reached[j] else connect_minutes[c] if connected[j] else attempt_minutes[c]
     return queue[drop:], start, minutes[drop:]
 
 
@@ -283,10 +290,12 @@ def _team_done(sel, done_q, who, minutes, team_skill, per_min, done, skill, team
 
 
 @njit
-def _made(account, made, channel, reached, optout, n_channels, conversation):
-    """The made contacts by channel (and those reached), their opt-outs, and the index of
-    each account's first made and reached call or visit of the day (its conversation)."""
+def _made(account, made, channel, connected, reached, optout, n_channels, conversation):
+    """The made contacts by channel (and those connected, and those reaching the debtor), their
+    opt-outs, and the index of each account's first made right-party call or visit of the day
+    (its conversation)."""
     counts = np.zeros(n_channels, dtype=np.int64)
+    connects = np.zeros(n_channels, dtype=np.int64)
     hits = np.zeros(n_channels, dtype=np.int64)
     n_optouts = 0
     first = np.empty(len(account), dtype=np.int64)
@@ -295,10 +304,11 @@ def _made(account, made, channel, reached, optout, n_channels, conversation):
     for j in range(len(made)):
         c = channel[j]
         counts[c] += made[j]  # (branch-free)
+        connects[c] += made[j] & connected[j]
         hits[c] += made[j] & reached[j]
         n_optouts += made[j] & optout[j]
         if made[j] and reached[j] and conversation[c] and account[j] != last:
             first[n] = j
             n += 1
             last = account[j]
-    return counts, hits, n_optouts, first[:n]
+    return counts, connects, hits, n_optouts, first[:n]

@@ -1,7 +1,9 @@
 """The daily series: what Mesa's ``DataCollector`` records at the end of every day.
 
 Money is in currency units. ``collected``, ``cost``, ``complaints``, ``optouts``,
-``requested``, ``blocked``, ``rpcs``, ``ptps`` and ``contacts_<channel>`` are the day's
+``requested``, ``blocked``, ``rpcs`` and ``connects`` (agent calls that reached the debtor /
+were answered), ``ptps``, ``inflow`` (accounts entering collections: an open book) and
+``exits`` (accounts leaving it), and ``contacts_<channel>`` are the day's
 figures; ``collected_cum``, ``recovery_rate`` and ``churned`` are cumulative; statuses and
 DPD buckets are counts of accounts at the end of the day.
 """
@@ -27,7 +29,10 @@ DAILY_COLUMNS: tuple[str, ...] = (
     "requested",
     "blocked",
     "rpcs",
+    "connects",
     "ptps",
+    "inflow",
+    "exits",
     "churned",
     *[f"contacts_{c}" for c in CHANNELS],
     *STATUS_NAMES,
@@ -62,7 +67,7 @@ def reporters() -> dict:
     out: dict = {"day": "day"}
     for key in ("collected", "cost"):
         out[key] = functools.partial(_today_money, key=key)
-    for key in ("complaints", "optouts", "requested", "blocked", "rpcs", "ptps"):
+    for key in ("complaints", "optouts", "requested", "blocked", "rpcs", "connects", "ptps", "inflow", "exits"):
         out[key] = functools.partial(_today, key=key)
     out["churned"] = _churned
     out["collected_cum"] = "collected_cum_units"

@@ -29,7 +29,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from collectsim.agents.borrowers import BorrowerPopulation
+from collectsim.agents.borrowers import BorrowerPopulation, SlotMove
 from collectsim.agents.collectors import CollectorTeam
 from collectsim.agents.counters import Tally
 from collectsim.compliance import RuleEngine
@@ -70,7 +70,8 @@ class CollectionsModel(mesa.Model):
         self.borrowers = BorrowerPopulation(self, scenario, self.streams, self.tally)
         n = self.borrowers.n
         team_rng = self.streams.generator("collectors")
-        self.teams = {t.name: CollectorTeam(self, t, team_rng, n) for t in scenario.teams}
+        # teams are sized by the opening stock (an open book's steady-state stock, if it is one)
+        self.teams = {t.name: CollectorTeam(self, t, team_rng, scenario.portfolio.accounts) for t in scenario.teams}
         #: the scenario's contact rules (preset, then extra rules)
         self.contact_rules = resolve_rules(scenario.rules)
         self.rule_engine = RuleEngine(self.contact_rules, n)
@@ -110,6 +111,7 @@ class CollectionsModel(mesa.Model):
         """Advance the portfolio by one day: the nine phases of the module docstring."""
         day = self.day
         self.tally.new_day()
+        self._enter(day)                                               # (open book: today's entries)
         self.borrowers.age(day)                                        # 1 age
         requests = self.policy.decide(self.borrowers.observe(day))     # 2 decide
         contacts = self.contacts.screen(day, requests)                 # 3 screen
@@ -121,6 +123,13 @@ class CollectionsModel(mesa.Model):
         self.close_day(day)
         if not self.in_runoff:
             self.datacollector.collect(self)                           # 9 record
+
+    def _enter(self, day: int) -> None:
+        """Newly delinquent accounts enter collections (an open book)."""
+        before = int(self.borrowers.status_counts[ACTIVE])
+        self._move_slots(self.borrowers.enter(day))
+        self.tally.today["inflow"] = float(self.borrowers.status_counts[ACTIVE] - before)
+        self._active_at_start = int(self.borrowers.status_counts[ACTIVE])
 
     def close_day(self, day: int) -> None:
         """Close the day's books: dense slots while the book shrinks (account order again
@@ -138,20 +147,22 @@ class CollectionsModel(mesa.Model):
             self._roll(day)
         self.collected_cum += self.tally.today["collected"]
         self.tally.today["blocked"] = float(self.rule_engine.blocked_today)
+        self.tally.today["exits"] = float(self._active_at_start - pop.status_counts[ACTIVE])
 
-    def _move_slots(self, perm: np.ndarray | None) -> None:
-        """Apply the population's slot permutation to the model's other per-account state."""
-        if perm is None:
+    def _move_slots(self, move: SlotMove | None) -> None:
+        """Apply the population's slot move to the model's other per-account state."""
+        if move is None:
             return
-        self.rule_engine.permute(perm)
-        self._cycle_bucket[: len(perm)] = self._cycle_bucket[perm]
+        self.rule_engine.move(move.src, move.dst)
+        move.apply(self._cycle_bucket)
 
     def _roll(self, day: int) -> None:
         """Roll rates over the cycle that ends today, by tier and starting bucket (counts)."""
         pop = self.borrowers
         now = pop.bucket()
         start = self._cycle_bucket
-        was_active = (pop.resolved_day < 0) | (pop.resolved_day >= self._cycle_start)
+        entered = pop.entry_day <= self._cycle_start
+        was_active = entered & ((pop.resolved_day < 0) | (pop.resolved_day >= self._cycle_start))
         rolled = ((pop.status == ACTIVE) & (now >= start + 1)) | (pop.status == CHARGED_OFF)
         n_tiers = len(pop.tier_names)
         key = pop.tier.astype(np.int64) * len(BUCKETS) + start

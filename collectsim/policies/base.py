@@ -55,6 +55,7 @@ class Observation:
     opted_out: np.ndarray  #: uint8: bit c set = opted out of channel code c
     account_id: np.ndarray  #: int64: account number held by each slot
     active_index: np.ndarray  #: int64: ascending slots of the active accounts
+    entry_day: np.ndarray  #: int16: the day the account entered collections (0: the opening stock)
 
     def account_number(self, slots: np.ndarray) -> np.ndarray:
         """The account numbers held by ``slots`` (stable across days, unlike slots)."""

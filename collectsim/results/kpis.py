@@ -112,13 +112,17 @@ def compute_kpis(model: CollectionsModel) -> tuple[dict, dict]:
     calls = int(t.contacts[CALL])
     overall.update(
         {
+            "contact_rate": _safe(t.connected[CALL], calls),
             "rpc_rate": _safe(t.reached[CALL], calls),
+            "contact_rates": {c: _safe(t.connected[i], t.contacts[i]) for i, c in enumerate(CHANNELS)},
+            "rpc_rates": {c: _safe(t.reached[i], t.contacts[i]) for i, c in enumerate(CHANNELS)},
             "ptp_rate": _safe(t.ptp_made, t.conversations),
             "kept_rate": _safe(t.ptp_kept, t.ptp_due),
             "unworked": int(sum(t.unworked.values())),
             "conversations": t.conversations,
             "field_visits_reached": int(t.reached[VISIT]),
             "contacts": {c: int(t.contacts[i]) for i, c in enumerate(CHANNELS)},
+            "connected": {c: int(t.connected[i]) for i, c in enumerate(CHANNELS)},
             "reached": {c: int(t.reached[i]) for i, c in enumerate(CHANNELS)},
             "blocked": dict(model.rule_engine.blocked),
             "requested": t.requested,
@@ -134,11 +138,23 @@ def compute_kpis(model: CollectionsModel) -> tuple[dict, dict]:
             "utilisation": {name: team.utilisation(model.day + 1) for name, team in model.teams.items()},
         }
     )
+    if pop.entries[1:].sum() > 0:  # an open book: the same KPIs by vintage (month of entry)
+        vintage = (pop.entry_day // 30).astype(np.int64)
+        months = int(vintage.max()) + 1
+        vtot, vchurn, vcost = _tier_totals(
+            months, len(pop.clv_by_segment), vintage, pop.segment, pop.status, pop.balance0, pop.arrears0,
+            pop.collected, pop.discount, pop.charged_off, pop.balance, pop.complaints, pop.last_contact_day,
+            pop.churned, pop.cost_cents,
+        )
+        overall["vintages"] = {
+            f"month {m}": _block(vtot[m], vchurn[m], clv, float(vcost[m]), dic) for m in range(months) if vtot[m][_N]
+        }
     tiers = {}
     for k, name in enumerate(pop.tier_names):
         block = _block(tot[k], churn_seg[k], clv, float(tier_cost[k]), dic)
         block["contacts"] = {c: int(pop.tier_contacts[k, i]) for i, c in enumerate(CHANNELS)}
         block["roll_rates"] = _rolls(t.roll_num[k], t.roll_den[k])
+        block["contact_rate"] = _safe(pop.tier_connected[k, CALL], pop.tier_contacts[k, CALL])
         block["rpc_rate"] = _safe(pop.tier_reached[k, CALL], pop.tier_contacts[k, CALL])
         tiers[name] = block
     return overall, tiers

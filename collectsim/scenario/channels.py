@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from collectsim.scenario.base import Strict, probability
 from collectsim.vocabulary.channels import CHANNELS
@@ -25,32 +25,47 @@ def _flat(v: float) -> list[float]:
 
 
 class ChannelSpec(Strict):
-    """One contact channel: what it costs, when it reaches people, what it does to them."""
+    """One contact channel: what it costs, whom it reaches and when, what it does to them.
+
+    An executed contact is *connected* (answered, delivered and seen — by anyone: the
+    debtor, a relative, a colleague) with probability ``connect · connect_by_hour[h] ·
+    reachability``; a connected contact is a *right-party contact* (RPC: the debtor
+    themself) with probability ``right_party · exp(−answer_fatigue · irritation)``. Only a
+    right-party contact delivers effort, carries an offer or counts as a conversation.
+    """
 
     cost_per_contact: float = Field(
         0.0, ge=0.0, le=1e4, description="Money per executed contact (attempt or message)."
     )
     attempt_minutes: float = Field(
-        0.0, ge=0.0, le=600.0, description="Collector minutes for an attempt that does not reach."
+        0.0, ge=0.0, le=600.0, description="Collector minutes for an attempt nobody answers."
+    )
+    connect_minutes: float = Field(
+        0.0, ge=0.0, le=600.0,
+        description="Collector minutes for a contact answered by someone else (a connect, not an RPC).",
     )
     handle_minutes: float = Field(
-        0.0, ge=0.0, le=600.0, description="Collector minutes for a contact that reaches the debtor."
+        0.0, ge=0.0, le=600.0, description="Collector minutes for a right-party contact (a conversation)."
     )
-    reach: float = probability(
-        "Base probability that a contact reaches the debtor (right-party contact for calls).",
-        0.3,
+    connect: float = probability(
+        "Base probability that a contact is connected: answered, delivered and seen, by anyone.", 0.3
     )
-    reach_by_hour: list[float] = Field(
+    connect_by_hour: list[float] = Field(
         default_factory=lambda: _flat(1.0),
         min_length=24,
         max_length=24,
-        description="Multiplier of reach for each hour 0..23 (local time).",
+        description="Multiplier of connect for each hour 0..23 (local time).",
+    )
+    right_party: float = probability(
+        "Probability that a connected contact reaches the debtor themself (a right-party contact), "
+        "before contact fatigue.",
+        0.5,
     )
     effect: float = Field(
         0.0,
         ge=0.0,
         le=100.0,
-        description="Units of collection effort a reached contact delivers (× δ2 raises λ).",
+        description="Units of collection effort a right-party contact delivers (× δ2 raises λ).",
     )
     irritation: float = Field(
         0.0, ge=0.0, le=100.0, description="Irritation added by each executed contact."
@@ -59,7 +74,7 @@ class ChannelSpec(Strict):
         1.0, ge=0.0, le=1000.0, description="Relative complaint risk of one contact."
     )
     optout_prob: float = probability(
-        "Probability that a reached contact makes the debtor opt out of this channel (before "
+        "Probability that a right-party contact makes the debtor opt out of this channel (before "
         "irritation); 0 for channels without an opt-out.",
         0.0,
     )
@@ -67,7 +82,19 @@ class ChannelSpec(Strict):
         None, description="Collector team that works this channel (None: automated)."
     )
 
-    @field_validator("reach_by_hour")
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for old in ("reach", "reach_by_hour"):
+                if old in data:
+                    raise ValueError(
+                        f"{old} is replaced by connect, connect_by_hour and right_party (a contact connects, "
+                        "then reaches the right party or not; docs/model.md §5.1)"
+                    )
+        return data
+
+    @field_validator("connect_by_hour")
     @classmethod
     def _hours(cls, v: list[float]) -> list[float]:
         if any(not 0 <= x <= 10 for x in v):
@@ -88,14 +115,15 @@ def _hours(day: float, evening: float, night: float) -> list[float]:
 
 
 def default_channels() -> dict[str, ChannelSpec]:
-    """The default parameters of every channel, with their evidence (primer §4)."""
+    """The default parameters of every channel, with their evidence (primer §4; docs/model.md §5)."""
     return {
-        # US outbound SMS ≈ $0.008 (primer §4); reminders raise on-time repayment 7–9%
+        # US outbound SMS ≈ $0.008 (primer §4); reminders raise on-time repayment 7–9 %
         # (Cadena & Schoar, primer §4): a small effect per read message.
         "sms": ChannelSpec(
             cost_per_contact=0.008,
-            reach=0.6,
-            reach_by_hour=_hours(1.0, 1.1, 0.6),
+            connect=0.66,
+            connect_by_hour=_hours(1.0, 1.1, 0.6),
+            right_party=0.9,
             effect=0.12,
             irritation=0.15,
             complaint_weight=0.3,
@@ -103,8 +131,9 @@ def default_channels() -> dict[str, ChannelSpec]:
         ),
         "email": ChannelSpec(
             cost_per_contact=0.002,
-            reach=0.25,
-            reach_by_hour=_hours(1.0, 1.0, 0.8),
+            connect=0.28,
+            connect_by_hour=_hours(1.0, 1.0, 0.8),
+            right_party=0.9,
             effect=0.06,
             irritation=0.05,
             complaint_weight=0.1,
@@ -112,21 +141,25 @@ def default_channels() -> dict[str, ChannelSpec]:
         ),
         "ivr": ChannelSpec(
             cost_per_contact=0.05,
-            reach=0.2,
-            reach_by_hour=_hours(0.9, 1.3, 0.5),
+            connect=0.3,
+            connect_by_hour=_hours(0.9, 1.3, 0.5),
+            right_party=0.67,
             effect=0.2,
             irritation=0.3,
             complaint_weight=0.8,
             optout_prob=0.02,
         ),
-        # 100–120 dials/collector/day, 20–30% contact rate, < 30% of connects are RPC
-        # (primer §4): RPC per dial ≈ 6–9%, higher in the evening.
+        # 100–120 dials/collector/day at a 20–30 % contact rate, fewer than 30 % of connects
+        # right-party (primer §4): connects ≈ 24 % of dials (evening ×1.15), RPCs ≈ 30 % of them.
+        # Minutes: 420 a day / ~3.5 minutes a dial on average ≈ 120 dials.
         "call": ChannelSpec(
             cost_per_contact=0.05,
-            attempt_minutes=2.5,
+            attempt_minutes=3.0,
+            connect_minutes=4.0,
             handle_minutes=8.0,
-            reach=0.1,
-            reach_by_hour=_hours(0.8, 1.6, 0.9),
+            connect=0.24,
+            connect_by_hour=_hours(0.85, 1.15, 0.75),
+            right_party=0.3,
             effect=1.0,
             irritation=0.35,
             complaint_weight=1.0,
@@ -135,9 +168,11 @@ def default_channels() -> dict[str, ChannelSpec]:
         "visit": ChannelSpec(
             cost_per_contact=6.0,
             attempt_minutes=45.0,
+            connect_minutes=50.0,
             handle_minutes=60.0,
-            reach=0.45,
-            reach_by_hour=_hours(0.9, 1.3, 0.6),
+            connect=0.6,
+            connect_by_hour=_hours(0.9, 1.3, 0.6),
+            right_party=0.75,
             effect=2.5,
             irritation=2.0,
             complaint_weight=12.0,
@@ -145,7 +180,8 @@ def default_channels() -> dict[str, ChannelSpec]:
         ),
         "letter": ChannelSpec(
             cost_per_contact=0.8,
-            reach=0.5,
+            connect=0.9,
+            right_party=0.55,
             effect=0.1,
             irritation=0.05,
             complaint_weight=0.2,
@@ -159,10 +195,10 @@ class ChannelTable:
 
     Attributes
     ----------
-    cost_cents, attempt_minutes, handle_minutes, reach, effect, irritation, complaint_weight, optout_prob:
+    cost_cents, attempt_minutes, connect_minutes, handle_minutes, connect, right_party, effect, irritation, complaint_weight, optout_prob:
         One value per channel (money in cents).
-    reach_by_hour:
-        ``(channels, 24)`` hourly multipliers of reach.
+    connect_by_hour:
+        ``(channels, 24)`` hourly multipliers of connect.
     team:
         Name of the team that works each channel (None: automated).
     team_of:
@@ -173,9 +209,11 @@ class ChannelTable:
 
     cost_cents: np.ndarray
     attempt_minutes: np.ndarray
+    connect_minutes: np.ndarray
     handle_minutes: np.ndarray
-    reach: np.ndarray
-    reach_by_hour: np.ndarray
+    connect: np.ndarray
+    connect_by_hour: np.ndarray
+    right_party: np.ndarray
     effect: np.ndarray
     irritation: np.ndarray
     complaint_weight: np.ndarray
@@ -193,9 +231,11 @@ class ChannelTable:
         return cls(
             cost_cents=np.array([c.cost_per_contact * 100.0 for c in specs]),
             attempt_minutes=col("attempt_minutes"),
+            connect_minutes=col("connect_minutes"),
             handle_minutes=col("handle_minutes"),
-            reach=col("reach"),
-            reach_by_hour=np.array([c.reach_by_hour for c in specs]),
+            connect=col("connect"),
+            connect_by_hour=np.array([c.connect_by_hour for c in specs]),
+            right_party=col("right_party"),
             effect=col("effect"),
             irritation=col("irritation"),
             complaint_weight=col("complaint_weight"),

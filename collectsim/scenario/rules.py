@@ -16,10 +16,11 @@ Rule kinds:
     at most ``max_count`` executed contacts on ``channels`` in any ``window_days``
     consecutive days (the current day counts as day 1).
 ``max_connects``
-    at most ``max_count`` right-party contacts on ``channels`` in any ``window_days`` days;
-    once the cap is reached no further attempt is made in the window.
+    at most ``max_count`` connected contacts (answered or delivered, by anyone) on
+    ``channels`` in any ``window_days`` days; once the cap is reached no further attempt
+    is made in the window.
 ``cooldown_after_conversation``
-    after a right-party conversation on ``channels`` on day d, no further contact on
+    after a conversation (a right-party contact) on ``channels`` on day d, no further contact on
     ``channels`` on days d .. d + window_days − 1 (Reg F: the conversation day is day 1).
 """
 

@@ -49,7 +49,8 @@ PRODUCT_CHARGEOFF_DPD: dict[str, int] = {"card": 180, "instalment": 120, "recove
 
 
 class Portfolio(Strict):
-    """The book of delinquent accounts entering collections on day 0."""
+    """The book of delinquent accounts: the stock entering collections on day 0 and, for an
+    open book, the newly delinquent accounts entering every day after."""
 
     accounts: int = Field(
         100_000, ge=1, le=50_000_000, description="Number of delinquent accounts."
@@ -92,6 +93,66 @@ class Portfolio(Strict):
         description="If set, every account enters at exactly this DPD (overrides entry_buckets).",
     )
     horizon_days: int = Field(180, ge=1, le=3650, description="Days simulated.")
+    inflow_per_day: float | None = Field(
+        None,
+        ge=0.0,
+        le=1_000_000.0,
+        description=(
+            "Open book: newly delinquent accounts entering collections each day after day 0 (a "
+            "fraction accumulates: 2.5 gives 2, 3, 2, 3, ...). None with inflow_rate_per_day None: a "
+            "closed cohort (the default)."
+        ),
+    )
+    inflow_rate_per_day: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Open book: daily inflow as a share of the opening stock (`accounts`); the alternative to inflow_per_day.",
+    )
+    inflow_entry_buckets: dict[str, float] | None = Field(
+        None,
+        description="DPD buckets newly delinquent accounts enter in (None: drawn as for the opening book).",
+    )
+    steady_state_from_day: int | None = Field(
+        None,
+        ge=0,
+        le=3649,
+        description=(
+            "First day of the steady-state window: kpis['steady_state'] averages the daily flows (stock, "
+            "inflow, exits, dials per collector, contact rates) over it (None: no window)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _inflow(self) -> Portfolio:
+        if self.inflow_per_day is not None and self.inflow_rate_per_day is not None:
+            raise ValueError("give inflow_per_day or inflow_rate_per_day, not both")
+        if self.steady_state_from_day is not None and self.steady_state_from_day >= self.horizon_days:
+            raise ValueError(
+                f"steady_state_from_day ({self.steady_state_from_day}) must be before horizon_days ({self.horizon_days})"
+            )
+        if self.total_accounts > 50_000_000:
+            raise ValueError(f"the book would hold {self.total_accounts:,} accounts with its inflow; at most 50,000,000")
+        return self
+
+    @property
+    def inflow(self) -> float:
+        """Newly delinquent accounts per day (0 for a closed cohort)."""
+        if self.inflow_per_day is not None:
+            return self.inflow_per_day
+        if self.inflow_rate_per_day is not None:
+            return self.inflow_rate_per_day * self.accounts
+        return 0.0
+
+    def entries(self) -> list[int]:
+        """Accounts entering on each day 0 .. horizon − 1 (day 0: the opening stock)."""
+        r = self.inflow
+        return [self.accounts] + [int(d * r + 1e-9) - int((d - 1) * r + 1e-9) for d in range(1, self.horizon_days)]
+
+    @property
+    def total_accounts(self) -> int:
+        """Every account of the run: the opening stock and the inflow of the horizon."""
+        return self.accounts + int((self.horizon_days - 1) * self.inflow + 1e-9)
 
     @model_validator(mode="before")
     @classmethod
@@ -100,9 +161,11 @@ class Portfolio(Strict):
             raise ValueError("discount_rate_per_year moved to the [valuation] table (valuation.discount_rate_per_year)")
         return data
 
-    @field_validator("entry_buckets")
+    @field_validator("entry_buckets", "inflow_entry_buckets")
     @classmethod
-    def _check_buckets(cls, v: dict[str, float]) -> dict[str, float]:
+    def _check_buckets(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is None:
+            return v
         for k, share in v.items():
             if k not in BUCKETS:
                 raise ValueError(f"unknown bucket {k!r}; allowed: {', '.join(BUCKETS)}")
@@ -445,8 +508,20 @@ class Behaviour(Strict):
     irritation_half_life_days: float = Field(
         10.0, gt=0.0, le=365.0, description="Half-life of contact irritation (fatigue)."
     )
+    backlash_irritation: float | None = Field(
+        6.0,
+        gt=0.0,
+        le=1000.0,
+        description=(
+            "Irritation I_b past which contact backfires: a right-party contact's effort is scaled by "
+            "(1 − I/I_b), negative beyond I_b (over-contact hurts; negative reciprocity, primer §4). "
+            "None: contact never backfires. The default is an assumption (docs/model.md §5.2): about "
+            "six calls a week for weeks on end."
+        ),
+    )
     answer_fatigue: float = Field(
-        0.15, ge=0.0, le=10.0, description="Reach falls by exp(−answer_fatigue × irritation)."
+        0.15, ge=0.0, le=10.0,
+        description="The right-party share of connects falls by exp(−answer_fatigue × irritation).",
     )
     complaint_base: float = Field(
         1e-4, ge=0.0, le=1.0, description="Complaint probability of a weight-1 contact at zero irritation."

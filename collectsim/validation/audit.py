@@ -36,7 +36,7 @@ def audit(log: pd.DataFrame, rules: list[Rule]) -> dict[str, int]:
             joined = t.join(first_opt.rename("t_opt"), on=["account", "channel"])
             out[r.name] = int((joined["t"] > joined["t_opt"]).sum())
         elif r.kind in ("max_attempts", "max_connects"):
-            ev = sub if r.kind == "max_attempts" else sub[sub["reached"]]
+            ev = sub if r.kind == "max_attempts" else sub[sub["connected"]]  # connected: answered
             daily = ev.groupby(["account", "day"]).size().rename("n").reset_index()
             big = np.int64(1 << 20)
             key = daily["account"].to_numpy(np.int64) * big + daily["day"].to_numpy(np.int64)

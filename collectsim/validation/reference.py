@@ -109,9 +109,11 @@ class ChannelParams:
     code: int
     cost_cents: float
     attempt_minutes: float
+    connect_minutes: float
     handle_minutes: float
-    reach: float
-    reach_by_hour: tuple[float, ...]
+    connect: float
+    connect_by_hour: tuple[float, ...]
+    right_party: float
     effect: float
     irritation: float
     complaint_weight: float
@@ -145,7 +147,7 @@ class Contact:
 
     __slots__ = (
         "borrower", "order", "channel", "hour", "offer", "discount", "plan_months", "priority",
-        "reached", "opts_out", "minutes", "done", "skill",
+        "connected", "reached", "opts_out", "minutes", "done", "skill",
     )
 
     def __init__(self, borrower, order, channel, hour, offer, discount, plan_months, priority):
@@ -157,7 +159,8 @@ class Contact:
         self.discount = discount
         self.plan_months = plan_months
         self.priority = priority
-        self.reached = False  # would it reach the debtor if made?
+        self.connected = False  # would anybody answer it if made?
+        self.reached = False  # would it reach the debtor themself if made?
         self.opts_out = False  # would it make the debtor opt out of its channel if made?
         self.minutes = 0.0
         self.done = False  # made (by automation, or by a collector with time left)
@@ -232,11 +235,13 @@ class ReferenceBorrower(mesa.Agent):
         self.tier = sum(1 for cut in sc.scoring.tier_cutoffs if self.score >= cut)
 
         # --- the account ---------------------------------------------------------------
+        self.entry_day = model.entry_days[account]
         if pf.entry_dpd is not None:
             self.dpd = pf.entry_dpd
         else:
-            names = list(pf.entry_buckets)
-            bucket = rnd.choices(names, weights=[pf.entry_buckets[b] for b in names])[0]
+            buckets = pf.entry_buckets if self.entry_day == 0 else (pf.inflow_entry_buckets or pf.entry_buckets)
+            names = list(buckets)
+            bucket = rnd.choices(names, weights=[buckets[b] for b in names])[0]
             self.dpd = 30 * (int(bucket[1:]) - 1) + rnd.randint(1, 30)
         self.balance0 = max(round(balance * 100.0), 100)  # cents (round half to even)
         self.balance = self.balance0
@@ -283,6 +288,10 @@ class ReferenceBorrower(mesa.Agent):
         """DPD bucket 0..5 (M1..M6, M6 also holds everything past 180 DPD)."""
         return min(max((self.dpd - 1) // 30, 0), 5)
 
+    def in_collections(self, day: int) -> bool:
+        """Entered collections by ``day`` and not resolved yet."""
+        return self.status == ACTIVE and self.entry_day <= day
+
     @property
     def ability(self) -> float:
         """Ability to pay in the current regime."""
@@ -315,9 +324,10 @@ class ReferenceBorrower(mesa.Agent):
             todo = [c for c in todo if c not in blocked]
         b = model.inputs.behaviour
         fatigue = math.exp(-b.answer_fatigue * self.irritation)
-        for c in todo:  # would this attempt reach the debtor, and make them opt out?
+        for c in todo:  # would anybody answer, would it be the debtor, would they opt out?
             ch = model.channels[c.channel]
-            c.reached = model.random.random() < min(ch.reach * ch.reach_by_hour[c.hour] * self.reachability * fatigue, 1.0)
+            c.connected = model.random.random() < min(ch.connect * ch.connect_by_hour[c.hour] * self.reachability, 1.0)
+            c.reached = c.connected and model.random.random() < min(ch.right_party * fatigue, 1.0)
             if c.reached and ch.optout_prob > 0:
                 c.opts_out = model.random.random() < ch.optout_prob * math.exp(b.optout_irritation * self.irritation)
         allowed = todo
@@ -328,12 +338,14 @@ class ReferenceBorrower(mesa.Agent):
                 allowed = [c for c in allowed if c not in blocked]
         return allowed
 
-    def _count_history(self, day: int, rule: RuleParams, connects_only: bool) -> int:
-        """Executed contacts (or connects) on the rule's channels in the window's earlier days."""
+    def _count_history(self, day: int, rule: RuleParams, counts: str) -> int:
+        """Executed contacts on the rule's channels in the window's earlier days: every one
+        (``counts="attempts"``), those answered (``"connects"``) or conversations (``"rpcs"``)."""
         return sum(
             1
-            for d, ch, reached in self.history
-            if d > day - rule.window_days and ch in rule.channels and (reached or not connects_only)
+            for d, ch, connected, reached in self.history
+            if d > day - rule.window_days and ch in rule.channels
+            and {"attempts": True, "connects": connected, "rpcs": reached}[counts]
         )
 
     def _blocked_before(self, day: int, rule: RuleParams, mine: list[Contact]) -> set[Contact]:
@@ -343,19 +355,19 @@ class ReferenceBorrower(mesa.Agent):
         if rule.kind == "opt_out":
             return {c for c in mine if (self.opted_out >> c.channel) & 1}
         if rule.kind == "cooldown_after_conversation":
-            talked = self._count_history(day, rule, connects_only=True) > 0
+            talked = self._count_history(day, rule, "rpcs") > 0
             return set(mine) if talked else set()
         if rule.kind == "max_attempts":
-            room = max(rule.max_count - self._count_history(day, rule, connects_only=False), 0)
+            room = max(rule.max_count - self._count_history(day, rule, "attempts"), 0)
             return set(mine[room:])  # today's first `room` requests may go
         # max_connects: the connects of earlier days in the window (today's: during execution)
-        return set(mine) if self._count_history(day, rule, connects_only=True) >= rule.max_count else set()
+        return set(mine) if self._count_history(day, rule, "connects") >= rule.max_count else set()
 
     def _blocked_during(
         self, day: int, rule: RuleParams, screened: list[Contact], allowed: list[Contact]
     ) -> set[Contact]:
-        """Attempts stopped after a conversation (cooldown), an opt-out from the same channel,
-        or once the connect cap is used.
+        """Attempts stopped after a conversation (cooldown: a right-party contact), an opt-out
+        from the same channel, or once the connect cap (answered attempts) is used.
 
         ``screened`` are all of today's attempts that passed the rules before execution;
         an earlier one that *would* reach (or opt out) counts even if it was stopped or never
@@ -372,15 +384,16 @@ class ReferenceBorrower(mesa.Agent):
                     if c.opts_out:
                         opted_today.add(c.channel)
             return blocked
-        prior = self._count_history(day, rule, connects_only=True) if rule.kind == "max_connects" else 0
-        cap = 1 if rule.kind == "cooldown_after_conversation" else rule.max_count
+        cooldown = rule.kind == "cooldown_after_conversation"
+        prior = 0 if cooldown else self._count_history(day, rule, "connects")
+        cap = 1 if cooldown else rule.max_count
         blocked = set()
-        connects = 0
+        counted = 0
         for c in screened:
             if c.channel in rule.channels:
-                if c in still and prior + connects >= cap:
+                if c in still and prior + counted >= cap:
                     blocked.add(c)
-                connects += c.reached
+                counted += c.reached if cooldown else c.connected
         return blocked
 
     def absorb_contacts(self, day: int, made: list[Contact]) -> None:
@@ -391,8 +404,9 @@ class ReferenceBorrower(mesa.Agent):
         model = self.model
         b = model.inputs.behaviour
         irritation0, opted0 = self.irritation, self.opted_out  # as the day's contacts began
+        response = 1.0 - irritation0 / (b.backlash_irritation or math.inf)  # past I_b contact backfires
         for c in made:
-            self.history.append((day, c.channel, c.reached))
+            self.history.append((day, c.channel, c.connected, c.reached))
             ch = model.channels[c.channel]
             p_complaint = b.complaint_base * b.complaint_sensitivity * ch.complaint_weight
             p_complaint *= 1.0 + b.complaint_irritation * irritation0
@@ -411,11 +425,12 @@ class ReferenceBorrower(mesa.Agent):
             self.discounted_cost_cents += ch.cost_cents * model.discount(day)
             model.tally["contact_cost_cents"] += ch.cost_cents
             model.tally[f"contacts_{CHANNELS[c.channel]}"] += 1
+            model.tally[f"connected_{CHANNELS[c.channel]}"] += c.connected
             if c.reached:
                 model.tally[f"reached_{CHANNELS[c.channel]}"] += 1
-                effort = ch.effect * self.willingness * c.skill
-                if effort > 0:
-                    self.lam += self.seg.delta2 * effort
+                effort = ch.effect * self.willingness * c.skill * response
+                if effort != 0:
+                    self.lam = max(self.lam + self.seg.delta2 * effort, 0.0)
         self.history = [h for h in self.history if h[0] > day - model.longest_window]
         self.peak_irritation = max(self.peak_irritation, self.irritation)
         self.worked = True
@@ -630,8 +645,9 @@ class ReferenceModel(mesa.Model):
             c = scenario.channels[name]
             self.channels.append(
                 ChannelParams(
-                    code, c.cost_per_contact * 100.0, c.attempt_minutes, c.handle_minutes, c.reach,
-                    tuple(c.reach_by_hour), c.effect, c.irritation, c.complaint_weight, c.optout_prob, c.team,
+                    code, c.cost_per_contact * 100.0, c.attempt_minutes, c.connect_minutes, c.handle_minutes,
+                    c.connect, tuple(c.connect_by_hour), c.right_party, c.effect, c.irritation, c.complaint_weight,
+                    c.optout_prob, c.team,
                 )
             )
         self.rules = [RuleParams.of(r) for r in list(PRESETS[scenario.rules.preset]) + list(scenario.rules.extra)]
@@ -645,9 +661,12 @@ class ReferenceModel(mesa.Model):
                 "ptp_kept", "plans_offered", "plans_accepted", "plans_broken", "settlements_offered",
                 "settlements_accepted", "requested", "unworked", "rpcs",
                 *[f"contacts_{c}" for c in CHANNELS], *[f"reached_{c}" for c in CHANNELS],
+                *[f"connected_{c}" for c in CHANNELS],
             )
         }
-        self.borrowers = [ReferenceBorrower(self, i) for i in range(pf.accounts)]
+        # the opening stock on day 0, then (an open book) the inflow of each day, in order
+        self.entry_days = [d for d, k in enumerate(pf.entries()) for _ in range(k)]
+        self.borrowers = [ReferenceBorrower(self, i) for i in range(len(self.entry_days))]
         self.teams: dict[str, list[ReferenceCollector]] = {}
         for team in scenario.teams:
             self.teams[team.name] = [
@@ -675,7 +694,7 @@ class ReferenceModel(mesa.Model):
         return Observation(
             day=day,
             n=len(bs),
-            active=np.array([b.status == ACTIVE for b in bs], dtype=bool),
+            active=np.array([b.in_collections(day) for b in bs], dtype=bool),
             tier=col("tier", np.int8),
             tier_names=tuple(self.inputs.scoring.tier_names),
             score=col("score", np.float32),
@@ -690,14 +709,15 @@ class ReferenceModel(mesa.Model):
             in_plan=col("in_plan", bool),
             opted_out=col("opted_out", np.uint8),
             account_id=np.arange(len(bs), dtype=np.int64),  # one agent per account, in order
-            active_index=np.array([i for i, b in enumerate(bs) if b.status == ACTIVE], dtype=np.int64),
+            active_index=np.array([i for i, b in enumerate(bs) if b.in_collections(day)], dtype=np.int64),
+            entry_day=col("entry_day", np.int16),
         )
 
     # ------------------------------------------------------------------ the day -------------
     def step(self) -> None:
         """One day, in the engine's order (docs/model.md §Day)."""
         day = self.day
-        active = [b for b in self.borrowers if b.status == ACTIVE]
+        active = [b for b in self.borrowers if b.in_collections(day)]
         # 1. regimes move, DPD ages, instalments fall due, irritation fades
         matrix = self.regime_day_shock if self._shock_on(day) else self.regime_day
         for b in active:
@@ -797,7 +817,7 @@ class ReferenceModel(mesa.Model):
         offer, disc, months, prio = req.offer.tolist(), req.discount.tolist(), req.plan_months.tolist(), req.priority.tolist()
         for i, a in enumerate(acc):
             b = self.borrowers[a]
-            if b.status != ACTIVE:
+            if not b.in_collections(self.day):
                 continue
             self.tally["requested"] += 1
             b.requests.append(Contact(b, i, ch[i], hour[i], offer[i], disc[i], months[i], prio[i]))
@@ -810,7 +830,7 @@ class ReferenceModel(mesa.Model):
             if ch.team is None:
                 c.done = True
             else:
-                c.minutes = ch.handle_minutes if c.reached else ch.attempt_minutes
+                c.minutes = ch.handle_minutes if c.reached else ch.connect_minutes if c.connected else ch.attempt_minutes
                 queues[ch.team].append(c)
         for name, queue in queues.items():
             collectors = self.teams[name]
@@ -830,7 +850,8 @@ class ReferenceModel(mesa.Model):
     def roll(self, day: int) -> None:
         """Roll rates of the 30-day cycle ending today (count of accounts by starting bucket)."""
         for b in self.borrowers:
-            active_at_start = b.resolved_day < 0 or b.resolved_day >= self.cycle_start
+            entered = b.entry_day <= self.cycle_start
+            active_at_start = entered and (b.resolved_day < 0 or b.resolved_day >= self.cycle_start)
             if active_at_start:
                 start = b.cycle_bucket
                 self.roll_den[start] += 1
@@ -881,6 +902,7 @@ class ReferenceModel(mesa.Model):
             "churn_rate": churned / good if good else None,
             "churned": churned,
             "lost_clv": float(sum(b.seg.clv for b in bs if b.churned)),
+            "contact_rate": t["connected_call"] / calls if calls else None,
             "rpc_rate": t["reached_call"] / calls if calls else None,
             "ptp_rate": t["ptp_made"] / t["conversations"] if t["conversations"] else None,
             "kept_rate": t["ptp_kept"] / t["ptp_due"] if t["ptp_due"] else None,
@@ -898,6 +920,16 @@ class ReferenceModel(mesa.Model):
                 for k in range(5)
             },
         }
+        if any(b.entry_day > 0 for b in bs):  # an open book: by vintage (month of entry)
+            months = sorted({b.entry_day // 30 for b in bs})
+            out["vintages"] = {}
+            for m in months:
+                vs = [b for b in bs if b.entry_day // 30 == m]
+                out["vintages"][f"month {m}"] = {
+                    "accounts": len(vs),
+                    "cure_rate": sum(b.status == CURED for b in vs) / len(vs),
+                    "recovery_rate": sum(b.collected for b in vs) / sum(b.balance0 for b in vs),
+                }
         return out
 
 

@@ -32,9 +32,10 @@ STATUS_NAMES: tuple[str, ...] = ("active", "cured", "paid", "settled", "charged_
 #: Resolutions of a customer who may stay or leave afterwards (churn counts only these).
 GOOD_ENDINGS: tuple[int, ...] = (CURED, PAID, SETTLED)
 
-#: Outcome of an executed contact, by code (the contact log's ``outcome``): not reached,
-#: reached, a promise to pay made, an instalment plan accepted, a settlement accepted.
-OUTCOMES: tuple[str, ...] = ("no_reach", "reached", "promise", "plan", "settled")
+#: Outcome of an executed contact, by code (the contact log's ``outcome``): nobody answered,
+#: answered by someone else (a connect), the debtor reached (a right-party contact), a
+#: promise to pay made, an instalment plan accepted, a settlement accepted.
+OUTCOMES: tuple[str, ...] = ("no_answer", "connect", "rpc", "promise", "plan", "settled")
 
 #: DPD buckets (primer §1): bucket k holds DPD 30k+1 .. 30(k+1); M6 also holds > 180.
 BUCKETS: tuple[str, ...] = ("M1", "M2", "M3", "M4", "M5", "M6")

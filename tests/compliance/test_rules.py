@@ -30,16 +30,18 @@ def _drive(rules, n_accounts, days, requests_per_day, reach_p, seed):
         seq = np.arange(m) - np.repeat(starts, np.diff(np.r_[starts, m]))
         ok = eng.pre_filter(day, acc, ch, hour, opted)
         acc, ch, hour, seq = acc[ok], ch[ok], hour[ok], seq[ok]
-        reached = rng.random(len(acc)) < reach_p
+        connected = rng.random(len(acc)) < reach_p
+        reached = connected & (rng.random(len(acc)) < 0.5)
         optout = reached & (rng.random(len(acc)) < 0.2) & np.isin(ch, [0, 1])
-        ok = eng.during_execution(acc, ch, reached, optout)
-        acc, ch, hour, seq, reached, optout = acc[ok], ch[ok], hour[ok], seq[ok], reached[ok], optout[ok]
-        keep = rng.random(len(acc)) < 0.8  # collectors run out of time on some
-        acc, ch, hour, seq, reached, optout = acc[keep], ch[keep], hour[keep], seq[keep], reached[keep], optout[keep]
-        eng.record(day, acc, ch, reached)
+        ok = eng.during_execution(acc, ch, connected, reached, optout)
+        keep = ok & (rng.random(len(acc)) < 0.8)  # collectors run out of time on some
+        acc, ch, hour, seq = acc[keep], ch[keep], hour[keep], seq[keep]
+        connected, reached, optout = connected[keep], reached[keep], optout[keep]
+        eng.record(day, acc, ch, connected, reached)
         np.bitwise_or.at(opted, acc[optout], (1 << ch[optout]).astype(np.uint8))
-        for a, c, h, s, r, o in zip(acc, ch, hour, seq, reached, optout, strict=True):
-            rows.append({"account": a, "day": day, "hour": h, "seq": s, "channel": CHANNELS[c], "reached": r, "opted_out": o})
+        for a, c, h, s, n, r, o in zip(acc, ch, hour, seq, connected, reached, optout, strict=True):
+            rows.append({"account": a, "day": day, "hour": h, "seq": s, "channel": CHANNELS[c], "connected": n,
+                         "reached": r, "opted_out": o})
     return pd.DataFrame(rows), eng
 
 

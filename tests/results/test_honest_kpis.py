@@ -71,11 +71,12 @@ def test_team_utilisation_is_the_minutes_its_contacts_took_over_its_minutes():
     for team in sc.teams:
         chans = [c for c, spec in sc.channels.items() if spec.team == team.name]
         sub = log[log["channel"].astype(str).isin(chans)]
-        minutes = sum(
-            np.where(sub["reached"][sub["channel"].astype(str) == c], sc.channels[c].handle_minutes,
-                     sc.channels[c].attempt_minutes).sum()
-            for c in chans
-        )
+        minutes = 0.0
+        for c in chans:
+            one = sub[sub["channel"].astype(str) == c]
+            spec = sc.channels[c]
+            minutes += np.where(one["reached"], spec.handle_minutes,
+                                np.where(one["connected"], spec.connect_minutes, spec.attempt_minutes)).sum()
         capacity = team.resolved_headcount(3000) * team.minutes_per_day * 40
         assert r.kpis["utilisation"][team.name] == pytest.approx(minutes / capacity)
     assert r.kpis["unworked"] == sum(r.kpis["unworked_by_team"].values())

@@ -16,6 +16,7 @@ from collectsim.errors import InputError
 from collectsim.model import CollectionsModel
 from collectsim.policies import Policy, prepare_policy
 from collectsim.results import SimulationResult, book_at_horizon, compute_kpis, compute_value
+from collectsim.results.steady_state import steady_state
 from collectsim.scenario import Scenario
 from collectsim.validation.audit import audit as audit_log
 
@@ -61,6 +62,9 @@ def simulate(
     horizon = scenario.portfolio.horizon_days if days is None else days
     if not isinstance(horizon, int) or horizon < 1 or horizon > 3650:
         raise InputError(f"days = {horizon!r}: must be an integer in 1..3650")
+    if scenario.portfolio.inflow and horizon != scenario.portfolio.horizon_days:
+        raise InputError(f"days = {horizon!r}: an open book (with inflow) runs its whole horizon "
+                         f"({scenario.portfolio.horizon_days} days); change portfolio.horizon_days instead")
     pol = prepare_policy(policy, scenario)
     runoff = prepare_policy(scenario.valuation.runoff_policy, scenario) if value else None
     t0 = time.perf_counter()
@@ -75,6 +79,9 @@ def simulate(
         overall["violations"] = audit_log(contacts, model.contact_rules)
         overall["violations_total"] = int(sum(overall["violations"].values()))
     daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    if scenario.portfolio.steady_state_from_day is not None:
+        phone = model.teams["phone"].headcount if "phone" in model.teams else 0
+        overall["steady_state"] = steady_state(daily, scenario.portfolio.steady_state_from_day, phone)
     if runoff is not None:
         at_horizon = book_at_horizon(model)
         days_run = model.run_off(runoff, scenario.valuation.runoff_max_days)
