@@ -275,13 +275,13 @@ def start_run() -> None:
     def deliver(s: Snapshot) -> None:  # in the relay's thread: re-renders only what changed
         if current_job.value is not job:
             return
-        status.set(s)
         if s.series is not None and (live.value is None or live.value.series is not s.series):
             live.set(s)
         if s.comparison is not None and (result.value is None or result.value.report_html is not s.report_html
                                          or result.value.comparison is not s.comparison):
             result.set(s)
         running.set(s.running)
+        status.set(s)  # last: once the page says "done", everything else is there
         if not s.running:
             relay.close()
 
