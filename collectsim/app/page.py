@@ -297,16 +297,16 @@ def start_run() -> None:
 
 
 def cancel_run() -> None:
-    """*Cancel*: stop the live run at the next day; replications already under way finish unseen."""
+    """*Cancel*: stop the live run at the next day; replications already under way finish unseen.
+
+    The "cancelled" snapshot goes through the job's relay like every other, so no update of
+    the run that was being delivered at that moment can overwrite it.
+    """
     job = current_job.value
-    if job is None:
+    if job is None or not job.snapshot.running:
         return
     job.cancel()
-    current_job.set(None)
-    running.set(False)
-    s = status.value
-    if s is not None:
-        status.set(replace(s, phase="cancelled", message="cancelled"))
+    job.publish(replace(job.snapshot, phase="cancelled", message="cancelled"))
 
 
 # ------------------------------------------------------------------ rendering helpers ---

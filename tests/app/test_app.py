@@ -44,6 +44,12 @@ def _need_browser():
     return sync_playwright
 
 
+def test_playwright_and_chromium_are_there():
+    """Skips on a developer's machine without them; fails in CI (the other tests then error in setup)."""
+    _need_browser()
+    assert Path(driver.chromium()).is_file()
+
+
 @pytest.fixture(scope="module")
 def app():
     """(server, browser): the server starts while the browser launches; both stop after the module."""

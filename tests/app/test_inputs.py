@@ -21,7 +21,7 @@ from collectsim.app.inputs import (
     ready_policies,
     team_density,
 )
-from collectsim.app.runner import Lockstep, Relay
+from collectsim.app.runner import Job, Lockstep, Relay
 from collectsim.policies import RuleTablePolicy
 from collectsim.policies.rule_table import FREQUENCY_FIELDS
 from collectsim.vocabulary.accounts import BUCKETS
@@ -186,3 +186,19 @@ def test_the_app_package_is_cheap_to_import():
     code = "import collectsim.app, sys; print('solara' in sys.modules, 'numpy' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.stdout.split() == ["False", "False"], r.stderr
+
+
+def test_a_cancelled_job_stops_its_live_run_and_runs_no_replications():
+    spec = build_spec(QUICK, ["seed-champion", "sms-only"], accounts=1000, days=200, seed=1, reps=2, levers=Levers())
+    seen = []
+
+    def publish(s):
+        seen.append(s)
+        if s.day >= 3:
+            job.cancel()
+
+    job = Job(spec, publish, min_interval=0.0)
+    job.start().thread.join(60)
+    assert not job.thread.is_alive()
+    assert seen[-1].phase == "cancelled" and 3 <= seen[-1].day < 200
+    assert all(s.phase in ("live", "cancelled") for s in seen) and seen[-1].comparison is None
