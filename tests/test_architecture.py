@@ -34,8 +34,9 @@ LAYERS: dict[str, int] = {
     "collectsim.experiments": 8,
     "collectsim.reports": 9,
     "collectsim.api": 10,
-    "collectsim.cli": 11,
-    "collectsim.__main__": 11,
+    "collectsim.app": 11,
+    "collectsim.cli": 12,
+    "collectsim.__main__": 12,
 }
 #: what the independent checks may use: the data they check against, never the engine
 VALIDATION_MAY_IMPORT = ("collectsim.errors", "collectsim.vocabulary", "collectsim.scenario", "collectsim.policies",
