@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     "run_experiment": "collectsim.api",
     "compare_experiment": "collectsim.api",
     "optimize": "collectsim.api",
+    "stylized_facts": "collectsim.api",
+    "sweep_experiment": "collectsim.api",
     "compare": "collectsim.experiments.compare",
     "Comparison": "collectsim.experiments.compare",
     "OptimizeResult": "collectsim.experiments.optimize",

@@ -2,7 +2,7 @@
 
 An experiment file holds a ``[run]`` table (policy, seed, days, ...) and the scenario's
 tables at top level (``[portfolio]``, ``[[segments]]``, ``[channels.call]``, ``[rules]``, ...;
-see :class:`~collectsim.scenario.Scenario`), plus the ``[compare]`` and ``[optimize]``
+see :class:`~collectsim.scenario.Scenario`), plus the ``[compare]``, ``[optimize]`` and ``[sweep]``
 tables (:data:`SECTIONS`). Anything else is an error: a typo is never silently ignored.
 """
 
@@ -17,6 +17,7 @@ from collectsim.errors import from_pydantic
 from collectsim.experiments.compare.settings import CompareSettings
 from collectsim.experiments.experiment import Experiment, RunSettings
 from collectsim.experiments.optimize.settings import OptimizeSettings
+from collectsim.experiments.sweep.settings import SweepSettings
 from collectsim.scenario import Scenario
 from collectsim.userfiles import read_toml
 
@@ -28,7 +29,11 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "run": RunSettings,
     "optimize": OptimizeSettings,
     "compare": CompareSettings,
+    "sweep": SweepSettings,
 }
+
+#: Sections that are absent (not defaulted) when the file has no such table.
+OPTIONAL_SECTIONS: frozenset[str] = frozenset({"sweep"})
 
 
 def experiment_from_dict(
@@ -45,6 +50,8 @@ def experiment_from_dict(
     sections: dict[str, Any] = {}
     for key, model in SECTIONS.items():
         raw = data.pop(key, None)
+        if raw is None and key in OPTIONAL_SECTIONS:
+            continue
         try:
             sections[key] = model.model_validate(raw or {})
         except ValidationError as e:

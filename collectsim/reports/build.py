@@ -1,7 +1,7 @@
 """The report a manager reads: ``report.html`` (self-contained) and ``report.md`` of a result folder.
 
 :func:`build_report` works on any result folder — a ``collectsim compare`` folder, a
-``collectsim run`` folder or an optimizer folder (:func:`folder_kind`) — with one page
+``collectsim run`` folder, a ``collectsim sweep`` folder or an optimizer folder (:func:`folder_kind`) — with one page
 builder per kind (:mod:`collectsim.reports.pages`). It reads only the files in the folder,
 so a report can be rebuilt at any time (``collectsim report DIR``).
 """
@@ -15,12 +15,13 @@ from collectsim.reports.common import write_text_atomic
 from collectsim.reports.pages.compare import compare_page
 from collectsim.reports.pages.optimize import optimize_page
 from collectsim.reports.pages.run import run_page
+from collectsim.reports.pages.sweep import sweep_page
 
 __all__ = ["build_report", "folder_kind"]
 
 # ------------------------------------------------------------------ folders ---------------
 def folder_kind(folder: str | Path) -> str:
-    """``compare``, ``optimize`` or ``run``: what kind of result folder ``folder`` is.
+    """``compare``, ``optimize``, ``sweep`` or ``run``: what kind of result folder ``folder`` is.
 
     Raises
     ------
@@ -32,13 +33,15 @@ def folder_kind(folder: str | Path) -> str:
         raise InputError(f"folder = {str(folder)!r}: no such folder")
     if (f / "comparison.csv").is_file():
         return "compare"
+    if (f / "sweep.json").is_file():
+        return "sweep"
     if any((f / n).is_file() for n in ("best_policy.toml", "trials.csv", "validation.json")):
         return "optimize"
     if (f / "summary.json").is_file():
         return "run"
     raise InputError(
         f"folder = {str(folder)!r}: not a collectsim result folder (no summary.json, comparison.csv, "
-        "trials.csv, best_policy.toml or validation.json)"
+        "sweep.json, trials.csv, best_policy.toml or validation.json)"
     )
 
 def build_report(folder: str | Path) -> list[Path]:
@@ -47,7 +50,7 @@ def build_report(folder: str | Path) -> list[Path]:
     Parameters
     ----------
     folder:
-        A ``collectsim run``, ``compare`` or optimizer result folder.
+        A ``collectsim run``, ``compare``, ``sweep`` or optimizer result folder.
 
     Returns
     -------
@@ -56,7 +59,7 @@ def build_report(folder: str | Path) -> list[Path]:
     """
     f = Path(folder)
     kind = folder_kind(f)
-    page = {"compare": compare_page, "optimize": optimize_page, "run": run_page}[kind](f)
+    page = {"compare": compare_page, "optimize": optimize_page, "run": run_page, "sweep": sweep_page}[kind](f)
     write_text_atomic(f / "report.html", page.to_html(f))
     write_text_atomic(f / "report.md", page.to_markdown())
     images = [f / b[1] for b in page.blocks if b[0] == "img"]
