@@ -79,10 +79,12 @@ taken as "after 9:00 p.m."). Every executed contact counts toward a cap, includi
 that are themselves violations. Results are violations per check name; two checks of the
 same name (an ``extra`` rule named like a preset's) add up, as the engine's blocked counts do.
 
-Speed: one validation pass and one walk of the log (numba, :func:`collectsim.kernels.njit`),
-O(rows × checks), after at most one sort (a stable sort by account, which is enough for a
-log appended day by day, or else one ``np.lexsort``); memory: the log's columns plus one
-index array.
+Speed: one validation pass; when the log is not in execution order yet, one stable counting
+sort by account (a log appended day by day, as the engine's, is then in order within each
+account; an account that is not is sorted by its (day, hour, seq) key); then one compiled
+pass per check over compact columns (day, hour, channel code, a flag byte). All numba
+(:func:`collectsim.kernels.njit`), O(rows × checks), no pandas group-by; extra memory about
+11 bytes a row (1 when the log is already in execution order).
 """
 
 from __future__ import annotations
@@ -243,8 +245,8 @@ REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
             "ma-inconvenient-time", "hours", _EVERY_MEDIUM, "940 CMR 7.04(1); 940 CMR 7.05(3)(e)",
             "placing telephone calls \"at times known to be times other than the normal waking hours of "
             "the person called, or if normal waking hours are not known, at any time other than between "
-            "8:00 A.M. and 9:00 P.M.\" (the wording of 7.05(3)(e); 7.04(1) sets the same hours for the "
-            "debtor's calls and visits)",
+            "8:00 A.M. and 9:00 P.M.\" (the wording of 7.05(3)(e), for the debtor's household; the same "
+            "hours bind calls to the debtor under 7.04(1), whose paragraph is not quoted here)",
             start_hour=8, end_hour=21,
         ),
         Requirement(
@@ -383,9 +385,7 @@ def _int_column(log, name: str) -> np.ndarray:
     return a.astype(want)
 
 
-def _bool_column(log, name: str, n: int) -> np.ndarray:
-    if name not in log:
-        return np.zeros(n, dtype=np.bool_)
+def _bool_column(log, name: str) -> np.ndarray:
     a = np.asarray(log[name])
     if a.dtype != np.bool_:
         if a.size and a.dtype.kind not in "biu":
@@ -438,122 +438,243 @@ def _channel_column(log, channel_names) -> tuple[np.ndarray, tuple[str, ...]]:
 # --------------------------------------------------------------------------------------
 
 _BAD_CODE, _BAD_HOUR, _BAD_DAY, _REACHED_NOT_CONNECTED = 1, 2, 3, 4
-_UNSORTED, _DUPLICATE = 1, 2
+_MAX_DAY = 1 << 26  # days 0 .. 2**26 - 1 (184,000 years): the order key fits in 64 bits
+# bits of the per-contact flag byte the checks read
+_NEW_ACCOUNT, _CONNECTED_BIT, _REACHED_BIT, _OPTED_BIT = 1, 2, 4, 8
 
 
 @njit
 def _scan(account, day, hour, seq, code, n_codes, connected, reached, check_reached):
-    """One pass: value checks (status, row), contacts per channel code, already in order?"""
+    """One pass: status (0: the values are valid), contacts per channel code, and whether
+    the log is already in execution order. Branch-free; :func:`_first_bad` finds the row."""
     n = account.shape[0]
-    used = np.zeros(n_codes, dtype=np.int64)
-    in_order = True
+    used = np.zeros(n_codes + 1, dtype=np.int64)
+    bad = False
+    out_of_order = False
     for i in range(n):
-        c = code[i]
-        if c < 0 or c >= n_codes:
-            return _BAD_CODE, i, used, False
-        used[c] += 1
+        c = np.int64(code[i])
         h = hour[i]
-        if h < 0 or h > 23:
-            return _BAD_HOUR, i, used, False
-        if day[i] < 0:
-            return _BAD_DAY, i, used, False
-        if check_reached and reached[i] and not connected[i]:
-            return _REACHED_NOT_CONNECTED, i, used, False
-        if in_order and i > 0:
+        wrong = (c < 0) | (c >= n_codes) | (h < 0) | (h > 23) | (day[i] < 0) | (day[i] >= _MAX_DAY)
+        if check_reached:
+            wrong |= reached[i] & ~connected[i]
+        bad |= wrong
+        used[min(max(c, 0), n_codes)] += 1
+        if i > 0:
             a0, a1 = account[i - 1], account[i]
-            if a1 < a0:
-                in_order = False
-            elif a1 == a0:
-                d0, d1 = day[i - 1], day[i]
-                if d1 < d0:
-                    in_order = False
-                elif d1 == d0:
-                    h0 = hour[i - 1]
-                    if h < h0 or (h == h0 and seq[i] <= seq[i - 1]):
-                        in_order = False
-    return 0, -1, used, in_order
+            d0, d1 = day[i - 1], day[i]
+            h0 = hour[i - 1]
+            later = (d1 > d0) | ((d1 == d0) & ((h > h0) | ((h == h0) & (seq[i] > seq[i - 1]))))
+            out_of_order |= (a1 < a0) | ((a1 == a0) & ~later)
+    if bad:
+        status, row = _first_bad(day, hour, code, n_codes, connected, reached, check_reached)
+        return status, row, used[:n_codes], False
+    return 0, -1, used[:n_codes], not out_of_order
 
 
 @njit
-def _walk(order, use_order, account, day, hour, seq, code, connected, reached, opted,
-          test, counted, scope, cap, days, start_hour, end_hour):
-    """Walk every account's contacts once, in execution order; violations per check.
-
-    ``order``: the walk order (row indices) when ``use_order``, else rows in stored order.
-    Returns (violations, status, position): status 1 when the order is not (account, day,
-    hour, seq) ascending at ``position``, 2 when two contacts share one key there.
-    """
-    n = account.shape[0]
-    k_n = test.shape[0]
-    viol = np.zeros(k_n, dtype=np.int64)
-    lo = np.zeros(k_n, dtype=np.int64)  # caps: first walk position still in the window
-    inside = np.zeros(k_n, dtype=np.int64)  # caps: counted contacts in [lo, position)
-    conv_day = np.zeros(k_n, dtype=np.int64)  # conversation rules: day of the latest one
-    has_conv = np.zeros(k_n, dtype=np.bool_)
-    opted_mask = np.zeros(k_n, dtype=np.int64)  # opt-outs: scopes opted out of (bits)
-    pa = np.int64(0)
-    pd_ = np.int64(0)
-    ph = np.int64(0)
-    ps = np.int64(0)
-    for pos in range(n):
-        i = order[pos] if use_order else pos
-        a = np.int64(account[i])
-        d = np.int64(day[i])
-        h = np.int64(hour[i])
-        s = np.int64(seq[i])
+def _first_bad(day, hour, code, n_codes, connected, reached, check_reached):
+    """The first invalid row and what is wrong with it."""
+    for i in range(day.shape[0]):
         c = code[i]
-        if pos == 0 or a != pa:
-            if pos > 0 and a < pa:
-                return viol, _UNSORTED, pos
-            for k in range(k_n):
-                lo[k] = pos
-                inside[k] = 0
-                has_conv[k] = False
-                opted_mask[k] = 0
-        elif d < pd_ or (d == pd_ and (h < ph or (h == ph and s < ps))):
-            return viol, _UNSORTED, pos
-        elif d == pd_ and h == ph and s == ps:
-            return viol, _DUPLICATE, pos
-        pa, pd_, ph, ps = a, d, h, s
-        for k in range(k_n):
-            if not counted[k, c]:
-                continue
-            t = test[k]
-            if t == _HOURS:
-                if h < start_hour[k] or h >= end_hour[k]:
-                    viol[k] += 1
-            elif t == _ATTEMPTS or t == _CONNECTED:
-                if t == _CONNECTED and not connected[i]:
-                    continue
-                first_day = d - days[k] + 1
-                while lo[k] < pos:  # contacts before the window leave it
-                    j = order[lo[k]] if use_order else lo[k]
-                    if day[j] >= first_day:
-                        break
-                    if counted[k, code[j]] and (t == _ATTEMPTS or connected[j]):
-                        inside[k] -= 1
-                    lo[k] += 1
-                inside[k] += 1
-                if inside[k] > cap[k]:
-                    viol[k] += 1
-            elif t == _AFTER_CONVERSATION:
-                if has_conv[k] and conv_day[k] >= d - days[k] + 1:
-                    viol[k] += 1
-                if reached[i]:
-                    has_conv[k] = True
-                    conv_day[k] = d
-            else:  # _OPT_OUT
-                bit = np.int64(1) << scope[k, c]
-                if opted_mask[k] & bit:
-                    viol[k] += 1
-                if opted[i]:
-                    opted_mask[k] |= bit
-    return viol, 0, -1
+        if c < 0 or c >= n_codes:
+            return _BAD_CODE, i
+        if hour[i] < 0 or hour[i] > 23:
+            return _BAD_HOUR, i
+        if day[i] < 0 or day[i] >= _MAX_DAY:
+            return _BAD_DAY, i
+        if check_reached and reached[i] and not connected[i]:
+            return _REACHED_NOT_CONNECTED, i
+    return 0, -1
+
+
+@njit
+def _flags_in_order(account, connected, reached, opted, has_connected, has_reached, has_opted, flags):
+    """The flag byte of every contact of a log already in execution order."""
+    n = account.shape[0]
+    for i in range(n):
+        f = 0
+        if i == 0 or account[i] != account[i - 1]:
+            f |= _NEW_ACCOUNT
+        if has_connected and connected[i]:
+            f |= _CONNECTED_BIT
+        if has_reached and reached[i]:
+            f |= _REACHED_BIT
+        if has_opted and opted[i]:
+            f |= _OPTED_BIT
+        flags[i] = f
+
+
+@njit
+def _scatter_by_account(account, lo, start, day, hour, seq, code, connected, reached, opted, has_connected, has_reached,
+                        has_opted, day_out, hour_out, seq_out, code_out, flags):
+    """Group the log by account, stably (a counting sort on ``account − lo``, dense account
+    numbers; ``start`` has one zero more than there are numbers): the compact columns (day,
+    hour, seq, code, flag byte) in account order, each account's contacts in stored order."""
+    n = account.shape[0]
+    m = start.shape[0] - 1
+    for i in range(n):
+        start[account[i] - lo + 1] += 1
+    for a in range(m):
+        start[a + 1] += start[a]
+    for i in range(n):
+        a = account[i] - lo
+        p = start[a]
+        start[a] = p + 1
+        f = 0
+        if has_connected and connected[i]:
+            f |= _CONNECTED_BIT
+        if has_reached and reached[i]:
+            f |= _REACHED_BIT
+        if has_opted and opted[i]:
+            f |= _OPTED_BIT
+        day_out[p] = day[i]
+        hour_out[p] = hour[i]
+        seq_out[p] = seq[i]
+        code_out[p] = code[i]
+        flags[p] = f
+    begin = 0  # start[a] is now the end of account a
+    for a in range(m):
+        if start[a] > begin:
+            flags[begin] |= _NEW_ACCOUNT
+        begin = start[a]
+
+
+@njit
+def _key(day, hour, seq, i):
+    """The execution-order key of contact ``i`` within its account (day < 2**26)."""
+    return ((np.int64(day[i]) * 24 + np.int64(hour[i])) << 32) + (np.int64(seq[i]) + (1 << 31))
+
+
+@njit
+def _order_within_accounts(day, hour, seq, code, flags):
+    """Put each account's contacts (grouped, flags marking where each account starts) in
+    execution order, in place; returns the first position where two contacts of an account
+    share one key (−1: none)."""
+    n = day.shape[0]
+    b = 0
+    while b < n:
+        e = b + 1
+        while e < n and not flags[e] & _NEW_ACCOUNT:
+            e += 1
+        in_order = True
+        for i in range(b + 1, e):
+            if _key(day, hour, seq, i) <= _key(day, hour, seq, i - 1):
+                in_order = False
+                break
+        if not in_order:
+            keys = np.empty(e - b, dtype=np.int64)
+            for i in range(b, e):
+                keys[i - b] = _key(day, hour, seq, i)
+            perm = np.argsort(keys, kind="mergesort")
+            first = flags[b] & _NEW_ACCOUNT
+            d2, h2, s2, c2, f2 = day[b:e].copy(), hour[b:e].copy(), seq[b:e].copy(), code[b:e].copy(), flags[b:e].copy()
+            for j in range(e - b):
+                q = perm[j]
+                day[b + j] = d2[q]
+                hour[b + j] = h2[q]
+                seq[b + j] = s2[q]
+                code[b + j] = c2[q]
+                flags[b + j] = f2[q] & ~_NEW_ACCOUNT
+            flags[b] |= first
+        for i in range(b + 1, e):
+            if _key(day, hour, seq, i) == _key(day, hour, seq, i - 1):
+                return i
+        b = e
+    return -1
+
+
+# The checks: each walks the compact columns once, in execution order, with the state of
+# the current account in local variables (reset where the flag byte says a new account starts).
+
+
+@njit
+def _hours(hour, code, counted, start_hour, end_hour):
+    """Counted contacts at an hour outside [start_hour, end_hour)."""
+    v = 0
+    for i in range(hour.shape[0]):
+        h = hour[i]
+        if counted[code[i]] and (h < start_hour or h >= end_hour):
+            v += 1
+    return v
+
+
+@njit
+def _opt_out(code, flags, scope_bit):
+    """Counted contacts after an earlier opt-out, of the same account, from their scope
+    (``scope_bit[code]``: the bit of its medium or channel, 0 when not counted)."""
+    v = 0
+    opted = np.int64(0)
+    for i in range(code.shape[0]):
+        f = np.int64(flags[i])
+        opted *= 1 - (f & _NEW_ACCOUNT)
+        bit = scope_bit[code[i]]
+        v += (opted & bit) != 0
+        opted |= bit * ((f >> 3) & 1)  # _OPTED_BIT
+    return v
+
+
+@njit
+def _cap(day, code, flags, counted, need_connected, cap, window):
+    """Counted contacts (with ``connected`` when ``need_connected``) that, counting
+    themselves, exceed ``cap`` within the ``window`` days ending on their day.
+
+    A counted contact exceeds the cap when at least ``cap`` earlier counted contacts of the
+    account lie in its window, that is (days never decrease within an account) when the
+    ``cap``-th most recent earlier one does: a ring of the last ``cap`` counted days.
+    """
+    mask = _CONNECTED_BIT if need_connected else 0
+    v = 0
+    if cap == 0:
+        for i in range(day.shape[0]):
+            v += np.int64(counted[code[i]]) & np.int64((flags[i] & mask) == mask)
+        return v
+    ring = np.zeros(cap, dtype=np.int64)  # days of the last ``cap`` counted contacts
+    j = 0  # the oldest of them (next to be replaced)
+    m = 0  # counted contacts of the account so far
+    for i in range(day.shape[0]):
+        f = flags[i]
+        keep = 1 - np.int64(f & _NEW_ACCOUNT)  # a new account starts with nothing counted
+        m *= keep
+        j *= keep
+        w = np.int64(counted[code[i]]) & np.int64((f & mask) == mask)
+        d = np.int64(day[i])
+        oldest = ring[j]
+        v += w & np.int64(m >= cap) & np.int64(oldest >= d - window + 1)
+        ring[j] = d if w else oldest
+        nxt = j + 1
+        nxt = 0 if nxt == cap else nxt
+        j = nxt if w else j
+        m += w
+    return v
+
+
+@njit
+def _after_conversation(day, code, flags, counted, window):
+    """Counted contacts on the day of an earlier conversation (a counted contact with
+    ``reached``) of the account or on the ``window`` − 1 days after it."""
+    v = 0
+    last = np.int64(-(1 << 40))  # day of the account's latest conversation (none: far past)
+    for i in range(day.shape[0]):
+        f = np.int64(flags[i])
+        d = np.int64(day[i])
+        last = -(1 << 40) if f & _NEW_ACCOUNT else last
+        w = np.int64(counted[code[i]])
+        v += w & np.int64(last >= d - window + 1)
+        conv = w & ((f >> 2) & 1)  # _REACHED_BIT
+        last = d if conv else last
+    return v
 
 
 # --------------------------------------------------------------------------------------
 # The audit
 # --------------------------------------------------------------------------------------
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view: DataFrame columns are read-only, so every kernel sees one type."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
 
 
 def audit(log, rule_set: RuleSet, channel_names=None) -> dict[str, int]:
@@ -565,7 +686,7 @@ def audit(log, rule_set: RuleSet, channel_names=None) -> dict[str, int]:
     names, an array of names, or integer codes with ``channel_names``: code → name),
     ``connected`` (answered or delivered, by anyone), ``reached`` (right-party contact;
     implies ``connected``) and ``opted_out`` (this contact made the debtor opt out of its
-    channel); a column a check does not need may be absent. ``rule_set``: the scenario's
+    channel); a column no check needs may be absent. ``rule_set``: the scenario's
     :class:`~collectsim.scenario.rules.RuleSet` — the preset's requirements
     (:data:`REQUIREMENTS`, written from the rule texts) and the ``extra`` rules, checked
     from their data. Raises :class:`AuditLogError` for a log that cannot be audited.
@@ -575,9 +696,7 @@ def audit(log, rule_set: RuleSet, channel_names=None) -> dict[str, int]:
     if not isinstance(log, (pd.DataFrame, Mapping)):
         raise TypeError(f"log must be a DataFrame or a mapping of arrays, not {type(log).__name__}")
     checks = _checks(rule_set)
-    out: dict[str, int] = {}
-    for ch in checks:
-        out[ch.name] = 0
+    out = dict.fromkeys((ch.name for ch in checks), 0)
     needs = {"account", "day", "hour", "seq", "channel"}
     for ch in checks:
         needs |= {_OPT_OUT: {"opted_out"}, _CONNECTED: {"connected"},
@@ -585,50 +704,70 @@ def audit(log, rule_set: RuleSet, channel_names=None) -> dict[str, int]:
     missing = sorted(c for c in needs if c not in log)
     if missing:
         raise AuditLogError(f"the contact log has no column {', '.join(map(repr, missing))} "
-                            f"(needed by {', '.join(ch.name for ch in checks)})")
-    account = _int_column(log, "account")
+                            f"(needed by the checks {', '.join(ch.name for ch in checks)})")
+    account, day, hour, seq = (_read_only(_int_column(log, c)) for c in ("account", "day", "hour", "seq"))
     n = account.shape[0]
-    day, hour, seq = (_int_column(log, c) for c in ("day", "hour", "seq"))
     if not (day.shape[0] == hour.shape[0] == seq.shape[0] == n):
         raise AuditLogError("the log's columns differ in length")
     if n == 0 or not checks:
         return out
     code, names = _channel_column(log, channel_names)
-    connected = _bool_column(log, "connected", n)
-    reached = _bool_column(log, "reached", n)
-    opted = _bool_column(log, "opted_out", n)
-    if not (code.shape[0] == connected.shape[0] == reached.shape[0] == opted.shape[0] == n):
-        raise AuditLogError("the log's columns differ in length")
-    both = "connected" in log and "reached" in log
+    code = _read_only(code)
+    present = {b: b in log for b in ("connected", "reached", "opted_out")}
+    connected, reached, opted = (
+        _read_only(_bool_column(log, b) if present[b] else np.zeros(0, dtype=np.bool_))
+        for b in ("connected", "reached", "opted_out"))
+    for a in (code, *(x for x, b in zip((connected, reached, opted), present.values(), strict=True) if b)):
+        if a.shape[0] != n:
+            raise AuditLogError("the log's columns differ in length")
+    has = (present["connected"], present["reached"], present["opted_out"])
+    both = present["connected"] and present["reached"]
     status, row, used, in_order = _scan(account, day, hour, seq, code, len(names), connected, reached, both)
     if status:
         what = {_BAD_CODE: f"channel code {code[row]} has no name (channel_names: {names})",
                 _BAD_HOUR: f"hour {hour[row]} is outside 0..23",
-                _BAD_DAY: f"day {day[row]} is negative",
+                _BAD_DAY: f"day {day[row]} is outside 0..{_MAX_DAY - 1}",
                 _REACHED_NOT_CONNECTED: "reached (a right-party contact) but not connected"}[status]
         raise AuditLogError(f"contact log row {row}: {what}")
     counted, scope = _tables(checks, names, used > 0)
-    arrays = (
-        np.array([ch.test for ch in checks], dtype=np.int64), counted, scope,
-        np.array([ch.cap for ch in checks], dtype=np.int64), np.array([ch.days for ch in checks], dtype=np.int64),
-        np.array([ch.start_hour for ch in checks], dtype=np.int64),
-        np.array([ch.end_hour for ch in checks], dtype=np.int64),
-    )
-    cols = (account, day, hour, seq, code, connected, reached, opted)
+
+    flags = np.empty(n, dtype=np.uint8)
     if in_order:
-        viol, status, pos = _walk(np.zeros(0, dtype=np.int64), False, *cols, *arrays)
+        _flags_in_order(account, connected, reached, opted, *has, flags)
     else:
-        # a log appended day by day is in order within each account: a stable sort by account
-        # suffices; the walk checks it and otherwise the full order is sorted once
-        order = np.argsort(account, kind="stable")
-        viol, status, pos = _walk(order, True, *cols, *arrays)
-        if status == _UNSORTED:
-            order = np.lexsort((seq, hour, day, account))
-            viol, status, pos = _walk(order, True, *cols, *arrays)
-    if status:
-        i = int(order[pos]) if not in_order else int(pos)
-        raise AuditLogError(f"contact log row {i}: another contact of account {account[i]} has the same "
-                            f"day {day[i]}, hour {hour[i]} and seq {seq[i]}: the execution order is ambiguous")
-    for ch, v in zip(checks, viol, strict=True):
+        day, hour, code = _sorted_columns(account, day, hour, seq, code, connected, reached, opted, has, flags)
+    flags = _read_only(flags)
+    for k, ch in enumerate(checks):
+        if ch.test == _HOURS:
+            v = _hours(hour, code, counted[k], ch.start_hour, ch.end_hour)
+        elif ch.test == _OPT_OUT:
+            v = _opt_out(code, flags, np.where(scope[k] >= 0, np.int64(1) << np.maximum(scope[k], 0), 0))
+        elif ch.test in (_ATTEMPTS, _CONNECTED):
+            v = _cap(day, code, flags, counted[k], ch.test == _CONNECTED, ch.cap, ch.days)
+        else:
+            v = _after_conversation(day, code, flags, counted[k], ch.days)
         out[ch.name] += int(v)
     return out
+
+
+def _sorted_columns(account, day, hour, seq, code, connected, reached, opted, has, flags):
+    """Day, hour and code in execution order (and ``flags`` filled), from a log stored in
+    another order: grouped by account with a stable counting sort (a log appended day by
+    day, as the engine's, is then already in execution order within each account), then
+    each account's contacts that are not yet in order sorted by (day, hour, seq)."""
+    n = account.shape[0]
+    lo, hi = int(account.min()), int(account.max())
+    if hi - lo < n:
+        rank, m = account, hi - lo + 1
+    else:  # sparse account numbers: their dense ranks
+        uniq, rank = np.unique(account, return_inverse=True)
+        lo, m = 0, len(uniq)
+    day_s, hour_s, seq_s, code_s = np.empty_like(day), np.empty_like(hour), np.empty_like(seq), np.empty_like(code)
+    _scatter_by_account(_read_only(rank.astype(np.int64, copy=False)), lo, np.zeros(m + 1, dtype=np.int64), day, hour, seq, code, connected, reached,
+                        opted, *has, day_s, hour_s, seq_s, code_s, flags)
+    del rank
+    dup = _order_within_accounts(day_s, hour_s, seq_s, code_s, flags)
+    if dup >= 0:
+        raise AuditLogError(f"two contacts of one account have the same day {day_s[dup]}, hour {hour_s[dup]} and "
+                            f"seq {seq_s[dup]}: the execution order is ambiguous")
+    return _read_only(day_s), _read_only(hour_s), _read_only(code_s)

@@ -297,6 +297,9 @@ def test_row_order_and_input_form_do_not_matter():
     assert run(shuffled, REG_F) == want
     day_major = sorted(rows, key=lambda r: (r["day"], r["account"], r["hour"], r["seq"]))  # as the engine appends
     assert run(day_major, REG_F) == want
+    # day-major, each account in day and hour order but seq reversed within an hour
+    reversed_seq = sorted(rows, key=lambda r: (r["day"], r["account"], r["hour"], -r["seq"]))
+    assert run(reversed_seq, REG_F) == want
     names = ("letter", "call", "fax", "ivr", "sms", "visit", "email")  # other codes, an unused name
     log, names = as_arrays(shuffled, names)
     assert audit(log, REG_F, channel_names=names) == want
@@ -304,6 +307,9 @@ def test_row_order_and_input_form_do_not_matter():
     assert audit(df, REG_F) == want
     wide = {k: v.astype(np.int64) for k, v in as_arrays(rows)[0].items()}  # other integer widths
     assert audit(wide, REG_F, channel_names=NAMES) == want
+    # the order within an hour decides: the opt-out comes first by seq, whatever the storage order
+    two = [c(9, 0, 10, "sms", seq=1), c(9, 0, 10, "sms", seq=0, opted_out=True, connected=True)]
+    assert run(two, REG_F)["reg-f-opt-out"] == 1
 
 
 def test_empty_log_has_no_violations():
@@ -470,9 +476,15 @@ def random_logs(draw):
 
 @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=random_logs(), preset=st.sampled_from(sorted(REQUIREMENTS)), extra=_extra_rules,
-       form=st.sampled_from(["codes", "frame", "permuted-codes", "names"]))
-def test_the_compiled_audit_equals_the_oracle_on_random_logs(rows, preset, extra, form):
+       form=st.sampled_from(["codes", "frame", "permuted-codes", "names"]),
+       stored=st.sampled_from(["as drawn", "execution order", "day-major", "day-major, seq reversed"]))
+def test_the_compiled_audit_equals_the_oracle_on_random_logs(rows, preset, extra, form, stored):
     rule_set = RuleSet(preset=preset, extra=extra)
+    key = {"as drawn": None, "execution order": lambda r: (r["account"], r["day"], r["hour"], r["seq"]),
+           "day-major": lambda r: (r["day"], r["account"], r["hour"], r["seq"]),
+           "day-major, seq reversed": lambda r: (r["day"], r["account"], r["hour"], -r["seq"])}[stored]
+    if key is not None:
+        rows = sorted(rows, key=key)
     if form == "frame":
         got = audit(as_frame(rows), rule_set)
     elif form == "names":
