@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectsim.compliance import RuleEngine
-from collectsim.scenario import PRESETS, Rule
+from collectsim.scenario import PRESETS, Rule, RuleSet
 from collectsim.validation.audit import audit
 from collectsim.vocabulary import CHANNELS
 
@@ -39,13 +40,29 @@ def _drive(rules, n_accounts, days, requests_per_day, reach_p, seed):
         eng.record(day, acc, ch, reached)
         np.bitwise_or.at(opted, acc[optout], (1 << ch[optout]).astype(np.uint8))
         for a, c, h, s, r, o in zip(acc, ch, hour, seq, reached, optout, strict=True):
-            rows.append({"account": a, "day": day, "hour": h, "seq": s, "channel": CHANNELS[c], "reached": r, "opted_out": o})
+            # the driver draws right-party reach only: a contact connects exactly when it reaches
+            rows.append({"account": a, "day": day, "hour": h, "seq": s, "channel": CHANNELS[c], "connected": r,
+                         "reached": r, "opted_out": o})
     return pd.DataFrame(rows), eng
 
 
-@settings(max_examples=25, deadline=None)
+#: presets whose engine rules, as of this branch, do not count what the rule texts count:
+#: the independent audit finds the violations (strict: the mark must go when the presets are fixed)
+ENGINE_PRESET_GAPS = {
+    "us-reg-f": "engine preset counts only agent calls ('call') in reg-f-7-in-7 and reg-f-7-after-conversation; "
+                "12 CFR 1006.14(b)(2) counts telephone calls by any means, automated voice ('ivr') included",
+    "cn-gbt-45251": "engine preset counts only agent calls ('call') in cn-6-attempts-per-day and "
+                    "cn-3-connected-per-day; GB/T 45251 and the CBA guideline count calls by any means, "
+                    "intelligent (automated) voice included",
+}
+
+
+@pytest.mark.parametrize("preset", [
+    pytest.param(p, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=ENGINE_PRESET_GAPS[p]))
+    if p in ENGINE_PRESET_GAPS else p for p in sorted(PRESETS)
+])
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(
-    preset=st.sampled_from(sorted(PRESETS)),
     n_accounts=st.integers(1, 6),
     per_day=st.integers(0, 40),
     reach_p=st.floats(0.0, 1.0),
@@ -54,7 +71,7 @@ def _drive(rules, n_accounts, days, requests_per_day, reach_p, seed):
 def test_engine_output_always_passes_the_audit(preset, n_accounts, per_day, reach_p, seed):
     log, _ = _drive(PRESETS[preset], n_accounts, 20, per_day, reach_p, seed)
     if len(log):
-        assert sum(audit(log, PRESETS[preset]).values()) == 0
+        assert sum(audit(log, RuleSet(preset=preset)).values()) == 0
 
 
 @settings(max_examples=15, deadline=None)
@@ -68,7 +85,7 @@ def test_custom_rules_are_enforced(cap, window, kind, seed):
     rules = [Rule(kind=kind, name="r", channels=["call", "sms"], max_count=cap, window_days=window)]
     log, eng = _drive(rules, 3, 25, 30, 0.5, seed)
     if len(log):
-        assert audit(log, rules) == {"r": 0}
+        assert audit(log, RuleSet(preset="none", extra=rules)) == {"r": 0}
     assert eng.blocked["r"] > 0  # 30 requests a day on 3 accounts always hit the cap
 
 

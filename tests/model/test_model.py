@@ -16,8 +16,8 @@ from collectsim.model import CollectionsModel
 from collectsim.policies import BUILTIN, get_policy
 from collectsim.policies.base import Observation
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
-from collectsim.scenario import PRESETS, Scenario, resolve_rules
-from collectsim.validation.audit import audit
+from collectsim.scenario import PRESETS, Scenario
+from collectsim.validation.audit import AuditLogError, audit
 from collectsim.vocabulary import CHARGED_OFF
 
 POLICIES = sorted(BUILTIN)
@@ -49,8 +49,35 @@ def test_money_conserved_to_the_cent_for_every_policy(policy):
     assert (model.borrowers.status == CHARGED_OFF).any(), "the horizon should reach charge-off"
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
-@pytest.mark.parametrize("policy", POLICIES)
+# Where the independent audit (written from the rule texts) finds what the engine's presets
+# let through, or cannot audit this branch's log. Strict: each mark must go when the engine
+# is fixed (docs/audit.md lists the findings).
+_NO_CONNECTED = pytest.mark.xfail(
+    strict=True, raises=AuditLogError,
+    reason="the engine's contact log has no 'connected' column (the audit's log contract; cn-3-connected-per-day "
+           "counts connected calls); once it has, max-legal is expected to fail as below (CN preset counts only "
+           "agent calls) and the other policies to pass")
+_ENGINE_GAPS = {
+    "us-reg-f": "engine preset us-reg-f counts only agent calls in reg-f-7-in-7 and reg-f-7-after-conversation "
+                "(12 CFR 1006.14(b)(2) counts telephone calls by any means: IVR too), and its reg-f-opt-out covers "
+                "sms/email only while IVR contacts opt debtors out (1006.14(h)(1): no further contact by that medium)",
+    "us-ma": "engine preset us-ma's ma-opt-out covers sms/email only; IVR contacts opt debtors out and the engine "
+             "keeps calling them by IVR (1006.14(h)(1), applied by the preset)",
+}
+
+
+def _audit_mark(preset: str, policy: str):
+    if preset == "cn-gbt-45251":
+        return [_NO_CONNECTED]
+    if preset in _ENGINE_GAPS and policy == "max-legal":
+        return [pytest.mark.xfail(strict=True, raises=AssertionError, reason=_ENGINE_GAPS[preset])]
+    return []
+
+
+@pytest.mark.parametrize(("preset", "policy"), [
+    pytest.param(preset, policy, id=f"{policy}-{preset}", marks=_audit_mark(preset, policy))
+    for preset in sorted(PRESETS) for policy in POLICIES
+])
 def test_audit_finds_no_violation_for_any_preset_and_policy(preset, policy):
     sc = Scenario.model_validate({"portfolio": {"accounts": 1500, "horizon_days": 30}, "rules": {"preset": preset}})
     result = collectsim.simulate(sc, policy, seed=11)
@@ -59,11 +86,11 @@ def test_audit_finds_no_violation_for_any_preset_and_policy(preset, policy):
         assert sum(result.kpis["blocked"].values()) > 0, "max-legal asks for more than the rules allow"
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("preset", [pytest.param(p, marks=_audit_mark(p, "max-legal")) for p in sorted(PRESETS)])
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32),
     product=st.sampled_from(["card", "instalment", "recovery"]),
-    preset=st.sampled_from(sorted(PRESETS)),
     policy=st.sampled_from(POLICIES),
     m1=st.floats(0.0, 1.0),
 )
@@ -86,7 +113,7 @@ def test_invariants_hold_for_random_portfolios(seed, product, preset, policy, m1
     assert (pop.dpd[active] >= 1).all()
     assert (pop.arrears <= pop.balance).all()
     log = model.contact_log()
-    assert sum(audit(log, model.contact_rules).values()) == 0
+    assert sum(audit(log, sc.rules).values()) == 0
 
 
 def test_identical_seed_identical_outputs_and_different_seed_differs():
@@ -203,7 +230,7 @@ def _row(account: int, day: int, hour: int, channel: str, seq: int = 0, reached:
 
 
 def test_audit_detects_each_kind_of_violation():
-    rules = resolve_rules(Scenario().rules)  # us-reg-f
+    rules = Scenario().rules  # us-reg-f
     rows = [
         # 8 calls in 7 days, no conversation: breaks 7-in-7
         *(_row(1, d, 10, "call") for d in range(7)),
@@ -227,7 +254,7 @@ def test_audit_detects_each_kind_of_violation():
 
 
 def test_audit_accepts_the_legal_edge_cases():
-    rules = resolve_rules(Scenario().rules)
+    rules = Scenario().rules
     rows = [
         # exactly 7 calls in 7 days
         *(_row(1, d, 10, "call") for d in range(7)),
