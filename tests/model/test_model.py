@@ -8,7 +8,7 @@ import weakref
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import collectsim
@@ -87,7 +87,9 @@ def test_audit_finds_no_violation_for_any_preset_and_policy(preset, policy):
 
 
 @pytest.mark.parametrize("preset", [pytest.param(p, marks=_audit_mark(p, "max-legal")) for p in sorted(PRESETS)])
-@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+# no shrinking: the presets marked xfail fail at once, and shrinking a 40-day run costs minutes
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
+          phases=(Phase.explicit, Phase.reuse, Phase.generate))
 @given(
     seed=st.integers(0, 2**32),
     product=st.sampled_from(["card", "instalment", "recovery"]),
