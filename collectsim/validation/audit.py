@@ -697,14 +697,14 @@ def audit(log, rule_set: RuleSet, channel_names=None) -> dict[str, int]:
         raise TypeError(f"log must be a DataFrame or a mapping of arrays, not {type(log).__name__}")
     checks = _checks(rule_set)
     out = dict.fromkeys((ch.name for ch in checks), 0)
-    needs = {"account", "day", "hour", "seq", "channel"}
+    needs = {c: [ch.name for ch in checks] for c in ("account", "day", "hour", "seq", "channel")}
+    column = {_OPT_OUT: "opted_out", _CONNECTED: "connected", _AFTER_CONVERSATION: "reached"}
     for ch in checks:
-        needs |= {_OPT_OUT: {"opted_out"}, _CONNECTED: {"connected"},
-                  _AFTER_CONVERSATION: {"reached"}}.get(ch.test, set())
-    missing = sorted(c for c in needs if c not in log)
+        if ch.test in column:
+            needs.setdefault(column[ch.test], []).append(ch.name)
+    missing = [f"{c!r} (needed by {', '.join(names)})" for c, names in needs.items() if names and c not in log]
     if missing:
-        raise AuditLogError(f"the contact log has no column {', '.join(map(repr, missing))} "
-                            f"(needed by the checks {', '.join(ch.name for ch in checks)})")
+        raise AuditLogError(f"the contact log has no column {'; '.join(missing)}")
     account, day, hour, seq = (_read_only(_int_column(log, c)) for c in ("account", "day", "hour", "seq"))
     n = account.shape[0]
     if not (day.shape[0] == hour.shape[0] == seq.shape[0] == n):

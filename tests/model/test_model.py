@@ -17,8 +17,9 @@ from collectsim.policies import BUILTIN, get_policy
 from collectsim.policies.base import Observation
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import PRESETS, Scenario
-from collectsim.validation.audit import AuditLogError, audit
+from collectsim.validation.audit import audit
 from collectsim.vocabulary import CHARGED_OFF
+from tests import engine_gaps
 
 POLICIES = sorted(BUILTIN)
 
@@ -49,44 +50,19 @@ def test_money_conserved_to_the_cent_for_every_policy(policy):
     assert (model.borrowers.status == CHARGED_OFF).any(), "the horizon should reach charge-off"
 
 
-# Where the independent audit (written from the rule texts) finds what the engine's presets
-# let through, or cannot audit this branch's log. Strict: each mark must go when the engine
-# is fixed (docs/audit.md lists the findings).
-_NO_CONNECTED = pytest.mark.xfail(
-    strict=True, raises=AuditLogError,
-    reason="the engine's contact log has no 'connected' column (the audit's log contract; cn-3-connected-per-day "
-           "counts connected calls); once it has, max-legal is expected to fail as below (CN preset counts only "
-           "agent calls) and the other policies to pass")
-_ENGINE_GAPS = {
-    "us-reg-f": "engine preset us-reg-f counts only agent calls in reg-f-7-in-7 and reg-f-7-after-conversation "
-                "(12 CFR 1006.14(b)(2) counts telephone calls by any means: IVR too), and its reg-f-opt-out covers "
-                "sms/email only while IVR contacts opt debtors out (1006.14(h)(1): no further contact by that medium)",
-    "us-ma": "engine preset us-ma's ma-opt-out covers sms/email only; IVR contacts opt debtors out and the engine "
-             "keeps calling them by IVR (1006.14(h)(1), applied by the preset)",
-}
-
-
-def _audit_mark(preset: str, policy: str):
-    if preset == "cn-gbt-45251":
-        return [_NO_CONNECTED]
-    if preset in _ENGINE_GAPS and policy == "max-legal":
-        return [pytest.mark.xfail(strict=True, raises=AssertionError, reason=_ENGINE_GAPS[preset])]
-    return []
-
-
 @pytest.mark.parametrize(("preset", "policy"), [
-    pytest.param(preset, policy, id=f"{policy}-{preset}", marks=_audit_mark(preset, policy))
+    pytest.param(preset, policy, id=f"{policy}-{preset}", marks=engine_gaps.simulated(preset, policy))
     for preset in sorted(PRESETS) for policy in POLICIES
 ])
 def test_audit_finds_no_violation_for_any_preset_and_policy(preset, policy):
     sc = Scenario.model_validate({"portfolio": {"accounts": 1500, "horizon_days": 30}, "rules": {"preset": preset}})
-    result = collectsim.simulate(sc, policy, seed=11)
-    assert result.kpis["violations_total"] == 0, result.kpis["violations"]
+    result = collectsim.simulate(sc, policy, seed=11, audit=False, log_contacts=True)
     if policy == "max-legal" and preset != "none":
         assert sum(result.kpis["blocked"].values()) > 0, "max-legal asks for more than the rules allow"
+    engine_gaps.assert_no_violations(audit(result.contacts, sc.rules))  # last: the marks accept only this
 
 
-@pytest.mark.parametrize("preset", [pytest.param(p, marks=_audit_mark(p, "max-legal")) for p in sorted(PRESETS)])
+@pytest.mark.parametrize("preset", [pytest.param(p, marks=engine_gaps.simulated(p, "max-legal")) for p in sorted(PRESETS)])
 # no shrinking: the presets marked xfail fail at once, and shrinking a 40-day run costs minutes
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
           phases=(Phase.explicit, Phase.reuse, Phase.generate))
@@ -115,7 +91,7 @@ def test_invariants_hold_for_random_portfolios(seed, product, preset, policy, m1
     assert (pop.dpd[active] >= 1).all()
     assert (pop.arrears <= pop.balance).all()
     log = model.contact_log()
-    assert sum(audit(log, sc.rules).values()) == 0
+    engine_gaps.assert_no_violations(audit(log, sc.rules))  # last: the marks accept only this
 
 
 def test_identical_seed_identical_outputs_and_different_seed_differs():
