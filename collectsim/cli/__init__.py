@@ -41,9 +41,25 @@ def main(argv: list[str] | None = None) -> int:
     except collectsim.InputError as e:
         print(f"collectsim: error: {e}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(
+            f"collectsim: error: {args.command}: out of memory; nothing was written (no partial result folder); "
+            "try fewer --accounts, fewer --days or fewer --jobs",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("collectsim: interrupted; no partial result folder was left", file=sys.stderr)
         return 130
+    except Exception as e:
+        if type(e).__name__ != "TerminatedWorkerError":  # joblib: a worker process was killed
+            raise
+        print(
+            f"collectsim: error: {args.command}: a worker process was killed (out of memory?); nothing was written; "
+            "try fewer --jobs or fewer --accounts",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

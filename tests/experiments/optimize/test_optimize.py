@@ -18,7 +18,7 @@ import pytest
 
 from collectsim import optimize
 from collectsim.errors import InputError
-from collectsim.experiments import simulate
+from collectsim.experiments.simulate import simulate  # (the function: the package attribute can be the module)
 from collectsim.experiments.optimize import JOURNAL_NAME, paired_stats
 from collectsim.experiments.replicate import Task, run_tasks
 from collectsim.policies import load_policy_file
