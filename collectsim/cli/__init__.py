@@ -34,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``collectsim`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # a bad option (one line printed, code 2), --help or --version
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     handler = COMMANDS[args.command][2]
     try:
         return handler(args)
