@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectsim.errors import InputError
-from collectsim.experiments import simulate
+from collectsim.experiments.simulate import simulate  # (the function: the package attribute can be the module)
 from collectsim.experiments.optimize import OptimizeSettings
 from collectsim.experiments.optimize.space import (
     FIELDS,
