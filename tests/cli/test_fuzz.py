@@ -215,7 +215,7 @@ def _fuzz(tmp_path_factory, kind: str, base: dict, examples: int, full_runs: int
     tmp = tmp_path_factory.mktemp(f"fuzz-{kind}")
     budget, n = Budget(full_runs), [0]
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=not SLOW,
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=examples < 500,  # (slow: random)
               suppress_health_check=list(HealthCheck))
     @given(mutated(base))
     def case(data):

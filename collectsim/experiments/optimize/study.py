@@ -86,9 +86,10 @@ def _retry_callback() -> RetryFailedTrialCallback:
 
 def retry_trial(study: optuna.Study, number: int) -> None:
     """Re-enqueue failed trial ``number`` with the same parameters (a waiting trial the next
-    ``study.ask()`` takes), as :class:`~optuna.storages.RetryFailedTrialCallback` does."""
+    ``study.ask()`` takes; a trial killed before its parameters were drawn gets them then),
+    as :class:`~optuna.storages.RetryFailedTrialCallback` does for stale heartbeats."""
     frozen = next((t for t in study.get_trials(deepcopy=True, states=(TrialState.FAIL,)) if t.number == number), None)
-    if frozen is not None and frozen.params:
+    if frozen is not None:
         _retry_callback()(study, frozen)
 
 
