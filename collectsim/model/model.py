@@ -114,7 +114,7 @@ class CollectionsModel(mesa.Model):
         self._enter(day)                                               # (open book: today's entries)
         self.borrowers.age(day)                                        # 1 age
         requests = self.policy.decide(self.borrowers.observe(day))     # 2 decide
-        contacts = self.contacts.screen(day, requests)                 # 3 screen
+        contacts = self.contacts.screen(day, requests, self.policy.name)  # 3 screen
         self.contacts.draw_outcomes(day, contacts)                     # 4 outcomes
         self.contacts.work(contacts)                                   # 5 work
         self.contacts.act(day, contacts)                               # 6 act
