@@ -11,7 +11,10 @@ Rule kinds:
 ``quiet_hours``
     a contact on one of ``channels`` is allowed only for ``start_hour <= hour < end_hour``.
 ``opt_out``
-    no contact on one of ``channels`` after the debtor opted out of that channel.
+    no contact on any of ``channels`` after the debtor opted out of one of ``channels``: the
+    rule's channels are one medium, and an opt-out through any of them stops them all (the
+    same day included). For one medium per rule, list one rule per medium; rules may share
+    a name, and their blocked counts then add up.
 ``max_attempts``
     at most ``max_count`` executed contacts on ``channels`` in any ``window_days``
     consecutive days (the current day counts as day 1).

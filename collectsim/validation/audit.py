@@ -72,8 +72,9 @@ the cap (the 8th telephone call within 7 days is one violation, the 9th another)
 contact counted by a conversation rule is a violation when an earlier conversation (in
 execution order) of the same account lies in the window: on the conversation's day after
 it, or on one of the next N − 1 days. A contact is a violation of an opt-out when an
-earlier contact of the account (in execution order) opted out of its medium (presets) or
-its channel (``extra`` rules). A contact at hour h (h:00–h:59) is outside the allowed hours
+earlier contact of the account (in execution order) opted out of its medium (presets) or,
+for an ``extra`` ``opt_out`` rule, of any of the rule's channels (the schema: an opt-out
+through any of them stops them all). A contact at hour h (h:00–h:59) is outside the allowed hours
 ``[start, end)`` when h < start or h >= end (conservative: a contact logged at hour 21 is
 taken as "after 9:00 p.m."). Every executed contact counts toward a cap, including those
 that are themselves violations. Results are violations per check name; two checks of the
@@ -339,7 +340,9 @@ def _extra_check(r: Rule) -> _Check:
 
 
 def _tables(checks: list[_Check], names: tuple[str, ...], used: np.ndarray):
-    """Per check and channel code: counted?, opt-out scope; refuses unclassified channels."""
+    """Per check and channel code: counted?, opt-out scope (an opt-out on a channel closes
+    every channel of the same scope: its medium for a preset, the whole rule for an extra
+    ``opt_out`` rule); refuses unclassified channels."""
     k, c = len(checks), len(names)
     counted = np.zeros((k, c), dtype=np.bool_)
     scope = np.full((k, c), -1, dtype=np.int64)
@@ -359,7 +362,7 @@ def _tables(checks: list[_Check], names: tuple[str, ...], used: np.ndarray):
                     scope[i, code] = _MEDIA.index(MEDIUM[category])
             elif name in ch.counts:
                 counted[i, code] = True
-                scope[i, code] = code
+                scope[i, code] = 0  # an extra rule's channels are one scope
     return counted, scope
 
 
@@ -601,7 +604,7 @@ def _hours(hour, code, counted, start_hour, end_hour):
 @njit
 def _opt_out(code, flags, scope_bit):
     """Counted contacts after an earlier opt-out, of the same account, from their scope
-    (``scope_bit[code]``: the bit of its medium or channel, 0 when not counted)."""
+    (``scope_bit[code]``: the bit of its medium, or of the extra rule, 0 when not counted)."""
     v = 0
     opted = np.int64(0)
     for i in range(code.shape[0]):

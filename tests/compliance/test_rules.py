@@ -88,3 +88,23 @@ def test_engine_does_not_overblock_hours():
     ok = eng.pre_filter(0, np.zeros(24, dtype=np.int64), np.full(24, 3), hours, np.zeros(1, np.uint8))
     assert list(hours[ok]) == list(range(8, 21))
     assert eng.blocked["reg-f-inconvenient-time"] == 11
+
+
+def test_an_opt_out_through_any_of_a_rules_channels_stops_all_of_them():
+    """opt_out is per rule (one medium): an IVR opt-out stops agent calls under [call, ivr],
+    before execution (earlier days) and during it (the same day); channels outside the rule
+    are not stopped; same-named rules add up their blocked counts."""
+    rules = [Rule(kind="opt_out", name="o", channels=["call", "ivr"]), Rule(kind="opt_out", name="o", channels=["sms"])]
+    call, ivr, sms = (CHANNELS.index(c) for c in ("call", "ivr", "sms"))
+    eng = RuleEngine(rules, 2)
+    opted = np.array([1 << ivr, 0], dtype=np.uint8)  # account 0 opted out of IVR on an earlier day
+    acc = np.array([0, 0, 0, 1, 1, 1])
+    ch = np.array([call, ivr, sms, ivr, call, sms])
+    hour = np.array([9, 10, 11, 9, 10, 11])
+    ok = eng.pre_filter(0, acc, ch, hour, opted)
+    assert ok.tolist() == [False, False, True, True, True, True]
+    # account 1: its 9:00 IVR call would opt it out, so its 10:00 agent call is stopped, its SMS is not
+    yes = np.ones(6, dtype=bool)
+    ok = eng.during_execution(acc, ch, yes, yes, optout=np.array([False, False, False, True, False, False]), ok=ok)
+    assert ok.tolist() == [False, False, True, True, False, True]
+    assert eng.blocked == {"o": 3}

@@ -242,11 +242,18 @@ def test_extra_quiet_hours():
     assert run(rows, rs) == {"x": 2}
 
 
-def test_extra_opt_out_is_per_channel():
+def test_extra_opt_out_closes_all_of_the_rules_channels():
+    """An opt-out through any of the rule's channels stops all of them (the rule's channels
+    are one medium: scenario/rules.py), not the channels outside the rule."""
     rs = _extra(kind="opt_out", channels=["ivr", "sms"])
-    rows = [c(1, 0, 10, "ivr", opted_out=True, connected=True), c(1, 1, 10, "ivr"), c(1, 1, 11, "call", seq=1),
-            c(1, 2, 10, "sms"), c(2, 0, 10, "email", opted_out=True, connected=True), c(2, 1, 10, "email")]
-    assert run(rows, rs) == {"x": 1}  # only the IVR after the IVR opt-out
+    rows = [c(1, 0, 10, "ivr", opted_out=True, connected=True), c(1, 0, 11, "sms", seq=1), c(1, 1, 10, "ivr"),
+            c(1, 1, 11, "call", seq=1), c(1, 2, 10, "sms"), c(2, 0, 10, "email", opted_out=True, connected=True),
+            c(2, 1, 10, "email"), c(2, 1, 11, "sms", seq=1)]
+    assert run(rows, rs) == {"x": 3}  # the SMS the same day, the IVR and the SMS later; not the call nor account 2
+    # one rule per medium (the presets' way), same name: the counts add up, and each rule closes its own
+    per_medium = RuleSet(preset="none", extra=[Rule(name="x", kind="opt_out", channels=["call", "ivr"]),
+                                               Rule(name="x", kind="opt_out", channels=["sms"])])
+    assert run(rows, per_medium) == {"x": 2}  # account 1's call (telephone) and account 1's day-1 IVR; no SMS
 
 
 def test_extra_max_attempts():
@@ -419,8 +426,8 @@ def oracle(rows: list[dict], rule_set: RuleSet) -> dict[str, int]:
                     bad = not p[0] <= now["hour"] < p[1]
                 elif kind == "medium":
                     bad = any(e["opted_out"] and MEDIUM_OF[e["channel"]] == MEDIUM_OF[now["channel"]] for e in earlier)
-                elif kind == "channel":
-                    bad = any(e["opted_out"] and e["channel"] == now["channel"] for e in earlier)
+                elif kind == "channel":  # an extra opt_out rule: any of its channels closes them all
+                    bad = any(e["opted_out"] and e["channel"] in channels for e in earlier)
                 elif kind == "conversation":
                     bad = any(e["reached"] and e["channel"] in channels and now["day"] - e["day"] < p[0]
                               for e in earlier)
