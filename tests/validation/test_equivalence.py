@@ -41,7 +41,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from collectsim.experiments.simulate import simulate  # (the function: the package attribute can be the module)
+from collectsim.experiments.simulation import simulate
 from collectsim.policies import prepare_policy
 from collectsim.scenario import Scenario
 from collectsim.validation.reference import ReferenceModel, run_reference

@@ -17,7 +17,7 @@ from collectsim.experiments.optimize.space import (
     expand_grid,
     spec_key,
 )
-from collectsim.experiments.simulate import simulate  # (the function: the package attribute can be the module)
+from collectsim.experiments.simulation import simulate
 from collectsim.policies.baselines import seed_champion
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import Scenario
