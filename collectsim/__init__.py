@@ -26,7 +26,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "simulate": "collectsim.experiments",
+    "simulate": "collectsim.experiments.simulation",
     "SimulationResult": "collectsim.results",
     "run_experiment": "collectsim.api",
     "compare_experiment": "collectsim.api",

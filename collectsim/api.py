@@ -94,7 +94,9 @@ def compare_experiment(
     ``options`` are those of :func:`collectsim.compare` (``champion``, ``challengers``,
     ``reps``, ``jobs``, ``variants``, ``target_ci``, ``max_reps``, ``seed``, ``progress``, ...).
     ``out`` defaults to ``results/compare-NAME-TIME``. Returns (folder, comparison).
+    A policy listed twice, or two policies with one name, is refused (``distinct``).
     """
+    options.setdefault("distinct", True)
     exp = _experiment(experiment, accounts, days)
     out_dir = Path(out) if out is not None else default_out_dir("compare", exp.name)
     say = options.get("progress") or (lambda msg: None)

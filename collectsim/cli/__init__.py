@@ -37,16 +37,35 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``collectsim`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # a bad option (one line printed, code 2), --help or --version
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     handler = COMMANDS[args.command][2]
     try:
         return handler(args)
     except collectsim.InputError as e:
         print(f"collectsim: error: {e}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(
+            f"collectsim: error: {args.command}: out of memory; nothing was written (no partial result folder); "
+            "try fewer --accounts, fewer --days or fewer --jobs",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("collectsim: interrupted; no partial result folder was left", file=sys.stderr)
         return 130
+    except Exception as e:
+        if type(e).__name__ != "TerminatedWorkerError":  # joblib: a worker process was killed
+            raise
+        print(
+            f"collectsim: error: {args.command}: a worker process was killed (out of memory?); nothing was written; "
+            "try fewer --jobs or fewer --accounts",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from collectsim.errors import from_pydantic
+from collectsim.errors import InputError, from_pydantic
 from collectsim.experiments.compare.settings import CompareSettings
 from collectsim.experiments.experiment import Experiment, RunSettings
 from collectsim.experiments.optimize.settings import OptimizeSettings
@@ -56,7 +56,12 @@ def experiment_from_dict(
             sections[key] = model.model_validate(raw or {})
         except ValidationError as e:
             raise from_pydantic(e, source, prefix=key) from None
-    portfolio = dict(data.get("portfolio") or {})
+    raw_portfolio = data.get("portfolio")
+    if raw_portfolio is not None and not isinstance(raw_portfolio, dict):
+        shown = repr(raw_portfolio)
+        raise InputError(f"{source}: portfolio = {shown[:57] + '...' if len(shown) > 60 else shown}: must be a table "
+                         "([portfolio])")
+    portfolio = dict(raw_portfolio or {})
     if accounts is not None:
         portfolio["accounts"] = accounts
     if days is not None:
@@ -72,6 +77,9 @@ def experiment_from_dict(
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
         raise from_pydantic(e, source) from None
+    except (TypeError, AttributeError, KeyError) as e:  # a table of the wrong shape met a validator
+        raise InputError(f"{source}: a table or value has the wrong shape ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0][:100] if str(e) else ''}); see `collectsim check --help`") from None
     run: RunSettings = sections.pop("run")
     return Experiment(
         name=run.name or name,

@@ -77,10 +77,23 @@ class Cell(BaseModel):
         0.0, ge=0.0, le=0.9, description="Share of the balance forgiven by a settlement offer."
     )
 
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, v):
+        if v != "*":
+            if not v:
+                raise ValueError("an empty list matches no account; name tiers or use '*' for all")
+            for t in v:
+                if not t.strip():
+                    raise ValueError("a tier name is empty")
+        return v
+
     @field_validator("buckets")
     @classmethod
     def _buckets(cls, v):
         if v != "*":
+            if not v:
+                raise ValueError("an empty list matches no account; name buckets (M1..M6) or use '*' for all")
             for b in v:
                 if b not in BUCKETS:
                     raise ValueError(f"unknown bucket {b!r}; allowed: {', '.join(BUCKETS)} or '*'")

@@ -664,6 +664,8 @@ class Scenario(Strict):
                 out[name] = defaults[name]
             elif isinstance(given, ChannelSpec):
                 out[name] = given
+            elif not isinstance(given, dict):
+                raise ValueError(f"channels.{name} must be a table of channel fields ([channels.{name}])")
             else:
                 merged = defaults[name].model_dump()
                 merged.update(given)  # type: ignore[arg-type]

@@ -43,7 +43,8 @@ Conventions the engine fixes and the reference follows
   complaint multiplier for an opted-out channel applies to opt-outs of earlier days.
 * During execution an attempt is stopped when an earlier attempt of the day on the rule's
   channels *would* reach the debtor (cooldown after a conversation), *would* make the
-  debtor opt out of the same channel (an opt-out rule: the opt-out takes effect at once),
+  debtor opt out of one of the rule's channels (an opt-out rule: its channels are one
+  medium, an opt-out through any of them stops them all, and takes effect at once),
   or when the day's would-be connects reach a connect cap — counting earlier attempts even
   if another rule or the collectors' minutes then stopped them (conservative).
 * A collector team sorts its queue by priority (ties: account, then hour, then request
@@ -373,8 +374,9 @@ class ReferenceBorrower(mesa.Agent):
         """Which of today's requests on ``rule``'s channels (hour order) the rule forbids."""
         if rule.kind == "quiet_hours":
             return {c for c in mine if not rule.start_hour <= c.hour < rule.end_hour}
-        if rule.kind == "opt_out":
-            return {c for c in mine if (self.opted_out >> c.channel) & 1}
+        if rule.kind == "opt_out":  # opted out of any of the rule's channels: all are closed
+            closed = any((self.opted_out >> ch) & 1 for ch in rule.channels)
+            return set(mine) if closed else set()
         if rule.kind == "cooldown_after_conversation":
             talked = self._count_history(day, rule, "rpcs") > 0
             return set(mine) if talked else set()
@@ -388,7 +390,7 @@ class ReferenceBorrower(mesa.Agent):
         self, day: int, rule: RuleParams, screened: list[Contact], allowed: list[Contact]
     ) -> set[Contact]:
         """Attempts stopped after a conversation (cooldown: a right-party contact), an opt-out
-        from the same channel, or once the connect cap (answered attempts) is used.
+        from any of the rule's channels, or once the connect cap (answered attempts) is used.
 
         ``screened`` are all of today's attempts that passed the rules before execution;
         an earlier one that *would* reach (or opt out) counts even if it was stopped or never
@@ -396,14 +398,14 @@ class ReferenceBorrower(mesa.Agent):
         """
         still = set(allowed)
         if rule.kind == "opt_out":
-            opted_today: set[int] = set()
+            opted_today = False  # opted out of one of the rule's channels earlier today
             blocked = set()
             for c in screened:
                 if c.channel in rule.channels:
-                    if c in still and c.channel in opted_today:
+                    if c in still and opted_today:
                         blocked.add(c)
                     if c.opts_out:
-                        opted_today.add(c.channel)
+                        opted_today = True
             return blocked
         cooldown = rule.kind == "cooldown_after_conversation"
         prior = 0 if cooldown else self._count_history(day, rule, "connects")

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats as _st  # noqa: E402
 
+from collectsim.experiments.folders import write_atomic  # noqa: E402
 from collectsim.model import CUMULATIVE_COLUMNS  # noqa: E402
 from collectsim.reports.plots.run import plot_bucket_flow  # noqa: E402
 from collectsim.results.catalogue import KPIS  # noqa: E402
@@ -270,7 +271,7 @@ def write_compare_plots(
     out = []
     for name, make in figs:
         fig = make()
-        fig.savefig(Path(folder) / name, dpi=100)
+        write_atomic(Path(folder) / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=100, format="png"))
         plt.close(fig)
         out.append(name)
     return out

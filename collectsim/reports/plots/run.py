@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from collectsim.experiments.folders import write_atomic  # noqa: E402
 from collectsim.vocabulary.accounts import BUCKETS, STATUS_NAMES  # noqa: E402
 from collectsim.vocabulary.channels import CHANNELS  # noqa: E402
 
@@ -68,7 +69,7 @@ def write_run_plots(daily: pd.DataFrame, folder: Path, title: str = "") -> list[
         if title:
             fig.suptitle(title, fontsize=9)
         fig.tight_layout()
-        fig.savefig(folder / name, dpi=110)
+        write_atomic(Path(folder) / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=110, format="png"))
         plt.close(fig)
         out.append(name)
     return out

@@ -18,9 +18,9 @@ import pytest
 
 from collectsim import optimize
 from collectsim.errors import InputError
-from collectsim.experiments import simulate
 from collectsim.experiments.optimize import JOURNAL_NAME, paired_stats
 from collectsim.experiments.replicate import Task, run_tasks
+from collectsim.experiments.simulation import simulate
 from collectsim.policies import load_policy_file
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import Scenario
