@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "CollectionsModel": "collectsim.model",
     "Policy": "collectsim.policies",
     "Observation": "collectsim.policies",
+    "Outcomes": "collectsim.policies",
     "Requests": "collectsim.policies",
     "RuleTablePolicy": "collectsim.policies",
     "RuleTableSpec": "collectsim.policies",
@@ -81,6 +82,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from collectsim.policies import (
         Cell,
         Observation,
+        Outcomes,
         Policy,
         Requests,
         RuleTablePolicy,

@@ -118,6 +118,10 @@ class ContactPipeline:
         self.channels = channels
         self.tally = tally
         self.log = log
+        #: keep the day's made contacts for a learning policy (:attr:`made_today`)
+        self.report = False
+        #: the day's made contacts as :class:`~collectsim.policies.base.Outcomes` fields (when :attr:`report`)
+        self.made_today: dict[str, np.ndarray] = {}
 
     # ---------------------------------------------------------------- 3. screen --------
     def screen(self, day: int, requests: Requests, policy: str = "policy") -> DayContacts:
@@ -189,6 +193,7 @@ class ContactPipeline:
                                                         c.optout, len(CHANNELS), _CONVERSATION)
         cost = float(counts @ ch.cost_cents)  # exact per channel, one rounding each
         self.rule_engine.record(day, c.account, c.channel, c.connected, c.reached, made=c.done, live=pop.live)
+        self.made_today = {}
         if len(c) == 0:
             return
         complaint = pop.absorb_contacts(day, c.account, c.channel, c.hour, c.connected, c.reached, c.optout, c.seq,
@@ -212,6 +217,19 @@ class ContactPipeline:
             r = c.requests
             outcome[conv] = pop.converse(day, c.account[conv], r.offer[conv], r.discount[conv], r.plan_months[conv],
                                          c.skill[conv])
+        if self.report:
+            done = c.done
+            self.made_today = {
+                "contact_account": pop.account_id[c.account[done]],
+                "contact_channel": c.channel[done].astype(np.int8),
+                "contact_hour": c.hour[done].astype(np.int8),
+                "contact_connected": c.connected[done].copy(),
+                "contact_reached": c.reached[done].copy(),
+                "contact_outcome": outcome[done].astype(np.int8),
+                "contact_complaint": complaint[done].copy(),
+                "contact_opted_out": c.optout[done].copy(),
+                "contact_cost": ch.cost_cents[c.channel[done]].astype(np.float64) + c.team_cost[done],
+            }
         if self.log is not None:
             done = c.done
             self.log.append(

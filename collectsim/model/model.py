@@ -36,7 +36,7 @@ from collectsim.compliance import RuleEngine
 from collectsim.model.contact_log import ContactLog
 from collectsim.model.contacts import ContactPipeline
 from collectsim.model.daily import reporters
-from collectsim.policies.base import Policy
+from collectsim.policies.base import Outcomes, Policy
 from collectsim.scenario import ChannelTable, Scenario, resolve_rules
 from collectsim.streams import Streams
 from collectsim.vocabulary.accounts import ACTIVE, BUCKETS, CHARGED_OFF
@@ -89,6 +89,9 @@ class CollectionsModel(mesa.Model):
         #: after the horizon: the run-off (see :meth:`run_off`) — no recording, no fixed team cost
         self.in_runoff = False
         self.datacollector = mesa.DataCollector(model_reporters=reporters())
+        if policy.learns:
+            self.contacts.report = True
+            policy.start(self.streams)
 
     # ----------------------------------------------------------------- reported metrics ---
     @property
@@ -114,15 +117,43 @@ class CollectionsModel(mesa.Model):
         self._enter(day)                                               # (open book: today's entries)
         self.borrowers.age(day)                                        # 1 age
         requests = self.policy.decide(self.borrowers.observe(day))     # 2 decide
+        learns = self.policy.learns
+        paid_before = self.borrowers.collected.copy() if learns else None
         contacts = self.contacts.screen(day, requests, self.policy.name)  # 3 screen
         self.contacts.draw_outcomes(day, contacts)                     # 4 outcomes
         self.contacts.work(contacts)                                   # 5 work
         self.contacts.act(day, contacts)                               # 6 act
+        promises = self._promises_due(day) if learns else None
         self.borrowers.receive_payments(day)                           # 7 payments
+        outcomes = self._outcomes(day, paid_before, promises) if learns else None
         self.borrowers.charge_off(day)                                 # 8 close
         self.close_day(day)
         if not self.in_runoff:
             self.datacollector.collect(self)                           # 9 record
+        if outcomes is not None:
+            self.policy.observe(outcomes)                              # (a learning policy's evening)
+
+    def _promises_due(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Slots with a promise due today and their broken-promise counts, before the payments."""
+        pop = self.borrowers
+        due = np.flatnonzero(pop.promise_due_day == day)
+        return due, pop.broken_promises[due].copy()
+
+    def _outcomes(self, day: int, paid_before: np.ndarray, promises: tuple[np.ndarray, np.ndarray]) -> Outcomes:
+        """What the department observed today (after the payments, before slots move), by account number."""
+        pop = self.borrowers
+        paid = pop.collected - paid_before
+        payers = np.flatnonzero(paid > 0)
+        due, broken_before = promises
+        broken = pop.broken_promises[due] > broken_before
+        return Outcomes(
+            day=day,
+            **self.contacts.made_today,
+            payment_account=pop.account_id[payers].copy(),
+            payment_amount=paid[payers],
+            promise_kept=pop.account_id[due[~broken]].copy(),
+            promise_broken=pop.account_id[due[broken]].copy(),
+        )
 
     def _enter(self, day: int) -> None:
         """Newly delinquent accounts enter collections (an open book)."""
@@ -185,6 +216,9 @@ class CollectionsModel(mesa.Model):
         in the slot of its number.
         """
         self.policy = policy
+        self.contacts.report = policy.learns
+        if policy.learns:
+            policy.start(self.streams)
         self.in_runoff = True
         self.contacts.log = None
         pop = self.borrowers

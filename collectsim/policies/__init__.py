@@ -8,7 +8,7 @@ file (:func:`get_policy`) and checks it against a scenario (:func:`prepare_polic
 
 from __future__ import annotations
 
-from collectsim.policies.base import Observation, Policy, Requests
+from collectsim.policies.base import Observation, Outcomes, Policy, Requests
 from collectsim.policies.baselines import MaxLegal, NoContact, seed_champion, sms_only
 from collectsim.policies.registry import BUILTIN, get_policy, load_policy_file, prepare_policy
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
@@ -20,6 +20,7 @@ __all__ = [
     "prepare_policy",
     "Policy",
     "Observation",
+    "Outcomes",
     "Requests",
     "RuleTablePolicy",
     "RuleTableSpec",

@@ -20,7 +20,7 @@ from collectsim.vocabulary.accounts import dpd_buckets
 from collectsim.vocabulary.channels import CHANNELS
 from collectsim.vocabulary.offers import OFFERS
 
-__all__ = ["Observation", "Requests", "Policy"]
+__all__ = ["Observation", "Outcomes", "Requests", "Policy"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,39 @@ class Observation:
 
 def _empty(dtype: type) -> np.ndarray:
     return np.zeros(0, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What a collections department learns about one finished day (``day``).
+
+    Given to a *learning* policy (:attr:`Policy.learns`) through :meth:`Policy.observe` at
+    the end of the day, so it knows them the next morning before :meth:`Policy.decide`.
+    Every array names accounts by **account number** (stable across days, unlike slots),
+    never by slot, and holds only what the department's own systems record — never a
+    latent trait (segment, regime, λ, willingness, irritation, reachability).
+
+    The ``contact_*`` arrays are parallel, one entry per contact the collectors actually
+    made today (requests the rules blocked or the collectors did not reach are absent), in
+    the order made (account, then hour):
+    """
+
+    day: int  #: the day these outcomes are of
+    contact_account: np.ndarray = field(default_factory=lambda: _empty(np.int64))  #: int64: account number
+    contact_channel: np.ndarray = field(default_factory=lambda: _empty(np.int8))  #: int8: channel code (``CHANNELS``)
+    contact_hour: np.ndarray = field(default_factory=lambda: _empty(np.int8))  #: int8: hour made
+    contact_connected: np.ndarray = field(default_factory=lambda: _empty(bool))  #: bool: answered / delivered (by anyone)
+    contact_reached: np.ndarray = field(default_factory=lambda: _empty(bool))  #: bool: a right-party contact (the debtor)
+    #: int8: outcome code (``collectsim.vocabulary.accounts.OUTCOMES``: no answer, connect, rpc, promise, plan, settled)
+    contact_outcome: np.ndarray = field(default_factory=lambda: _empty(np.int8))
+    contact_complaint: np.ndarray = field(default_factory=lambda: _empty(bool))  #: bool: the contact drew a complaint
+    contact_opted_out: np.ndarray = field(default_factory=lambda: _empty(bool))  #: bool: the debtor opted out of its channel
+    #: float64: what the contact cost, cents (the channel's cost plus the collector's minutes at the team's cost)
+    contact_cost: np.ndarray = field(default_factory=lambda: _empty(np.float64))
+    payment_account: np.ndarray = field(default_factory=lambda: _empty(np.int64))  #: int64: accounts that paid today
+    payment_amount: np.ndarray = field(default_factory=lambda: _empty(np.int64))  #: int64: what each paid today, cents
+    promise_kept: np.ndarray = field(default_factory=lambda: _empty(np.int64))  #: int64: accounts whose promise due today was kept
+    promise_broken: np.ndarray = field(default_factory=lambda: _empty(np.int64))  #: int64: accounts whose promise due today was broken
 
 
 #: The fields of :class:`Requests` and their dtypes.
@@ -214,9 +247,24 @@ class Policy(abc.ABC):
     the policy fits the scenario there, raising :class:`~collectsim.errors.InputError`);
     :meth:`to_dict` returns the policy as plain data when it has a file form (a rule table).
     Policies must be picklable (replications run in worker processes).
+
+    A policy that learns during the run sets :attr:`learns`: the model then hands it the
+    run's random streams once (:meth:`start`) and, at the end of every day, what the
+    department observed that day (:meth:`observe`, an :class:`Outcomes`). Static policies
+    leave both hooks alone and the model builds no outcomes for them.
     """
 
     name: str = "policy"
+    #: Whether the model reports each day's :class:`Outcomes` to :meth:`observe` (and calls :meth:`start`).
+    learns: bool = False
+
+    def start(self, streams) -> None:  # noqa: B027 - optional hook
+        """Called by the model before day 0 of a run with its :class:`~collectsim.streams.Streams`
+        (only when :attr:`learns`): a learning policy draws its randomness from a named
+        source there, so runs are deterministic given the seed (default: nothing)."""
+
+    def observe(self, outcomes: Outcomes) -> None:  # noqa: B027 - optional hook
+        """Learn from the outcomes of the day just finished (only when :attr:`learns`; default: nothing)."""
 
     def prepare(self, tier_names: tuple[str, ...]) -> None:  # noqa: B027 - optional hook
         """Check the policy against a scenario's risk tiers before a run (default: nothing)."""

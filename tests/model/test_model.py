@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import collectsim
 from collectsim.model import CollectionsModel
 from collectsim.policies import BUILTIN, get_policy
-from collectsim.policies.base import Observation, Policy, Requests
+from collectsim.policies.base import Observation, Outcomes, Policy, Requests
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import PRESETS, Scenario
 from collectsim.validation.audit import audit
@@ -248,14 +248,74 @@ def test_policy_frequency_is_met_exactly_per_week():
     assert (per_account.loc[steady] == 12).all()
 
 
+_LATENT = ("segment", "regime", "willingness", "lam", "lam_inf", "irritation", "reachability", "churned", "ability")
+
+
 def test_observation_exposes_no_latent_trait():
-    fields = set(Observation.__dataclass_fields__)
-    for latent in ("segment", "regime", "willingness", "lam", "lam_inf", "irritation", "reachability", "churned"):
-        assert latent not in fields
+    for cls in (Observation, Outcomes):  # the morning's state and the evening's outcomes
+        fields = set(cls.__dataclass_fields__)
+        for latent in _LATENT:
+            assert not any(latent in f for f in fields), (cls.__name__, latent)
     model = CollectionsModel(_scenario(accounts=50), get_policy("no-contact"), seed=0)
     obs = model.borrowers.observe(0)
     with pytest.raises(ValueError):
         obs.balance[0] = 0  # read-only views: a policy cannot change the state
+
+
+class _Recorder(RuleTablePolicy):
+    """The seed champion's table, learning nothing but keeping every day's outcomes."""
+
+    learns = True
+
+    def __init__(self) -> None:
+        super().__init__(get_policy("seed-champion").table)
+        self.seen: list[Outcomes] = []
+        self.streams = None
+
+    def start(self, streams) -> None:
+        self.streams = streams
+
+    def observe(self, outcomes: Outcomes) -> None:
+        self.seen.append(outcomes)
+
+
+def test_a_learning_policy_sees_its_contacts_and_payments_by_account_number():
+    sc = _scenario(accounts=800)
+    rec = _Recorder()
+    model = CollectionsModel(sc, rec, seed=3)
+    model.run_for(30)
+    assert rec.streams is model.streams and [o.day for o in rec.seen] == list(range(30))
+    assert all(isinstance(o, Outcomes) for o in rec.seen)
+    log = model.contact_log()
+    contacts = pd.concat([pd.DataFrame({"account": o.contact_account, "day": o.day, "channel": o.contact_channel,
+                                        "reached": o.contact_reached, "complaint": o.contact_complaint})
+                          for o in rec.seen])
+    assert len(contacts) == len(log)
+    assert (contacts["account"].to_numpy() == log["account"].to_numpy()).all()
+    assert (contacts["channel"].to_numpy() == log["channel"].cat.codes.to_numpy()).all()
+    assert (contacts["reached"].to_numpy() == log["reached"].to_numpy()).all()
+    assert (contacts["complaint"].to_numpy() == log["complaint"].to_numpy()).all()
+    pop = model.borrowers
+    paid = np.zeros(pop.n, dtype=np.int64)
+    for o in rec.seen:
+        np.add.at(paid, o.payment_account, o.payment_amount)
+        assert (o.payment_amount > 0).all() and len(np.unique(o.payment_account)) == len(o.payment_account)
+    order = np.argsort(pop.account_id)
+    assert (paid == pop.collected[order]).all()  # every cent, to the account that paid it
+    cost = sum(float(o.contact_cost.sum()) for o in rec.seen)
+    assert cost == pytest.approx(pop.cost_cents.sum(), rel=1e-9)
+    assert sum(len(o.promise_kept) + len(o.promise_broken) for o in rec.seen) <= model.tally.ptp_due
+
+
+def test_a_static_policy_gets_no_outcomes_and_the_same_run():
+    sc = _scenario(accounts=500)
+    a = CollectionsModel(sc, get_policy("seed-champion"), seed=5)
+    b = CollectionsModel(sc, _Recorder(), seed=5)
+    a.run_for(20)
+    b.run_for(20)
+    assert a.contacts.report is False and b.contacts.report is True
+    assert (a.borrowers.collected == b.borrowers.collected).all()
+    assert a.contact_log().equals(b.contact_log())
 
 
 def test_daily_series_has_one_row_per_day_and_model_is_collected():
