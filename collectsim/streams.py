@@ -81,6 +81,8 @@ SOURCES: dict[str, Source] = {
         Source("keep", "daily", "account", ("promise", "plan"), use="promises kept; plan instalments paid"),
         Source("churn", "daily", "account", use="whether a resolved customer leaves"),
         Source("policy", "daily", "account", use="a policy's own randomisation"),
+        Source("adaptive", "daily", "account", ("holdout", "assign", "posterior", "posterior_angle"),
+               use="the adaptive policy: holdout membership, arm assignment, Thompson draws of the posterior"),
     )
 }
 

@@ -2,12 +2,14 @@
 
 :class:`Policy` is the protocol (``base.py``: :class:`Observation` in, :class:`Requests`
 out); ``rule_table.py`` is the parametric strategy per risk tier × DPD bucket;
-``baselines.py`` the built-in policies; ``registry.py`` resolves a built-in name or a policy
+``baselines.py`` the built-in policies; ``adaptive.py`` the policy that learns during the run
+(Thompson sampling over rule-table arms); ``registry.py`` resolves a built-in name or a policy
 file (:func:`get_policy`) and checks it against a scenario (:func:`prepare_policy`).
 """
 
 from __future__ import annotations
 
+from collectsim.policies.adaptive import AdaptivePolicy, AdaptiveSpec, ArmSpec
 from collectsim.policies.base import Observation, Outcomes, Policy, Requests
 from collectsim.policies.baselines import MaxLegal, NoContact, seed_champion, sms_only
 from collectsim.policies.registry import BUILTIN, get_policy, load_policy_file, prepare_policy
@@ -25,6 +27,9 @@ __all__ = [
     "RuleTablePolicy",
     "RuleTableSpec",
     "Cell",
+    "AdaptivePolicy",
+    "AdaptiveSpec",
+    "ArmSpec",
     "NoContact",
     "MaxLegal",
     "seed_champion",

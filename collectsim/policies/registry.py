@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from collectsim.errors import InputError, from_pydantic
+from collectsim.policies.adaptive import load_adaptive
 from collectsim.policies.base import Policy
 from collectsim.policies.baselines import MaxLegal, NoContact, seed_champion, sms_only
 from collectsim.policies.rule_table import RuleTablePolicy, RuleTableSpec
@@ -24,8 +25,9 @@ BUILTIN = {
 }
 
 
-def load_policy_file(path: str | Path) -> RuleTablePolicy:
-    """Load a rule-table policy from a TOML file with a ``[policy]`` table."""
+def load_policy_file(path: str | Path) -> Policy:
+    """Load a policy from a TOML file with a ``[policy]`` table: a rule table, or an
+    adaptive policy (``kind = "adaptive"``, :mod:`collectsim.policies.adaptive`)."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"policy = {str(path)!r}: no such file (and not a built-in: {', '.join(BUILTIN)})")
@@ -35,6 +37,8 @@ def load_policy_file(path: str | Path) -> RuleTablePolicy:
         raise InputError(f"{p}: unknown key '{sorted(extra)[0]}' (a typo?); a policy file holds one [policy] table")
     if "policy" not in data:
         raise InputError(f"{p}: policy: missing required table [policy]")
+    if isinstance(data["policy"], dict) and data["policy"].get("kind") == "adaptive":
+        return load_adaptive(data["policy"], str(p))
     try:
         return RuleTablePolicy(RuleTableSpec.model_validate(data["policy"]))
     except ValidationError as e:

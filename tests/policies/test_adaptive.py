@@ -1,0 +1,212 @@
+"""The adaptive policy: Thompson sampling over rule-table arms, learning from observed outcomes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from collectsim.agents.borrowers import BorrowerPopulation
+from collectsim.errors import InputError
+from collectsim.experiments import simulate
+from collectsim.model import CollectionsModel
+from collectsim.policies import AdaptivePolicy, get_policy
+from collectsim.policies.adaptive import REVIEW_COLUMNS, ArmStats, posterior, thompson_shares
+from collectsim.policies.base import Observation, Outcomes
+from collectsim.scenario import Scenario
+
+_LATENT = ("segment", "regime", "willingness", "lam", "ability", "irritation", "reachability", "churned")
+
+
+def _scenario(accounts: int = 1500, days: int = 60) -> Scenario:
+    return Scenario.model_validate({"portfolio": {"accounts": accounts, "horizon_days": days}})
+
+
+def _spec(**over) -> dict:
+    spec = {"arms": [{"name": "champion"}, {"name": "fewer", "contacts_scale": 0.5},
+                     {"name": "more", "contacts_scale": 1.5}],
+            "review_days": 10, "attribution_days": 5, "holdout": 0.2}
+    spec.update(over)
+    return spec
+
+
+# ---------------------------------------------------------------- (a) convergence --------
+
+def test_the_better_arm_takes_the_traffic_from_rewards_with_known_means():
+    """Two arms worth 0.5 and 1.0 per account-day; 200 accounts of 14 days per arm and review,
+    each account's reward = 14·μ + N(0, 20²). One review's estimate has se ≈ 20/(14·√200) ≈ 0.10,
+    so after a few reviews (decay 0.7 keeps an effective ~3 periods) the difference 0.5 is
+    ≳ 5 standard errors of the difference: P(best) of the better arm is > 0.999 and its share
+    min_share + (1 − 2·min_share)·P(best) ≈ 0.95; 0.8 leaves room for the Monte Carlo error of
+    2000 draws (sd of P(best) < 0.011) and for the prior's shrinkage."""
+    rng = np.random.default_rng(7)
+    stats = [ArmStats(), ArmStats()]
+    means = (0.5, 1.0)
+    shares = np.array([0.5, 0.5])
+    history = []
+    for _ in range(6):
+        for s, mu in zip(stats, means, strict=True):
+            s.decay(0.7)
+            d = np.full(200, 14.0)
+            s.add(d * mu + rng.normal(0.0, 20.0, 200), d)
+        post = [posterior(s, 50.0) for s in stats]
+        best, shares = thompson_shares(np.array([p[0] for p in post]), np.array([p[1] for p in post]),
+                                       rng.standard_normal((2, 2000)), 0.05)
+        history.append(shares[1])
+    assert history[-1] > 0.8 and history[-1] <= 0.95 + 1e-12
+    assert best[1] > 0.99
+    m, sd = posterior(stats[1], 50.0)
+    assert abs(m - 1.0) < 4 * sd  # the posterior covers the true mean
+
+
+def test_posterior_without_data_is_the_prior_and_shrinks_with_data():
+    assert posterior(ArmStats(), 3.0) == (0.0, 3.0)
+    s = ArmStats()
+    s.add(np.array([10.0, 12.0, 8.0, 11.0]), np.array([10.0, 10.0, 10.0, 10.0]))
+    m, sd = posterior(s, 100.0)
+    assert m == pytest.approx(1.025, rel=1e-3) and 0 < sd < 0.2
+
+
+def test_in_the_engine_calls_beat_no_contact_where_the_tier_responds():
+    """Arm "none" (no contact) against the champion's table; in the medium and low tiers the
+    champion's contacts bring more cash than they cost, and the champion takes > 0.8 of the traffic."""
+    pol = AdaptivePolicy({"arms": [{"name": "none", "contacts_scale": 0.0}, {"name": "champion"}],
+                          "review_days": 10, "attribution_days": 10, "holdout": 0.0, "decay": 1.0})
+    simulate(_scenario(3000, 120), pol, 1)
+    last = pol.reviews[pol.reviews["review"] == pol.reviews["review"].max()].set_index(["tier", "arm"])
+    for tier in ("medium", "low"):
+        assert last.loc[(tier, "champion"), "share_after"] > 0.8
+
+
+# ---------------------------------------------------------------- (b) determinism --------
+
+def test_same_seed_same_kpis_and_review_table():
+    sc = _scenario()
+    a, b = AdaptivePolicy(_spec()), AdaptivePolicy(_spec())
+    ra, rb = simulate(sc, a, 11), simulate(sc, b, 11)
+    assert ra.kpis == rb.kpis
+    assert list(a.reviews.columns) == list(REVIEW_COLUMNS) and len(a.reviews) > 0
+    assert a.reviews.equals(b.reviews)
+    again = simulate(sc, a, 11)  # the same object again: it starts afresh
+    assert again.kpis == ra.kpis
+    c = AdaptivePolicy(_spec())
+    simulate(sc, c, 12)
+    assert not c.reviews.equals(a.reviews)
+
+
+def test_reviews_every_review_days_with_delayed_rewards():
+    pol = AdaptivePolicy(_spec())
+    simulate(_scenario(), pol, 3)
+    rv = pol.reviews
+    assert sorted(rv["day"].unique()) == list(range(10, 60, 10))
+    first = rv[rv["review"] == 1]
+    assert first["why"].str.contains("no matured period").all() or (first["arm"] == "holdout").any()
+    later = rv[(rv["review"] == 2) & (rv["arm"] != "holdout")]
+    assert (later["window_end"] <= later["day"]).all()  # only closed windows are learnt from
+    arms = rv[rv["arm"] != "holdout"].groupby(["review", "tier"])["share_after"].sum()
+    assert np.allclose(arms, 1 - 0.2)
+
+
+# ---------------------------------------------------------------- (c) no latent state ----
+
+class _Watched(AdaptivePolicy):
+    """Records what the policy is given and checks the holdout after every decision."""
+
+    def __init__(self, spec) -> None:
+        super().__init__(spec)
+        self.given: set[type] = set()
+        self.holdout_ok = True
+
+    def decide(self, obs):
+        self.given.add(type(obs))
+        out = super().decide(obs)
+        ids = obs.account_id[obs.active_index]
+        hold = self.in_holdout(ids)
+        self.holdout_ok &= bool((self.arm_of(ids[hold]) == 0).all())
+        return out
+
+    def observe(self, outcomes):
+        self.given.add(type(outcomes))
+        super().observe(outcomes)
+
+
+def test_the_policy_sees_only_observations_and_outcomes():
+    pol = _Watched(_spec())
+    model = CollectionsModel(_scenario(800, 30), pol, seed=2)
+    pol.prepare(model.borrowers.tier_names)
+    pol.start(model.streams)
+    model.run_for(30)
+    assert pol.given == {Observation, Outcomes}
+    for cls in (Observation, Outcomes):
+        assert not any(lat in f for f in cls.__dataclass_fields__ for lat in _LATENT)
+    for value in vars(pol).values():  # it keeps no handle on the model or the population
+        assert not isinstance(value, (CollectionsModel, BorrowerPopulation))
+
+
+# ---------------------------------------------------------------- (d) holdout ------------
+
+def test_holdout_share_is_respected_and_stays_on_the_champion():
+    pol = _Watched(_spec(holdout=0.25))
+    simulate(_scenario(2000, 60), pol, 5)
+    assert pol.holdout_ok
+    ids = np.arange(len(pol._holdout))
+    seen = pol.arm_of(ids) >= 0
+    n = int(seen.sum())
+    share = pol.in_holdout(ids[seen]).mean()
+    assert abs(share - 0.25) < 4 * math.sqrt(0.25 * 0.75 / n)  # binomial, 4 sd
+    hold = pol.reviews[pol.reviews["arm"] == "holdout"]
+    assert (hold["share_after"] == 0.25).all()
+
+
+def test_zero_holdout_puts_nobody_in_it():
+    pol = AdaptivePolicy(_spec(holdout=0.0))
+    simulate(_scenario(600, 25), pol, 1)
+    assert not pol._holdout.any()
+
+
+# ---------------------------------------------------------------- (e) bad config ---------
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("review_days = 0", "policy.review_days"),
+        ("holdout = 1.5", "policy.holdout"),
+        ("revew_days = 3", "policy.revew_days"),
+        ('min_share = 0.4\n[[policy.arms]]\nname = "c"', "min_share"),
+    ],
+)
+def test_bad_policy_file_is_one_line_naming_the_field(tmp_path, body, field):
+    f = tmp_path / "p.toml"
+    f.write_text(f'[policy]\nkind = "adaptive"\n{body}\n[[policy.arms]]\nname = "a"\n[[policy.arms]]\nname = "b"\n')
+    with pytest.raises(InputError) as e:
+        get_policy(str(f))
+    msg = str(e.value)
+    assert "\n" not in msg and field in msg and str(f) in msg
+
+
+def test_bad_arms_are_refused(tmp_path):
+    f = tmp_path / "p.toml"
+    f.write_text('[policy]\nkind = "adaptive"\n[[policy.arms]]\nname = "a"\n[[policy.arms]]\nname = "a"\n')
+    with pytest.raises(InputError, match="policy.arms.*twice"):
+        get_policy(str(f))
+    f.write_text('[policy]\nkind = "adaptive"\n[[policy.arms]]\nname = "a"\ncontacts_scale = -1\n'
+                 '[[policy.arms]]\nname = "b"\n')
+    with pytest.raises(InputError, match=r"policy.arms.0.contacts_scale"):
+        get_policy(str(f))
+    with pytest.raises(InputError, match="unknown tier"):
+        AdaptivePolicy({"base": None, "cells": [{"tiers": ["nope"]}], "arms": [{"name": "a"}, {"name": "b"}]}
+                       ).prepare(("high", "low"))
+
+
+def test_the_shipped_policy_file_loads_and_round_trips():
+    pol = get_policy("experiments/policies/adaptive.toml")
+    assert isinstance(pol, AdaptivePolicy) and pol.arm_names == ("champion", "fewer", "more")
+    assert AdaptivePolicy(pol.to_dict()).to_dict() == pol.to_dict()
+
+
+def test_outside_the_engine_it_says_so():
+    pol = AdaptivePolicy(_spec())
+    model = CollectionsModel(_scenario(200, 5), get_policy("no-contact"), seed=0)
+    with pytest.raises(InputError, match="engine"):
+        pol.decide(model.borrowers.observe(0))
