@@ -2,8 +2,9 @@
 
 :func:`write_run` simulates an experiment once and writes ``summary.json`` (KPIs, per-tier
 KPIs, provenance, the policy table), ``daily.parquet``, ``config.toml`` (the resolved
-configuration, re-runnable as an experiment file) and, on request, ``contacts.parquet``
-into a folder (``docs/outputs.md``). :func:`collectsim.run_experiment` wraps it: a fresh
+configuration, re-runnable as an experiment file), ``reviews.csv`` when the policy keeps a
+strategy review table (the adaptive policy's :attr:`reviews`) and, on request,
+``contacts.parquet`` into a folder (``docs/outputs.md``). :func:`collectsim.run_experiment` wraps it: a fresh
 folder that appears whole, with its plots and report.
 """
 
@@ -103,6 +104,9 @@ def write_run(
     write_json(folder / "summary.json", summary)
     write_atomic(folder / "daily.parquet", lambda p: result.daily.to_parquet(p, index=False))
     write_toml(folder / "config.toml", plan.config)
+    reviews = getattr(plan.policy, "reviews", None)
+    if hasattr(reviews, "to_csv"):  # a policy that reviews its strategy during the run
+        write_atomic(folder / "reviews.csv", lambda p: reviews.to_csv(p, index=False))
     if plan.log_contacts and result.contacts is not None:
         write_atomic(folder / "contacts.parquet", lambda p: result.contacts.to_parquet(p, index=False))
     return result

@@ -210,3 +210,19 @@ def test_outside_the_engine_it_says_so():
     model = CollectionsModel(_scenario(200, 5), get_policy("no-contact"), seed=0)
     with pytest.raises(InputError, match="engine"):
         pol.decide(model.borrowers.observe(0))
+
+
+# ---------------------------------------------------------------- the run folder ---------
+
+def test_a_run_folder_holds_the_review_table(tmp_path):
+    import pandas as pd
+
+    import collectsim
+
+    quick = "experiments/quickstart.toml"
+    out, _ = collectsim.run_experiment(quick, policy="experiments/policies/adaptive.toml", accounts=1500, days=45,
+                                       out=tmp_path / "adaptive")
+    reviews = pd.read_csv(out / "reviews.csv")
+    assert list(reviews.columns) == list(REVIEW_COLUMNS) and sorted(reviews["day"].unique()) == [14, 28, 42]
+    out, _ = collectsim.run_experiment(quick, accounts=500, days=10, out=tmp_path / "static")
+    assert not (out / "reviews.csv").exists()
