@@ -226,3 +226,15 @@ def test_a_run_folder_holds_the_review_table(tmp_path):
     assert list(reviews.columns) == list(REVIEW_COLUMNS) and sorted(reviews["day"].unique()) == [14, 28, 42]
     out, _ = collectsim.run_experiment(quick, accounts=500, days=10, out=tmp_path / "static")
     assert not (out / "reviews.csv").exists()
+
+
+def test_the_seed_failure_experiment_pits_the_adaptive_policy_against_the_champion():
+    import collectsim
+
+    exp = collectsim.load_experiment("experiments/seed-failure.toml")
+    assert exp.scenario.shock is not None and exp.scenario.shock.start_day == 90
+    cmp = exp.sections["compare"]
+    assert cmp.champion == "seed-champion"
+    pol = get_policy(exp.policy_ref(cmp.challengers[0]))
+    assert isinstance(pol, AdaptivePolicy)
+    pol.prepare(tuple(exp.scenario.scoring.tier_names))
