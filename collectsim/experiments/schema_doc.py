@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from collectsim.experiments.experiment import RunSettings
-from collectsim.policies import Cell, RuleTableSpec
+from collectsim.policies import AdaptiveSpec, ArmSpec, Cell, RuleTableSpec
 from collectsim.scenario import (
     Behaviour,
     ChannelSpec,
@@ -48,6 +48,8 @@ _TABLES: list[tuple[str, type[BaseModel]]] = [
     ("[valuation]", Valuation),
     ("policy file: [policy]", RuleTableSpec),
     ("policy file: [[policy.cells]]", Cell),
+    ("adaptive policy file (kind = \"adaptive\"): [policy]", AdaptiveSpec),
+    ("adaptive policy file: [[policy.arms]]", ArmSpec),
 ]
 
 

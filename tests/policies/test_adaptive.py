@@ -200,7 +200,7 @@ def test_bad_arms_are_refused(tmp_path):
 
 
 def test_the_shipped_policy_file_loads_and_round_trips():
-    pol = get_policy("experiments/policies/adaptive.toml")
+    pol = get_policy("experiments/policies/thompson.toml")
     assert isinstance(pol, AdaptivePolicy) and pol.arm_names == ("champion", "fewer", "more")
     assert AdaptivePolicy(pol.to_dict()).to_dict() == pol.to_dict()
 
@@ -220,7 +220,7 @@ def test_a_run_folder_holds_the_review_table(tmp_path):
     import collectsim
 
     quick = "experiments/quickstart.toml"
-    out, _ = collectsim.run_experiment(quick, policy="experiments/policies/adaptive.toml", accounts=1500, days=45,
+    out, _ = collectsim.run_experiment(quick, policy="experiments/policies/thompson.toml", accounts=1500, days=45,
                                        out=tmp_path / "adaptive")
     reviews = pd.read_csv(out / "reviews.csv")
     assert list(reviews.columns) == list(REVIEW_COLUMNS) and sorted(reviews["day"].unique()) == [14, 28, 42]
