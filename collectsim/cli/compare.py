@@ -9,7 +9,6 @@ run, compare or optimize folder (:func:`collectsim.build_report`).
 from __future__ import annotations
 
 import argparse
-import sys
 
 import collectsim
 from collectsim.cli.args import JOBS, SEED, int_arg, positive_float
@@ -47,27 +46,11 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from collectsim.experiments import ProgressBars  # lazy: start-up time
     from collectsim.reports import headline_sentences  # lazy: start-up time
 
-    def say(msg: str) -> None:
-        if not args.quiet:
-            print(f"collectsim compare: {msg}", file=sys.stderr, flush=True)
-
-    out, result = collectsim.compare_experiment(
-        args.experiment,
-        accounts=args.accounts,
-        days=args.days,
-        out=args.out,
-        champion=args.champion,
-        challengers=args.policy,
-        reps=args.reps,
-        jobs=args.jobs,
-        variants=[] if args.no_variants else None,
-        target_ci=args.target_ci,
-        max_reps=args.max_reps,
-        seed=args.seed,
-        progress=say,
-    )
+    with ProgressBars("collectsim compare: ", enabled=not args.quiet) as bars:
+        out, result = _compare_run(args, bars)
     summary = result.summary()
     print(f"wrote {out}")
     for line in headline_sentences(result.table, summary):
@@ -85,6 +68,24 @@ def _compare(args: argparse.Namespace) -> int:
     )
     print(f"  report: {out / 'report.html'}")
     return 0
+
+
+def _compare_run(args: argparse.Namespace, bars):
+    return collectsim.compare_experiment(
+        args.experiment,
+        accounts=args.accounts,
+        days=args.days,
+        out=args.out,
+        champion=args.champion,
+        challengers=args.policy,
+        reps=args.reps,
+        jobs=args.jobs,
+        variants=[] if args.no_variants else None,
+        target_ci=args.target_ci,
+        max_reps=args.max_reps,
+        seed=args.seed,
+        progress=bars,
+    )
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:

@@ -1,0 +1,62 @@
+"""Progress messages of long steps and the bars the command line draws from them."""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+from collectsim.experiments import Progress, ProgressBars
+from collectsim.experiments.progress import counter
+from collectsim.experiments.replicate import Task, flat_kpis, run_tasks
+from collectsim.scenario import Scenario
+
+
+def test_a_progress_message_is_its_text_and_carries_its_parts():
+    p = Progress("replications", 12, 40, "simulations")
+    assert p == "replications: 12/40 simulations" and isinstance(p, str)
+    assert (p.step, p.done, p.total, p.unit) == ("replications", 12, 40, "simulations")
+    q = pickle.loads(pickle.dumps(p))
+    assert q == p and (q.step, q.done, q.total) == ("replications", 12, 40)
+    assert Progress("plots", 1, 3) == "plots: 1/3"
+
+
+def test_counter_reports_zero_at_once_then_each_done():
+    seen: list[str] = []
+    done = counter(seen.append, "plots", 3, "plots")
+    for k in (1, 2, 3):
+        done(k)
+    assert seen == ["plots: 0/3 plots", "plots: 1/3 plots", "plots: 2/3 plots", "plots: 3/3 plots"]
+    assert counter(None, "plots", 3) is None
+
+
+def test_bars_print_plain_messages_and_draw_counted_steps():
+    out = io.StringIO()
+    with ProgressBars("collectsim compare: ", file=out) as bars:
+        bars("starting")
+        bars(Progress("replications", 0, 3, "simulations"))
+        assert bars._bar is not None and bars._bar.total == 3
+        bars(Progress("replications", 2, 3, "simulations"))
+        assert bars._bar.n == 2
+        bars(Progress("replications", 3, 3, "simulations"))
+        assert bars._bar is None  # a finished step's bar is closed
+        bars("writing")
+    text = out.getvalue()
+    assert "collectsim compare: starting" in text and "collectsim compare: writing" in text
+    assert "replications:   0%" in text and "0/3" in text
+    quiet = io.StringIO()
+    with ProgressBars(enabled=False, file=quiet) as bars:
+        bars("starting")
+        bars(Progress("plots", 1, 2))
+    assert quiet.getvalue() == ""
+
+
+def test_run_tasks_counts_the_simulations_it_finishes():
+    scen = Scenario.model_validate({"portfolio": {"accounts": 200, "horizon_days": 5}})
+    tasks = [Task(scen, "sms-only", s) for s in (1, 2, 3)]
+    seen: list[int] = []
+    results = run_tasks(tasks, on_done=seen.append)
+    assert seen == [1, 2, 3] and len(results) == 3
+    seen2: list[int] = []
+    results2 = run_tasks(tasks, jobs=2, on_done=seen2.append)
+    assert seen2 == [1, 2, 3]
+    assert [flat_kpis(r)["net_value"] for r in results2] == [flat_kpis(r)["net_value"] for r in results]
