@@ -18,6 +18,7 @@ from collectsim.experiments import Experiment, default_out_dir, load_experiment,
 from collectsim.experiments.compare import Comparison, compare
 from collectsim.experiments.optimize import OptimizeResult
 from collectsim.experiments.optimize import optimize as run_study
+from collectsim.experiments.progress import ProgressBars
 from collectsim.reports import build_report
 from collectsim.results import SimulationResult
 
@@ -96,7 +97,7 @@ def compare_experiment(
         result = compare(exp, **options)
         say("writing files, plots and report")
         result.save(tmp)
-        build_report(tmp)
+        build_report(tmp, progress=options.get("progress"))
     return out_dir, result
 
 
@@ -115,5 +116,6 @@ def optimize(
     """
     exp = _experiment(experiment, accounts, days)
     result = run_study(exp, **options)
-    build_report(result.out)
+    with ProgressBars(enabled=options.get("progress") is True) as bars:
+        build_report(result.out, progress=bars)
     return result

@@ -8,6 +8,7 @@ so a report can be rebuilt at any time (``collectsim report DIR``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from collectsim.errors import InputError
@@ -41,13 +42,16 @@ def folder_kind(folder: str | Path) -> str:
         "trials.csv, best_policy.toml or validation.json)"
     )
 
-def build_report(folder: str | Path) -> list[Path]:
+def build_report(folder: str | Path, progress: Callable[[str], None] | None = None) -> list[Path]:
     """(Re)build ``report.html`` and ``report.md`` (and the plots) of a result folder.
 
     Parameters
     ----------
     folder:
         A ``collectsim run``, ``compare`` or optimizer result folder.
+    progress:
+        Optional callback receiving a :class:`~collectsim.experiments.progress.Progress`
+        message (``"plots: 2/5 plots"``) as each plot is written.
 
     Returns
     -------
@@ -56,7 +60,7 @@ def build_report(folder: str | Path) -> list[Path]:
     """
     f = Path(folder)
     kind = folder_kind(f)
-    page = {"compare": compare_page, "optimize": optimize_page, "run": run_page}[kind](f)
+    page = {"compare": compare_page, "optimize": optimize_page, "run": run_page}[kind](f, progress=progress)
     write_text_atomic(f / "report.html", page.to_html(f))
     write_text_atomic(f / "report.md", page.to_markdown())
     images = [f / b[1] for b in page.blocks if b[0] == "img"]

@@ -28,8 +28,9 @@ _OPTIMIZE_PLOTS = {
     "importances.png": "Parameter importances",
 }
 
-def optimize_page(folder: Path) -> Page:
-    """An optimizer folder: whichever of validation.json, trials.csv, best_policy.toml, plots it holds."""
+def optimize_page(folder: Path, progress=None) -> Page:
+    """An optimizer folder: whichever of validation.json, trials.csv, best_policy.toml, plots it holds
+    (``progress``: optional callback told of each plot written)."""
     page = Page(title=f"Optimization: {folder.name}", subtitle="Optimizer result folder.")
     docs: dict[str, dict] = {}
     for name in ("validation.json", "summary.json"):
@@ -63,7 +64,7 @@ def optimize_page(folder: Path) -> Page:
         except (OSError, ValueError) as e:
             page.add("p", f"trials.csv could not be read: {e}")
     if trials is not None and validation.get("objective"):
-        _write_plots(folder, trials, validation, meta)
+        _write_plots(folder, trials, validation, meta, progress)
     plots = [n for n in _OPTIMIZE_PLOTS if (folder / n).is_file()]
     if trials is not None or plots:
         page.add("h2", "Trials")
@@ -138,7 +139,7 @@ def _fmt_any(key: str, v: Any) -> str:
         return ", ".join(map(str, v))[:200]
     return str(v)[:200]
 
-def _write_plots(folder: Path, trials: pd.DataFrame, validation: dict, meta: dict) -> None:
+def _write_plots(folder: Path, trials: pd.DataFrame, validation: dict, meta: dict, progress=None) -> None:
     """The optimizer's plots, from the folder's trials.csv, validation.json and pareto.csv."""
     objective = validation["objective"]
     mode = objective.get("mode", "scalar")
@@ -162,4 +163,5 @@ def _write_plots(folder: Path, trials: pd.DataFrame, validation: dict, meta: dic
         churn=names[2] if len(names) > 2 else "lost_clv",
         measure=objective.get("measure", "net_recovery"),
         title=f"{meta.get('experiment', folder.name)} · {mode}",
+        progress=progress,
     )

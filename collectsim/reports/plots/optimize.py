@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from collectsim.experiments.progress import Progress  # noqa: E402
+
 __all__ = [
     "plot_history", "plot_pareto_front", "plot_importances", "write_optimize_plots", "write_trial_values_plot"]
 
@@ -121,9 +123,13 @@ def write_optimize_plots(
     churn: str = "lost_clv",
     measure: str = "net_value",
     title: str = "",
+    progress=None,
 ) -> list[str]:
     """Write ``history.png``, ``pareto_front.png`` (every study: in scalar mode it shows the
-    trade-off the weights chose on) and ``importances.png`` (when available); return names."""
+    trade-off the weights chose on) and ``importances.png`` (when available); return names.
+
+    ``progress`` (optional) receives a :class:`~collectsim.experiments.progress.Progress` per plot.
+    """
     folder = Path(folder)
     written = []
     jobs: list[tuple[str, Any]] = [
@@ -146,6 +152,8 @@ def write_optimize_plots(
             written.append(name)
         finally:
             plt.close(fig)
+        if progress is not None:
+            progress(Progress("plots", len(written), len(jobs), "plots"))
     return written
 
 
