@@ -1,7 +1,7 @@
 """The ``collectsim`` command line: a thin shell over the public Python API.
 
 Each command module (``run.py``: run, check; ``compare.py``: compare, report;
-``optimize.py``; ``app.py``: the interactive page) declares its sub-commands in a ``COMMANDS`` table; this module assembles
+``optimize.py``; ``schema.py``: the file schema; ``app.py``: the interactive page) declares its sub-commands in a ``COMMANDS`` table; this module assembles
 the parser. Exit codes: 0 success, 2 bad input (one line on stderr naming the field, the
 value and what is allowed; nothing half-written), 1 an unexpected internal error.
 """
@@ -12,13 +12,15 @@ import argparse
 import sys
 
 import collectsim
-from collectsim.cli import app, compare, optimize, run
+from collectsim.cli import app, compare, optimize, run, schema
 from collectsim.cli.args import Parser
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: sub-command name -> (help, add_arguments, handler), in the order ``--help`` lists them
-COMMANDS: dict[str, tuple] = {**run.COMMANDS, **optimize.COMMANDS, **compare.COMMANDS, **app.COMMANDS}
+COMMANDS: dict[str, tuple] = {
+    **run.COMMANDS, **optimize.COMMANDS, **compare.COMMANDS, **schema.COMMANDS, **app.COMMANDS
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ experiment files), ``simulate.py`` (one replication), ``replicate.py`` (many, in
 appear whole, with what produced them), ``run.py`` (one run's data files), ``compare/``
 (champion versus challengers: ``compare.compare``) and ``optimize/`` (the policy search:
 ``optimize.optimize``), ``progress.py`` (progress messages of long steps, and the bars the command
-line draws from them), ``schema_doc.py`` (the file reference).
+line draws from them), ``schema_doc.py`` (the file reference, and ``collectsim schema``'s text).
 """
 
 from collectsim import lazy
@@ -34,6 +34,8 @@ _EXPORTS = {
     "OptimizeResult": "collectsim.experiments.optimize",
     "Progress": "collectsim.experiments.progress",
     "ProgressBars": "collectsim.experiments.progress",
+    "schema_text": "collectsim.experiments.schema_doc",
+    "schema_tables": "collectsim.experiments.schema_doc",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy.exports(__name__, _EXPORTS)
