@@ -60,3 +60,21 @@ def test_run_tasks_counts_the_simulations_it_finishes():
     results2 = run_tasks(tasks, jobs=2, on_done=seen2.append)
     assert seen2 == [1, 2, 3]
     assert [flat_kpis(r)["net_value"] for r in results2] == [flat_kpis(r)["net_value"] for r in results]
+
+
+def test_the_optimizer_shows_a_bar_for_its_validation(tmp_path, capsys):
+    from collectsim import optimize
+
+    exp = tmp_path / "tiny.toml"
+    exp.write_text(
+        '[run]\nname = "tiny"\n[portfolio]\naccounts = 300\nhorizon_days = 10\n'
+        "[optimize]\ntrials = 3\nreps = 1\nvalidation_reps = 2\nvalidate_top = 1\nseed = 3\n"
+        '[[optimize.params]]\nname = "low.sms"\nfield = "sms_per_week"\ntiers = ["low"]\nlow = 0\nhigh = 4\nstep = 1\n'
+    )
+    optimize(exp, out=tmp_path / "run", jobs=1, progress=True)
+    err = capsys.readouterr().err
+    assert "validating the best 1 trial(s) and the champion on 2 held-out seeds" in err
+    assert "validation:" in err and "simulations" in err  # the bar of the validation's simulations
+    assert "plots:" in err  # and of the report's plots
+    optimize(exp, out=tmp_path / "quiet", jobs=1, progress=False)
+    assert capsys.readouterr().err == ""
