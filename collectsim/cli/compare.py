@@ -42,7 +42,7 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--days", type=int_arg("days"), help="override portfolio.horizon_days")
     p.add_argument("--no-variants", action="store_true", help="skip the stress variants")
     p.add_argument("--out", help="result folder to create (default: results/compare-NAME-TIME)")
-    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.add_argument("--quiet", action="store_true", help="no progress messages or bars (replications, stress variants, report plots)")
 
 
 def _compare(args: argparse.Namespace) -> int:
