@@ -232,3 +232,14 @@ def test_the_recommended_trial_is_marked_on_the_plots(folder):
         caption = re.search(rf"!\[([^\]]*)\]\({png}\)", md).group(1)
         assert "recommended trial" in caption
     assert tomllib.loads((folder / "best_policy.toml").read_text())["policy"]["name"] == "small-best"
+
+
+def test_a_share_as_colour_reads_in_percent(folder):
+    trials = pd.read_csv(folder / "trials.csv")
+    fig, ax = plt.subplots()
+    plot_pareto_front(trials, ax, churn="churn_rate")
+    sc = ax.collections[0]
+    done = trials[trials["state"] == "COMPLETE"]
+    assert sc.get_array().max() == pytest.approx(100 * done["churn_rate"].max())
+    assert "% of resolved customers" in fig.axes[-1].get_ylabel()
+    plt.close(fig)

@@ -94,6 +94,8 @@ def plot_pareto_front(trials: pd.DataFrame, ax=None, champion: dict | None = Non
     x = pd.to_numeric(df[complaints], errors="coerce")
     y = pd.to_numeric(df[measure], errors="coerce")
     c = pd.to_numeric(df[churn], errors="coerce")
+    if churn in KPIS and KPIS[churn].unit == "share":  # the colour bar reads in %, as its label says
+        c = 100 * c
     sc = ax.scatter(x, y, c=c, cmap="viridis_r", s=22, alpha=0.8, label="complete trials", zorder=2)
     clabel = (kpi_axis_label(churn, per) if churn in KPIS else churn) + " (lower is better)"
     cbar = plt.colorbar(sc, ax=ax, label=_wrap(clabel))
