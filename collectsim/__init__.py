@@ -26,11 +26,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "simulate": "collectsim.experiments",
+    "simulate": "collectsim.experiments.simulation",
     "SimulationResult": "collectsim.results",
     "run_experiment": "collectsim.api",
     "compare_experiment": "collectsim.api",
     "optimize": "collectsim.api",
+    "stylized_facts": "collectsim.api",
+    "sweep_experiment": "collectsim.api",
     "compare": "collectsim.experiments.compare",
     "Comparison": "collectsim.experiments.compare",
     "OptimizeResult": "collectsim.experiments.optimize",

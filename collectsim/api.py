@@ -16,13 +16,19 @@ from pathlib import Path
 from collectsim.errors import InputError
 from collectsim.experiments import Experiment, default_out_dir, load_experiment, plan_run, result_folder, write_run
 from collectsim.experiments.compare import Comparison, compare
+from collectsim.experiments.facts import Scorecard, facts_settings, scorecard
+from collectsim.experiments.files import experiment_from_dict
+from collectsim.experiments.folders import write_json, write_toml
 from collectsim.experiments.optimize import OptimizeResult
 from collectsim.experiments.optimize import optimize as run_study
 from collectsim.experiments.progress import ProgressBars
+from collectsim.experiments.provenance import provenance
+from collectsim.experiments.run import resolved_config
+from collectsim.experiments.sweep import SweepResult, run_sweep
 from collectsim.reports import build_report
 from collectsim.results import SimulationResult
 
-__all__ = ["run_experiment", "compare_experiment", "optimize"]
+__all__ = ["run_experiment", "compare_experiment", "optimize", "stylized_facts", "sweep_experiment"]
 
 
 def _experiment(experiment: str | Path | Experiment, accounts: int | None, days: int | None) -> Experiment:
@@ -89,7 +95,9 @@ def compare_experiment(
     ``options`` are those of :func:`collectsim.compare` (``champion``, ``challengers``,
     ``reps``, ``jobs``, ``variants``, ``target_ci``, ``max_reps``, ``seed``, ``progress``, ...).
     ``out`` defaults to ``results/compare-NAME-TIME``. Returns (folder, comparison).
+    A policy listed twice, or two policies with one name, is refused (``distinct``).
     """
+    options.setdefault("distinct", True)
     exp = _experiment(experiment, accounts, days)
     out_dir = Path(out) if out is not None else default_out_dir("compare", exp.name)
     say = options.get("progress") or (lambda msg: None)
@@ -119,3 +127,84 @@ def optimize(
     with ProgressBars(enabled=options.get("progress") is True) as bars:
         build_report(result.out, progress=bars)
     return result
+
+
+def stylized_facts(
+    experiment: str | Path | Experiment | None = None,
+    *,
+    accounts: int | None = 20_000,
+    reps: int = 4,
+    seed: int | None = None,
+    policy: str | None = None,
+    jobs: int = 1,
+    out: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Path, Scorecard]:
+    """Score an experiment's book against the stylized facts and write the scorecard folder.
+
+    The folder holds ``facts.json`` (every row with its per-replication values),
+    ``facts.md`` (the table, definitions and sources) and ``config.toml`` (the resolved
+    experiment). Returns (folder, scorecard); ``scorecard.passed`` says whether every fact
+    is in its range.
+
+    Parameters
+    ----------
+    experiment:
+        An experiment file, a loaded experiment, or None for the default scenario (every
+        field at its documented default, the seed-champion policy).
+    accounts:
+        Portfolio size of the runs (default 20,000; None: the experiment's own size).
+    reps, seed, policy, jobs, progress:
+        As :func:`collectsim.experiments.facts.scorecard` (in ``scoring.py``).
+    out:
+        The folder to create (default ``results/facts-NAME-TIME``).
+    """
+    if experiment is None:
+        exp = experiment_from_dict({} if accounts is None else {"portfolio": {"accounts": accounts}},
+                                   name="default")
+    elif isinstance(experiment, Experiment):
+        exp = experiment
+    else:
+        exp = load_experiment(experiment, accounts=accounts)
+    out_dir = Path(out) if out is not None else default_out_dir("facts", exp.name)
+    with result_folder(out_dir) as tmp:
+        card = scorecard(exp, reps=reps, seed=seed, policy=policy, jobs=jobs, progress=progress)
+        data = card.to_dict()
+        data["meta"] = provenance(experiment=exp.name, source=exp.source, accounts=exp.scenario.portfolio.accounts,
+                                  seeds=card.seeds)
+        data["settings"] = facts_settings()
+        write_json(tmp / "facts.json", data)
+        (tmp / "facts.md").write_text(card.markdown() + "\n")
+        write_toml(tmp / "config.toml", resolved_config(exp, card.policy, card.seeds[0],
+                                                          exp.scenario.portfolio.horizon_days))
+    return out_dir, card
+
+
+def sweep_experiment(
+    experiment: str | Path | Experiment,
+    *,
+    accounts: int | None = None,
+    days: int | None = None,
+    reps: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    out: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Path, SweepResult]:
+    """Run an experiment's ``[sweep]`` grid and write the complete sweep folder, report included.
+
+    The folder holds ``sweep_runs.csv`` (every run's KPIs), ``sweep_summary.csv`` (mean and
+    95 % interval at every point), ``sweep_versus_best.csv`` (paired differences from the
+    best point), ``sweep.json`` (settings, shape of the response, provenance),
+    ``config.toml``, one ``sweep_<kpi>.png`` per KPI and ``report.html``/``report.md``.
+    ``out`` defaults to ``results/sweep-NAME-TIME``. Returns (folder, result).
+    """
+    exp = _experiment(experiment, accounts, days)
+    out_dir = Path(out) if out is not None else default_out_dir("sweep", exp.name)
+    with result_folder(out_dir) as tmp:
+        result = run_sweep(exp, reps=reps, seed=seed, jobs=jobs, progress=progress)
+        result.save(tmp)
+        write_toml(tmp / "config.toml", resolved_config(exp, result.meta["base_policy"], result.meta["seeds"][0],
+                                                          exp.scenario.portfolio.horizon_days))
+        build_report(tmp)
+    return out_dir, result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,10 @@ def exports(package: str, names: dict[str, str]) -> tuple[Callable[[str], Any], 
     def __getattr__(name: str) -> Any:
         if name in names:
             value = getattr(importlib.import_module(names[name]), name)
+            if isinstance(value, types.ModuleType) and hasattr(value, name):
+                # a submodule of the same name (``experiments.simulate``) shadows the function
+                # once it has been imported: the function is the submodule's attribute
+                value = getattr(value, name)
             setattr(module, name, value)  # next time: a plain attribute
             return value
         raise AttributeError(f"module {package!r} has no attribute {name!r}")

@@ -45,6 +45,7 @@ import numpy as np
 from scipy.linalg import fractional_matrix_power
 
 from collectsim.agents.counters import Tally
+from collectsim.errors import InputError
 from collectsim.kernels import njit
 from collectsim.policies.base import Observation
 from collectsim.scenario import ChannelTable, Scenario
@@ -214,6 +215,77 @@ def _beta(rng: np.random.Generator, mean: float, sd: float, size: int) -> np.nda
     return rng.beta(mean * k, (1 - mean) * k, size)
 
 
+def _draw_latent(rng: np.random.Generator, segs, n: int) -> dict[str, np.ndarray]:
+    """The latent traits of ``n`` accounts drawn from the segments' laws (docs/model.md §1):
+    segment, balance at entry (cents), λ∞, willingness, reachability, ability regime."""
+    shares = np.array([s.share for s in segs])
+    counts = np.bincount(rng.choice(len(segs), size=n, p=shares / shares.sum()), minlength=len(segs))
+    segment = np.repeat(np.arange(len(segs), dtype=np.int8), counts)  # sorted draws
+    rng.shuffle(segment)
+    sp = lambda attr: np.array([getattr(s, attr) for s in segs], dtype=float)  # noqa: E731
+    # lognormal draws, mean-preserving: exp(σZ − σ²/2) (computed in place, per-segment constants)
+    bsig = sp("balance_sigma")
+    x = bsig[segment]
+    x *= rng.standard_normal(n)
+    x += (np.log(sp("balance_mean")) - 0.5 * bsig**2)[segment]
+    np.exp(x, out=x)
+    x *= 100.0
+    np.rint(x, out=x)
+    balance0 = np.maximum(x, 100).astype(np.int64)
+    lsig = sp("lambda_sigma")
+    x = lsig[segment]
+    x *= rng.standard_normal(n)
+    x -= (0.5 * lsig**2)[segment]
+    np.exp(x, out=x)
+    x *= sp("lambda_inf_per_year")[segment]
+    lam_inf = x
+    rsig = sp("reachability_sigma")
+    x = rsig[segment]
+    x *= rng.standard_normal(n)
+    x -= (0.5 * rsig**2)[segment]
+    reachability = np.exp(x).astype(np.float32)
+    willingness = np.empty(n, dtype=np.float32)
+    regime = np.empty(n, dtype=np.int8)
+    for k, s in enumerate(segs):
+        idx = np.flatnonzero(segment == k)
+        willingness[idx] = _beta(rng, s.willingness_mean, s.willingness_sd, len(idx))
+        regime[idx] = rng.choice(3, size=len(idx), p=np.array(s.regime_shares) / sum(s.regime_shares))
+    return {"segment": segment, "balance0": balance0, "lam_inf": lam_inf, "willingness": willingness,
+            "reachability": reachability, "regime": regime}
+
+
+#: rounds of redrawing after which the survivors' selection gives up (a clear error)
+MAX_SELECTION_ROUNDS = 10_000
+
+
+def _select_survivors(rng: np.random.Generator, segs, latent: dict[str, np.ndarray], dpd: np.ndarray,
+                      ability: np.ndarray, p_full: np.ndarray) -> None:
+    """Condition the latent traits on the entry DPD, in place (docs/model.md §1.1).
+
+    The segments describe accounts as they become delinquent. An account found at DPD
+    ``d`` has gone ``d − 1`` days without a payment that cleared its arrears, which at its
+    baseline rate of such payments, ``r = λ∞ · a(g) · p_full``, happens with probability
+    ``exp(−r (d − 1)/365)``. Each account's traits are accepted with that probability and
+    redrawn from the segments' laws until accepted (rejection sampling: the accepted traits
+    follow the prior law tilted by the survival probability).
+    """
+    todo = np.arange(len(dpd))
+    days = (dpd.astype(np.float64) - 1.0) / DAYS_PER_YEAR
+    for _ in range(MAX_SELECTION_ROUNDS):
+        seg, reg = latent["segment"][todo], latent["regime"][todo]
+        survive = np.exp(-days[todo] * latent["lam_inf"][todo] * ability[reg] * p_full[seg])
+        todo = todo[rng.random(len(todo)) >= survive]
+        if not len(todo):
+            return
+        fresh = _draw_latent(rng, segs, len(todo))
+        for key, values in fresh.items():
+            latent[key][todo] = values
+    raise InputError(
+        "portfolio.entry_selection = 'survivors': almost no account of the segments survives to its entry DPD "
+        f"unpaid (after {MAX_SELECTION_ROUNDS:,} rounds); lower the entry DPD or set entry_selection = 'none'"
+    )
+
+
 class BorrowerPopulation(mesa.Agent):
     """All borrowers of the portfolio as arrays (a struct of arrays inside one Mesa agent).
 
@@ -242,12 +314,27 @@ class BorrowerPopulation(mesa.Agent):
         self.chargeoff_dpd = pf.resolved_chargeoff_dpd
         self.discount_is_cost = int(scenario.costs.settlement_discount_counts_as_cost)
 
-        # --- latent, drawn once ---------------------------------------------------------
-        shares = np.array([s.share for s in segs])
-        counts = np.bincount(rng.choice(len(segs), size=n, p=shares / shares.sum()), minlength=len(segs))
-        self.segment = np.repeat(np.arange(len(segs), dtype=np.int8), counts)  # sorted draws
-        rng.shuffle(self.segment)
+        # --- entry DPD, then the latent traits given it (docs/model.md §1) ------------------
+        #: the day each account enters collections (0: the opening stock; open book: the inflow)
+        self.entries = np.array(pf.entries(), dtype=np.int64)
+        self.entry_day = np.repeat(np.arange(len(self.entries), dtype=np.int16), self.entries)
+        stock = pf.accounts
+        dpd = _entry_dpd(rng, pf.entry_dpd, pf.entry_buckets, stock)
+        if n > stock:
+            dpd = np.concatenate([dpd, _entry_dpd(rng, pf.entry_dpd, pf.inflow_entry_buckets or pf.entry_buckets,
+                                                  n - stock)])
         sp = lambda attr: np.array([getattr(s, attr) for s in segs], dtype=float)  # noqa: E731
+        self.ability_by_regime = np.array(scenario.regimes.ability, dtype=float)
+        latent = _draw_latent(rng, segs, n)
+        if pf.entry_selection == "survivors" and self.product != "recovery":
+            _select_survivors(rng, segs, latent, dpd, self.ability_by_regime, sp("p_full_payment"))
+        self.segment = latent["segment"]
+        self.balance0 = latent["balance0"]
+        self.lam_inf = latent["lam_inf"]
+        self.willingness = latent["willingness"]
+        self.reachability = latent["reachability"]
+        self.regime = latent["regime"]
+        seg = self.segment
         self.kappa_by_segment = sp("kappa_per_year")
         self.d10_by_segment = sp("delta10")
         self.d11_by_segment = sp("delta11")
@@ -258,44 +345,14 @@ class BorrowerPopulation(mesa.Agent):
         self.clv_by_segment = sp("clv")
         self.churn_base_by_segment = sp("churn_base")
         self.churn_irr_by_segment = sp("churn_irritation")
-
-        seg = self.segment
-        # lognormal draws, mean-preserving: exp(σZ − σ²/2) (computed in place, per-segment constants)
-        bsig = sp("balance_sigma")
-        x = bsig[seg]
-        x *= rng.standard_normal(n)
-        x += (np.log(sp("balance_mean")) - 0.5 * bsig**2)[seg]
-        np.exp(x, out=x)
-        x *= 100.0
-        np.rint(x, out=x)
-        self.balance0 = np.maximum(x, 100).astype(np.int64)
-        lsig = sp("lambda_sigma")
-        x = lsig[seg]
-        x *= rng.standard_normal(n)
-        x -= (0.5 * lsig**2)[seg]
-        np.exp(x, out=x)
-        x *= sp("lambda_inf_per_year")[seg]
-        self.lam_inf = x
-        self.willingness = np.empty(n, dtype=np.float32)
-        rsig = sp("reachability_sigma")
-        x = rsig[seg]
-        x *= rng.standard_normal(n)
-        x -= (0.5 * rsig**2)[seg]
-        self.reachability = np.exp(x).astype(np.float32)
-        del x
-        self.regime = np.empty(n, dtype=np.int8)
-        for k, s in enumerate(segs):
-            idx = np.flatnonzero(seg == k)
-            self.willingness[idx] = _beta(rng, s.willingness_mean, s.willingness_sd, len(idx))
-            self.regime[idx] = rng.choice(3, size=len(idx), p=np.array(s.regime_shares) / sum(s.regime_shares))
-        self.ability_by_regime = np.array(scenario.regimes.ability, dtype=float)
         self.p_day = daily_transition_matrix(scenario.regimes.monthly_transitions)
         self.p_day_shock = (
             daily_transition_matrix(scenario.regimes.monthly_transitions, scenario.shock.stress_multiplier)
             if scenario.shock is not None
             else self.p_day
         )
-        self.lam = self.lam_inf.copy()
+        # the intensity at entry is the baseline of the account's regime then, λ∞·a(g(0))
+        self.lam = self.lam_inf * self.ability_by_regime[self.regime]
         for k, s in enumerate(segs):
             if s.lambda0_per_year is not None:
                 self.lam[seg == k] = s.lambda0_per_year
@@ -325,14 +382,6 @@ class BorrowerPopulation(mesa.Agent):
         self.tier_names = tuple(sc.tier_names)
 
         # --- account state ------------------------------------------------------------------
-        #: the day each account enters collections (0: the opening stock; open book: the inflow)
-        self.entries = np.array(pf.entries(), dtype=np.int64)
-        self.entry_day = np.repeat(np.arange(len(self.entries), dtype=np.int16), self.entries)
-        stock = pf.accounts
-        dpd = _entry_dpd(rng, pf.entry_dpd, pf.entry_buckets, stock)
-        if n > stock:
-            dpd = np.concatenate([dpd, _entry_dpd(rng, pf.entry_dpd, pf.inflow_entry_buckets or pf.entry_buckets,
-                                                  n - stock)])
         self.dpd = dpd.astype(np.int16)
         if self.product == "recovery":
             self.instalment = self.balance0.copy()
@@ -811,7 +860,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, connected, reached, opto
     complaint: p = base · s · w_c · (1 + k_I · I) · (ooh if h ∉ [8, 21)) · (opt if opted out),
     with I and the opt-outs as the account's day began; then each contact adds its
     channel's irritation, cost and (right-party contacts) effort
-    λ += δ2 · effect_c · w · skill · (1 − I/I_b) (I_b: the backlash irritation, past which a
+    λ += δ2 · effect_c · w · skill · a(g) · (1 − I/I_b) (I_b: the backlash irritation, past which a
     contact lowers the intensity; λ stays ≥ 0), and opts out of its channel if drawn so. The collector teams' cost comes first, team by team; the
     day's cost booked to the account also enters its discounted cost (× ``disc``).
     """
@@ -833,6 +882,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, connected, reached, opto
         scale0 = np.float64(np.float32(1.0) + k_irr * irr0)
         w = np.float64(A.willingness[i])
         response = 1.0 - np.float64(irr0) / P.backlash  # how a right-party contact lands today
+        ability = P.ability[A.regime[i]]  # effort brings a payment sooner only as far as the debtor can pay
         tier = A.tier[i]
         aid = A.account_id[i]  # draw counters: account number, request
         irr, cost_i, lam, opted = irr0, A.cost_cents[i], A.lam[i], opted0
@@ -863,7 +913,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, connected, reached, opto
             A.tier_connected[tier, c] += connected[k]
             if reached[k]:
                 A.tier_reached[tier, c] += 1
-                effort = effect[c] * w * skill[k] * response
+                effort = effect[c] * w * skill[k] * response * ability
                 if effort != 0:
                     lam = max(lam + P.d2[A.segment[i]] * effort, 0.0)
         A.irritation[i] = irr

@@ -27,9 +27,9 @@ import collectsim
 from collectsim.errors import InputError, from_pydantic
 from collectsim.experiments import Experiment
 from collectsim.experiments.compare.settings import CompareSettings
-from collectsim.policies import BUILTIN, Cell, Policy, RuleTablePolicy, RuleTableSpec
+from collectsim.policies import BUILTIN, Policy, RuleTablePolicy, RuleTableSpec
+from collectsim.policies.rule_table import cells_for_tier, updated_cell
 from collectsim.scenario import Scenario
-from collectsim.vocabulary.accounts import BUCKETS
 
 __all__ = [
     "PolicyChoice",
@@ -224,43 +224,6 @@ def apply_to_scenario(scenario: Scenario, levers: Levers) -> Scenario:
         raise from_pydantic(e) from None
 
 
-def _cell(cell: Cell, **update) -> Cell:
-    try:
-        return Cell.model_validate({**cell.model_dump(), **update})
-    except ValidationError as e:
-        raise from_pydantic(e, prefix="policy.cells") from None
-
-
-def _with_tier_contacts(cells: list[Cell], tier: str, fieldname: str, value: float) -> list[Cell]:
-    """Cells under which every DPD bucket of ``tier`` gets ``value`` contacts per week on ``fieldname``.
-
-    A cell that covers only ``tier`` is changed; a cell that covers it among other tiers gets a
-    copy for ``tier`` alone just before it (first match wins), so the other tiers keep theirs;
-    buckets of ``tier`` no cell covered get a cell of their own at the end.
-    """
-    out: list[Cell] = []
-    covered: set[str] = set()
-    for cell in cells:
-        tiers = cell.tiers
-        if tiers != "*" and tier not in tiers:
-            out.append(cell)
-            continue
-        buckets = set(BUCKETS) if cell.buckets == "*" else set(cell.buckets)
-        if buckets <= covered:  # never reached for this tier
-            out.append(cell)
-            continue
-        if tiers == [tier]:
-            out.append(_cell(cell, **{fieldname: value}))
-        else:
-            out.append(_cell(cell, tiers=[tier], **{fieldname: value}))
-            out.append(cell)
-        covered |= buckets
-    rest = [b for b in BUCKETS if b not in covered]
-    if rest:
-        out.append(_cell(Cell(tiers=[tier], buckets=rest), **{fieldname: value}))
-    return out
-
-
 def apply_to_policy(policy: Policy, levers: Levers) -> Policy:
     """``policy`` with the rule-table levers applied, renamed ``NAME-edited`` when they change it.
 
@@ -273,10 +236,11 @@ def apply_to_policy(policy: Policy, levers: Levers) -> Policy:
     cells = list(spec.cells)
     if levers.settlement_discount is not None:
         cells = [
-            _cell(c, settlement_discount=levers.settlement_discount) if c.offer == "settlement" else c for c in cells
+            updated_cell(c, settlement_discount=levers.settlement_discount) if c.offer == "settlement" else c
+            for c in cells
         ]
     if levers.tier is not None and levers.contacts_per_week is not None:
-        cells = _with_tier_contacts(cells, levers.tier, levers.channel, levers.contacts_per_week)
+        cells = cells_for_tier(cells, levers.tier, **{levers.channel: levers.contacts_per_week})
     if cells == list(spec.cells):
         return policy
     data = spec.model_dump()

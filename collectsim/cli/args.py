@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["Parser", "int_arg", "positive_float", "JOBS", "SEED"]
+__all__ = ["Parser", "int_arg", "positive_float", "policy_arg", "JOBS", "SEED", "SEED_MAX"]
+
+#: The largest seed: a signed 64-bit integer, what a result folder's config.toml can hold
+SEED_MAX = 2**63 - 1
 
 
 class Parser(argparse.ArgumentParser):
@@ -14,19 +17,36 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def int_arg(name: str, minimum: int = 1, *, also: int | None = None, note: str = ""):
-    """An argparse type: a whole number >= ``minimum`` (or exactly ``also``), with a one-line error."""
+def int_arg(name: str, minimum: int = 1, *, also: int | None = None, note: str = "", maximum: int | None = None):
+    """An argparse type: a whole number >= ``minimum`` (and <= ``maximum`` if given; or
+    exactly ``also``), with a one-line error."""
+    span = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum:,}"
 
     def conv(v: str) -> int:
         try:
             x = int(v)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} = {v!r}: must be a whole number >= {minimum}{note}") from None
-        if x < minimum and x != also:
-            raise argparse.ArgumentTypeError(f"{name} = {v!r}: must be >= {minimum}{note}")
+            raise argparse.ArgumentTypeError(f"{name} = {v[:60]!r}: must be a whole number {span}{note}") from None
+        if (x < minimum or (maximum is not None and x > maximum)) and x != also:
+            raise argparse.ArgumentTypeError(f"{name} = {v[:60]!r}: must be {span}{note}")
         return x
 
-    conv.__doc__ = f"{name}: a whole number >= {minimum}{note}"
+    conv.__doc__ = f"{name}: a whole number {span}{note}"
+    return conv
+
+
+def policy_arg(name: str = "policy"):
+    """An argparse type: a non-empty policy reference (a built-in name or a policy file)."""
+
+    def conv(v: str) -> str:
+        if not v.strip():
+            raise argparse.ArgumentTypeError(
+                f"{name} = {v!r}: empty; give a built-in policy name (no-contact, sms-only, max-legal, "
+                "seed-champion) or a .toml policy file"
+            )
+        return v
+
+    conv.__doc__ = f"{name}: a built-in policy name or a policy file"
     return conv
 
 
@@ -45,7 +65,7 @@ def positive_float(name: str):
     return conv
 
 
-#: ``--seed``: a whole number >= 0
-SEED = int_arg("seed", 0)
+#: ``--seed``: a whole number in 0..2^63-1
+SEED = int_arg("seed", 0, maximum=SEED_MAX)
 #: ``--jobs``: worker processes, >= 1 or -1 (all cores)
 JOBS = int_arg("jobs", 1, also=-1, note=" (or -1: all cores)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 import collectsim
-from collectsim.cli.args import JOBS, SEED, int_arg, positive_float
+from collectsim.cli.args import JOBS, SEED, int_arg, policy_arg, positive_float
 
 __all__ = ["COMMANDS"]
 
@@ -23,10 +23,11 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--policy",
         action="append",
+        type=policy_arg(),
         metavar="POLICY",
         help="a challenger (built-in name or policy file); repeat for several; replaces [compare].challengers",
     )
-    p.add_argument("--champion", help="the champion policy (default: [compare].champion, else [run].policy)")
+    p.add_argument("--champion", type=policy_arg("champion"), help="the champion policy (default: [compare].champion, else [run].policy)")
     p.add_argument("--reps", type=_reps, help="replications per policy, >= 2 (default: [compare].reps)")
     p.add_argument("--jobs", type=JOBS, default=1, help="parallel worker processes (default 1; -1: all cores)")
     p.add_argument(

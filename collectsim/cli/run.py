@@ -7,14 +7,14 @@ import json
 import sys
 
 import collectsim
-from collectsim.cli.args import SEED, int_arg
+from collectsim.cli.args import SEED, int_arg, policy_arg
 
 __all__ = ["COMMANDS"]
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment TOML file (see experiments/)")
-    p.add_argument("--policy", help="built-in policy name or a policy TOML file (default: the file's [run].policy)")
+    p.add_argument("--policy", type=policy_arg(), help="built-in policy name or a policy TOML file (default: the file's [run].policy)")
     p.add_argument("--seed", type=SEED, help="replication seed (default: the file's [run].seed)")
     p.add_argument("--accounts", type=int_arg("accounts"), help="override portfolio.accounts")
     p.add_argument("--days", type=int_arg("days"), help="override portfolio.horizon_days")
@@ -79,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment TOML file")
-    p.add_argument("--policy", help="also check this policy name or file")
+    p.add_argument("--policy", type=policy_arg(), help="also check this policy name or file")
     p.add_argument("--json", action="store_true", help="print the resolved configuration as JSON instead of TOML")
 
 

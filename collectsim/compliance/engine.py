@@ -40,6 +40,11 @@ def _mask(channels: list[str]) -> np.ndarray:
     return m
 
 
+def _bits(channels: list[str]) -> int:
+    """The channels as a bitmask (bit = channel code), as the opt-out bitmasks are."""
+    return sum(1 << CHANNEL_INDEX[c] for c in set(channels))
+
+
 @dataclass
 class _Compiled:
     rule: Rule
@@ -68,6 +73,8 @@ class RuleEngine:
         # the rule table the kernels read
         self._kind = np.array([_KIND[c.rule.kind] for c in self.compiled], dtype=np.int64)
         self._on = np.array([c.channels for c in self.compiled], dtype=bool).reshape(k, len(CHANNELS))
+        #: each rule's channels as a bitmask (an opt-out rule: an opt-out from any of them blocks all)
+        self._bits = np.array([_bits(c.rule.channels) for c in self.compiled], dtype=np.int64)
         self._start = np.array([c.rule.start_hour for c in self.compiled], dtype=np.int64)
         self._end = np.array([c.rule.end_hour for c in self.compiled], dtype=np.int64)
         self._cap = np.array([c.rule.max_count for c in self.compiled], dtype=np.int64)
@@ -125,14 +132,15 @@ class RuleEngine:
         """Boolean mask of requests allowed before execution.
 
         Requests must be sorted by (account, hour). ``opted_out`` is the population's
-        opt-out bitmask (bit = channel code). Rules act as filters in list order: each sees
-        the requests the rules before it let through.
+        opt-out bitmask (bit = channel code); an opt-out rule blocks its channels once the
+        debtor opted out of any of them. Rules act as filters in list order: each sees the
+        requests the rules before it let through.
         """
         ok = np.ones(len(account), dtype=bool)
         if len(account) == 0 or not self.compiled:
             return ok
         blocked = np.zeros(len(self.compiled), dtype=np.int64)
-        _screen_before(ok, _i64(account), channel, hour, opted_out, day, self._kind, self._on,
+        _screen_before(ok, _i64(account), channel, hour, opted_out, day, self._kind, self._on, self._bits,
                        self._start, self._end, self._cap, self._window, self.sums, self._sum_at, self.last_days,
                        self._cool_at, blocked)
         self._count_blocked(blocked)
@@ -154,7 +162,8 @@ class RuleEngine:
         whether it *would* reach the debtor (a conversation) and ``optout`` whether it would
         make the debtor opt out of its channel. An attempt is blocked once
         an earlier attempt today produced a conversation that a cooldown rule counts, an
-        opt-out from the same channel, or once a connect cap is used up. Earlier attempts
+        opt-out from any channel of an opt-out rule that covers the attempt's channel (one
+        medium), or once a connect cap is used up. Earlier attempts
         count whether or not a rule or the collectors then stop them (conservative).
 
         ``ok``: the :meth:`pre_filter` mask, when the arrays still hold the requests it
@@ -216,11 +225,12 @@ def _window(sums, sum_at, r, i):
 
 
 @njit
-def _screen_before(ok, account, channel, hour, opted_out, day, kind, on, start, end, cap, window, sums, sum_at,
+def _screen_before(ok, account, channel, hour, opted_out, day, kind, on, bits, start, end, cap, window, sums, sum_at,
                    last_days, cool_at, blocked):
     """Before execution, each request through the rules in order until one blocks it.
 
-    quiet hours: allowed for start <= hour < end; opt-out: not on a channel opted out of;
+    quiet hours: allowed for start <= hour < end; opt-out: not once the debtor opted out of
+    any of the rule's channels (``bits``: the rule's channels as a bitmask);
     cooldown: not within ``window`` days of a conversation (its day is day 1); attempt cap:
     earlier days' count + today's earlier requests (that reached this rule) < cap; connect
     cap: earlier days' connects < cap (today's are checked during execution).
@@ -243,7 +253,7 @@ def _screen_before(ok, account, channel, hour, opted_out, day, kind, on, start, 
                 if k == _QUIET:
                     bad = not (start[r] <= hour[j] < end[r])
                 elif k == _OPT_OUT:
-                    bad = (opted_out[a] >> c) & 1 == 1
+                    bad = (np.int64(opted_out[a]) & bits[r]) != 0
                 elif k == _COOLDOWN:
                     bad = day - np.int64(last_days[cool_at[r], a]) < window[r]
                 else:
@@ -266,7 +276,7 @@ def _screen_during(ok, live, account, channel, connected, reached, optout, has_o
                    blocked):
     """During execution (hour order): an attempt is stopped after an earlier attempt today on
     the rule's channels would reach the debtor (cooldown: a conversation), would opt them out
-    of the same channel (opt-out), or once earlier days' + today's would-be connects (answered
+    of one of the rule's channels (opt-out: all of its channels are then stopped), or once earlier days' + today's would-be connects (answered
     attempts) reach the cap. The earlier attempts count whatever happened to them (``live``:
     passed the rules before)."""
     n_rules = len(kind)
@@ -299,11 +309,11 @@ def _screen_during(ok, live, account, channel, connected, reached, optout, has_o
                         if reached[j] if k == _COOLDOWN else connected[j]:
                             connects[r] += 1
                     elif k == _OPT_OUT and has_optout:
-                        if ok[j] and (opted[r] >> c) & 1:
+                        if ok[j] and opted[r]:
                             ok[j] = False
                             blocked[r] += 1
                         if optout[j]:
-                            opted[r] |= 1 << c
+                            opted[r] = 1
             j += 1
 
 

@@ -2,7 +2,7 @@
 
 An experiment file holds a ``[run]`` table (policy, seed, days, ...) and the scenario's
 tables at top level (``[portfolio]``, ``[[segments]]``, ``[channels.call]``, ``[rules]``, ...;
-see :class:`~collectsim.scenario.Scenario`), plus the ``[compare]`` and ``[optimize]``
+see :class:`~collectsim.scenario.Scenario`), plus the ``[compare]``, ``[optimize]`` and ``[sweep]``
 tables (:data:`SECTIONS`). Anything else is an error: a typo is never silently ignored.
 """
 
@@ -13,10 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from collectsim.errors import from_pydantic
+from collectsim.errors import InputError, from_pydantic
 from collectsim.experiments.compare.settings import CompareSettings
 from collectsim.experiments.experiment import Experiment, RunSettings
 from collectsim.experiments.optimize.settings import OptimizeSettings
+from collectsim.experiments.sweep.settings import SweepSettings
 from collectsim.scenario import Scenario
 from collectsim.userfiles import read_toml
 
@@ -28,7 +29,11 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "run": RunSettings,
     "optimize": OptimizeSettings,
     "compare": CompareSettings,
+    "sweep": SweepSettings,
 }
+
+#: Sections that are absent (not defaulted) when the file has no such table.
+OPTIONAL_SECTIONS: frozenset[str] = frozenset({"sweep"})
 
 
 def experiment_from_dict(
@@ -45,11 +50,18 @@ def experiment_from_dict(
     sections: dict[str, Any] = {}
     for key, model in SECTIONS.items():
         raw = data.pop(key, None)
+        if raw is None and key in OPTIONAL_SECTIONS:
+            continue
         try:
             sections[key] = model.model_validate(raw or {})
         except ValidationError as e:
             raise from_pydantic(e, source, prefix=key) from None
-    portfolio = dict(data.get("portfolio") or {})
+    raw_portfolio = data.get("portfolio")
+    if raw_portfolio is not None and not isinstance(raw_portfolio, dict):
+        shown = repr(raw_portfolio)
+        raise InputError(f"{source}: portfolio = {shown[:57] + '...' if len(shown) > 60 else shown}: must be a table "
+                         "([portfolio])")
+    portfolio = dict(raw_portfolio or {})
     if accounts is not None:
         portfolio["accounts"] = accounts
     if days is not None:
@@ -65,6 +77,9 @@ def experiment_from_dict(
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
         raise from_pydantic(e, source) from None
+    except (TypeError, AttributeError, KeyError) as e:  # a table of the wrong shape met a validator
+        raise InputError(f"{source}: a table or value has the wrong shape ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0][:100] if str(e) else ''}); `collectsim schema` lists the tables and their fields") from None
     run: RunSettings = sections.pop("run")
     return Experiment(
         name=run.name or name,

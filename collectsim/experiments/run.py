@@ -13,10 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from collectsim.experiments.experiment import Experiment
-from collectsim.experiments.folders import write_json, write_toml
+from collectsim.experiments.folders import write_atomic, write_json, write_toml
+from collectsim.experiments.memory import check_memory
 from collectsim.experiments.provenance import provenance
 from collectsim.experiments.simulation import simulate
 from collectsim.policies import Policy, prepare_policy
+from collectsim.policies.baselines import NoContact
 from collectsim.results import SimulationResult
 from collectsim.scenario import config_hash
 
@@ -60,11 +62,13 @@ def plan_run(
 ) -> RunPlan:
     """Resolve the run's settings (arguments over the file's ``[run]`` table) and check the
     policy against the scenario; raise :class:`~collectsim.errors.InputError` if it does not fit."""
-    name = policy or exp.run.policy
+    name = exp.run.policy if policy is None else policy  # an empty name is an error, not the default
     seed = exp.run.seed if seed is None else seed
     days = exp.scenario.portfolio.horizon_days if days is None else days
     log = exp.run.log_contacts if log_contacts is None else log_contacts
     pol = prepare_policy(exp.policy_ref(name), exp.scenario)
+    check_memory("run", exp.scenario.portfolio.accounts, days, contact_log=True,  # (the audit reads the log)
+                 contacts=not isinstance(pol, NoContact))
     prepare_policy(exp.scenario.valuation.runoff_policy, exp.scenario)  # the run-off's policy must load too
     return RunPlan(exp, name, pol, seed, days, log)
 
@@ -97,8 +101,8 @@ def write_run(
     if table is not None:
         summary["policy"] = table
     write_json(folder / "summary.json", summary)
-    result.daily.to_parquet(folder / "daily.parquet", index=False)
+    write_atomic(folder / "daily.parquet", lambda p: result.daily.to_parquet(p, index=False))
     write_toml(folder / "config.toml", plan.config)
     if plan.log_contacts and result.contacts is not None:
-        result.contacts.to_parquet(folder / "contacts.parquet", index=False)
+        write_atomic(folder / "contacts.parquet", lambda p: result.contacts.to_parquet(p, index=False))
     return result

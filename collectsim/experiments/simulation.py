@@ -50,7 +50,9 @@ def simulate(
     log_contacts:
         Return the contact log in ``result.contacts``.
     audit:
-        Re-check the contact log against the rules (``kpis["violations"]``).
+        Re-check the contact log against the law (``kpis["violations"]``: violations per
+        check, found by the independent audit :func:`collectsim.validation.audit.audit`,
+        which reads the scenario's rule set, never the engine's rules).
     value:
         Value the result (``kpis["net_value"]`` and its parts): the accounts still open at
         the horizon are run off under ``scenario.valuation.runoff_policy``.
@@ -76,7 +78,7 @@ def simulate(
     overall, tiers = compute_kpis(model)
     contacts = model.contact_log() if (log_contacts or audit) else None
     if audit:
-        overall["violations"] = audit_log(contacts, model.contact_rules)
+        overall["violations"] = audit_log(contacts, scenario.rules)
         overall["violations_total"] = int(sum(overall["violations"].values()))
     daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     if scenario.portfolio.steady_state_from_day is not None:

@@ -30,10 +30,12 @@ from collectsim.agents.borrowers import BorrowerPopulation
 from collectsim.agents.collectors import CollectorTeam
 from collectsim.agents.counters import Tally
 from collectsim.compliance import RuleEngine
+from collectsim.errors import InputError
 from collectsim.kernels import njit
 from collectsim.model.contact_log import ContactLog
 from collectsim.policies.base import Requests
 from collectsim.scenario import ChannelTable
+from collectsim.streams import REQUESTS_PER_ACCOUNT_DAY
 from collectsim.vocabulary.channels import CALL, CHANNELS, CONVERSATION_CHANNELS
 
 __all__ = ["ContactPipeline", "DayContacts"]
@@ -118,13 +120,14 @@ class ContactPipeline:
         self.log = log
 
     # ---------------------------------------------------------------- 3. screen --------
-    def screen(self, day: int, requests: Requests) -> DayContacts:
-        """Validate the requests, keep those of active accounts sorted by (account, hour),
-        and screen them by the rules that can be checked before execution."""
+    def screen(self, day: int, requests: Requests, policy: str = "policy") -> DayContacts:
+        """Validate the requests (errors name ``policy``), keep those of active accounts
+        sorted by (account, hour), and screen them by the rules that can be checked before
+        execution."""
         pop = self.borrowers
         self.rule_engine.new_day()
-        requests.validate(pop.n)
-        all_live, in_order, seq = _intake(requests.account, requests.hour, pop.is_active)
+        requests.validate(pop.n, policy)
+        all_live, in_order, seq, most = _intake(requests.account, requests.hour, pop.is_active)
         if not all_live:
             requests = requests.take(pop.is_active[requests.account])
         self.tally.requested += len(requests)
@@ -133,9 +136,15 @@ class ContactPipeline:
             requests = requests.take(np.lexsort((requests.hour, requests.account)))
         account = requests.account.astype(np.int64, copy=False)
         if len(requests) and not (all_live and in_order):  # (now they are: the sequence again)
-            seq = _intake(account, requests.hour, pop.is_active)[2]
+            seq, most = _intake(account, requests.hour, pop.is_active)[2:]
         elif not len(requests):
-            seq = np.zeros(0, dtype=np.int64)
+            seq, most = np.zeros(0, dtype=np.int64), 0
+        if most >= REQUESTS_PER_ACCOUNT_DAY:  # its draws would collide with the next account's
+            j = int(np.argmax(seq))
+            raise InputError(
+                f"policy {policy!r}: day {day}: {most + 1:,} requests for account {int(pop.account_id[account[j]])}; "
+                f"at most {REQUESTS_PER_ACCOUNT_DAY:,} requests per account and day (REQUESTS_PER_ACCOUNT_DAY)"
+            )
         c = DayContacts(requests, account, requests.channel, requests.hour, seq)
         c.ok = self.rule_engine.pre_filter(day, c.account, c.channel, c.hour, pop.opted_out)
         return c
@@ -226,20 +235,23 @@ class ContactPipeline:
 def _intake(account, hour, is_active):
     """Whether every request names an active account, whether the requests are already in
     (account, hour) order, and (valid when both hold) each request's position within its
-    account's run (0, 1, ...: the counter of its draws)."""
+    account's run (0, 1, ...: the counter of its draws) and the largest position (the
+    caller refuses ``REQUESTS_PER_ACCOUNT_DAY`` or more: the draws' counters would collide)."""
     all_live, in_order = True, True
     seq = np.zeros(len(account), dtype=np.int64)
+    most = 0
     for j in range(len(account)):
         if not is_active[account[j]]:
             all_live = False
         if j > 0:
             if account[j] == account[j - 1]:
                 seq[j] = seq[j - 1] + 1
+                most = max(most, seq[j])
                 if hour[j] < hour[j - 1]:
                     in_order = False
             elif account[j] < account[j - 1]:
                 in_order = False
-    return all_live, in_order, seq
+    return all_live, in_order, seq, most
 
 
 @njit

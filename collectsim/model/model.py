@@ -8,7 +8,7 @@ One day (:meth:`CollectionsModel.step`) is nine phases, in order (``docs/model.m
 3. **screen** — the rule engine drops what the rules forbid before execution (hours,
    opt-outs, attempt caps, cooldowns of earlier days);
 4. **outcomes** — who would answer is drawn; the rules checked in hour order drop attempts
-   after a conversation, an opt-out from the same channel or a used-up connect cap;
+   after a conversation, an opt-out from the same medium (opt-out rule) or a used-up connect cap;
 5. **work** — collector teams work the agent-channel queue in priority order until their
    minutes end;
 6. **act** — executed contacts act on the borrowers (irritation, complaints, opt-outs,
@@ -114,7 +114,7 @@ class CollectionsModel(mesa.Model):
         self._enter(day)                                               # (open book: today's entries)
         self.borrowers.age(day)                                        # 1 age
         requests = self.policy.decide(self.borrowers.observe(day))     # 2 decide
-        contacts = self.contacts.screen(day, requests)                 # 3 screen
+        contacts = self.contacts.screen(day, requests, self.policy.name)  # 3 screen
         self.contacts.draw_outcomes(day, contacts)                     # 4 outcomes
         self.contacts.work(contacts)                                   # 5 work
         self.contacts.act(day, contacts)                               # 6 act

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from collectsim.errors import InputError
 from collectsim.vocabulary.accounts import dpd_buckets
 from collectsim.vocabulary.channels import CHANNELS
 from collectsim.vocabulary.offers import OFFERS
@@ -71,6 +72,62 @@ def _empty(dtype: type) -> np.ndarray:
     return np.zeros(0, dtype=dtype)
 
 
+#: The fields of :class:`Requests` and their dtypes.
+_FIELDS: dict[str, type] = {
+    "account": np.int64,
+    "channel": np.int8,
+    "hour": np.int8,
+    "offer": np.int8,
+    "discount": np.float32,
+    "plan_months": np.int8,
+    "priority": np.float32,
+}
+
+
+def _as_array(value, name: str, dtype: type, where: str) -> np.ndarray:
+    """``value`` as a 1-D array of ``dtype``; converted only when every value is exactly
+    representable (finite whole numbers in range for integer fields, finite numbers for
+    float fields), else an :class:`InputError` naming the field."""
+    try:
+        a = np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise InputError(f"{where}.{name}: not an array ({str(e).splitlines()[0][:80]})") from None
+    if a.ndim != 1:
+        raise InputError(f"{where}.{name} has shape {a.shape}; must be one-dimensional (one entry per request)")
+    if a.dtype == dtype:
+        if a.dtype.kind == "f" and len(a) and not np.isfinite(a).all():
+            j = int(np.flatnonzero(~np.isfinite(a))[0])
+            raise InputError(f"{where}.{name}[{j}] = {float(a[j])!r}: must be a finite number")
+        return a
+    kind = a.dtype.kind
+    if len(a) == 0 and kind in "biufO":
+        return np.zeros(0, dtype=dtype)
+    if kind not in "iuf":
+        raise InputError(f"{where}.{name} has dtype {a.dtype}; must hold numbers ({np.dtype(dtype).name})")
+    if kind == "f" and not np.isfinite(a).all():
+        j = int(np.flatnonzero(~np.isfinite(a))[0])
+        raise InputError(f"{where}.{name}[{j}] = {float(a[j])!r}: must be a finite number")
+    target = np.dtype(dtype)
+    if target.kind == "f":
+        out = a.astype(target)
+        if not np.isfinite(out).all():
+            j = int(np.flatnonzero(~np.isfinite(out))[0])
+            raise InputError(f"{where}.{name}[{j}] = {a[j].item()!r}: too large for {target.name}")
+        return out
+    info = np.iinfo(target)
+    if kind == "f":
+        whole = np.floor(a) == a
+        if not whole.all():
+            j = int(np.flatnonzero(~whole)[0])
+            raise InputError(f"{where}.{name}[{j}] = {a[j].item()!r}: must be a whole number")
+    low, high = a.min(), a.max()
+    if low < info.min or high > info.max:
+        j = int(np.flatnonzero((a < info.min) | (a > info.max))[0])
+        raise InputError(f"{where}.{name}[{j}] = {a[j].item()!r}: out of the range of {target.name} "
+                         f"[{info.min}, {info.max}]")
+    return a.astype(target)
+
+
 @dataclass
 class Requests:
     """Contact requests of one day: parallel arrays, one entry per requested contact.
@@ -92,24 +149,45 @@ class Requests:
     def __len__(self) -> int:
         return len(self.account)
 
-    def validate(self, n: int) -> None:
-        """Raise ``ValueError`` if arrays disagree in length or hold out-of-range codes."""
+    def validate(self, n: int, policy: str = "policy") -> None:
+        """Check and normalise the requests in place; raise :class:`~collectsim.errors.InputError`
+        naming ``policy`` and the field when one is wrong.
+
+        Every field must be a one-dimensional array (or list) of the same length. Integer
+        fields (``account``, ``channel``, ``hour``, ``offer``, ``plan_months``) are converted
+        to their dtype when every value is exactly representable (so ``[1.0, 2.0]`` is
+        accepted, ``1.5`` or ``NaN`` is not); ``discount`` and ``priority`` must be finite
+        numbers. Ranges: ``account`` in ``[0, n)``, a known ``channel`` and ``offer`` code,
+        ``hour`` in 0..23, ``discount`` in ``[0, 1)``, ``plan_months`` in 1..127.
+        """
+        where = f"policy {policy!r}: Requests"
+        for name, dtype in _FIELDS.items():
+            setattr(self, name, _as_array(getattr(self, name), name, dtype, where))
         m = len(self.account)
-        for name in ("channel", "hour", "offer", "discount", "plan_months", "priority"):
+        for name in _FIELDS:
             if len(getattr(self, name)) != m:
-                raise ValueError(f"Requests.{name} has length {len(getattr(self, name))}, expected {m}")
+                raise InputError(
+                    f"{where}.{name} has length {len(getattr(self, name))}; must equal len(account) = {m}"
+                )
         if m == 0:
             return
-        if self.account.min() < 0 or self.account.max() >= n:
-            raise ValueError(f"Requests.account out of range [0, {n})")
-        if self.channel.min() < 0 or self.channel.max() >= len(CHANNELS):
-            raise ValueError("Requests.channel holds an unknown channel code")
-        if self.hour.min() < 0 or self.hour.max() > 23:
-            raise ValueError("Requests.hour must be in 0..23")
-        if self.offer.min() < 0 or self.offer.max() >= len(OFFERS):
-            raise ValueError("Requests.offer holds an unknown offer code")
-        if self.discount.min() < 0 or self.discount.max() >= 1:
-            raise ValueError("Requests.discount must be in [0, 1)")
+        checks = (
+            ("account", 0, n - 1, f"a slot in [0, {n})"),
+            ("channel", 0, len(CHANNELS) - 1, f"a channel code 0..{len(CHANNELS) - 1} ({', '.join(CHANNELS)})"),
+            ("hour", 0, 23, "an hour 0..23"),
+            ("offer", 0, len(OFFERS) - 1, f"an offer code 0..{len(OFFERS) - 1} ({', '.join(OFFERS)})"),
+            ("plan_months", 1, 127, "a plan length of 1..127 months"),
+        )
+        for name, lo, hi, allowed in checks:
+            a = getattr(self, name)
+            bad = np.flatnonzero((a < lo) | (a > hi))
+            if len(bad):
+                j = int(bad[0])
+                raise InputError(f"{where}.{name}[{j}] = {a[j].item()!r}: must be {allowed}")
+        bad = np.flatnonzero(~((self.discount >= 0) & (self.discount < 1)))
+        if len(bad):
+            j = int(bad[0])
+            raise InputError(f"{where}.discount[{j}] = {float(self.discount[j])!r}: must be a fraction in [0, 1)")
 
     def take(self, mask_or_index: np.ndarray) -> Requests:
         """The subset selected by a boolean mask or an index array."""

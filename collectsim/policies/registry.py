@@ -50,6 +50,8 @@ def get_policy(name_or_path: str | Path | Policy) -> Policy:
             f"policy = {name_or_path!r}: not a policy name, file or Policy object (subclass collectsim.Policy)"
         )
     key = str(name_or_path)
+    if not key.strip():
+        raise InputError(f"policy = {key!r}: empty; allowed: {', '.join(BUILTIN)} or a .toml policy file")
     if key in BUILTIN:
         return BUILTIN[key]()
     if key.endswith(".toml") or Path(key).exists():

@@ -36,16 +36,17 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from collectsim.errors import InputError
+from collectsim.errors import InputError, from_pydantic
 from collectsim.kernels import njit
 from collectsim.policies.base import Observation, Policy, Requests
 from collectsim.vocabulary.accounts import BUCKETS, bucket_of
 from collectsim.vocabulary.channels import CHANNELS, VISIT
 from collectsim.vocabulary.offers import OFFER_INDEX
 
-__all__ = ["Cell", "RuleTableSpec", "RuleTablePolicy", "PRIORITIES", "FREQUENCY_FIELDS", "HOUR_FIELDS"]
+__all__ = ["Cell", "RuleTableSpec", "RuleTablePolicy", "PRIORITIES", "FREQUENCY_FIELDS", "HOUR_FIELDS", "updated_cell",
+           "cells_for_tier"]
 
 PRIORITIES = ("expected_value", "balance", "dpd", "score", "risk")
 _GOLDEN = 0.6180339887498949
@@ -76,10 +77,23 @@ class Cell(BaseModel):
         0.0, ge=0.0, le=0.9, description="Share of the balance forgiven by a settlement offer."
     )
 
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, v):
+        if v != "*":
+            if not v:
+                raise ValueError("an empty list matches no account; name tiers or use '*' for all")
+            for t in v:
+                if not t.strip():
+                    raise ValueError("a tier name is empty")
+        return v
+
     @field_validator("buckets")
     @classmethod
     def _buckets(cls, v):
         if v != "*":
+            if not v:
+                raise ValueError("an empty list matches no account; name buckets (M1..M6) or use '*' for all")
             for b in v:
                 if b not in BUCKETS:
                     raise ValueError(f"unknown bucket {b!r}; allowed: {', '.join(BUCKETS)} or '*'")
@@ -100,6 +114,44 @@ class RuleTableSpec(BaseModel):
     pause_on_promise: bool = Field(True, description="No contact while a promise or plan is running.")
     respect_opt_out: bool = Field(True, description="Never request a channel the debtor opted out of.")
     cells: list[Cell] = Field(default_factory=list, description="Strategy cells, first match wins.")
+
+
+def updated_cell(cell: Cell, **update) -> Cell:
+    """``cell`` with some fields changed, validated (a bad value: InputError naming the field)."""
+    try:
+        return Cell.model_validate({**cell.model_dump(), **update})
+    except ValidationError as e:
+        raise from_pydantic(e, prefix="policy.cells") from None
+
+
+def cells_for_tier(cells: list[Cell], tier: str, **fields) -> list[Cell]:
+    """Cells under which every DPD bucket of ``tier`` has ``fields`` (e.g. ``call_per_week=3``).
+
+    A cell that covers only ``tier`` is changed; a cell that covers it among other tiers gets a
+    copy for ``tier`` alone just before it (first match wins), so the other tiers keep theirs;
+    buckets of ``tier`` no cell covered get a cell of their own at the end.
+    """
+    out: list[Cell] = []
+    covered: set[str] = set()
+    for cell in cells:
+        tiers = cell.tiers
+        if tiers != "*" and tier not in tiers:
+            out.append(cell)
+            continue
+        buckets = set(BUCKETS) if cell.buckets == "*" else set(cell.buckets)
+        if buckets <= covered:  # never reached for this tier
+            out.append(cell)
+            continue
+        if tiers == [tier]:
+            out.append(updated_cell(cell, **fields))
+        else:
+            out.append(updated_cell(cell, tiers=[tier], **fields))
+            out.append(cell)
+        covered |= buckets
+    rest = [b for b in BUCKETS if b not in covered]
+    if rest:
+        out.append(updated_cell(Cell(tiers=[tier], buckets=rest), **fields))
+    return out
 
 
 #: The cell field of each channel's contacts per week, in channel-code order.

@@ -1,46 +1,105 @@
 """The report a manager reads: ``report.html`` (self-contained) and ``report.md`` of a result folder.
 
 :func:`build_report` works on any result folder — a ``collectsim compare`` folder, a
-``collectsim run`` folder or an optimizer folder (:func:`folder_kind`) — with one page
+``collectsim run`` folder, a ``collectsim sweep`` folder or an optimizer folder (:func:`folder_kind`) — with one page
 builder per kind (:mod:`collectsim.reports.pages`). It reads only the files in the folder,
 so a report can be rebuilt at any time (``collectsim report DIR``).
 """
 
 from __future__ import annotations
 
+import json
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 from collectsim.errors import InputError
+from collectsim.experiments.folders import sweep_stale
 from collectsim.reports.common import write_text_atomic
 from collectsim.reports.pages.compare import compare_page
 from collectsim.reports.pages.optimize import optimize_page
 from collectsim.reports.pages.run import run_page
+from collectsim.reports.pages.sweep import sweep_page
 
 __all__ = ["build_report", "folder_kind"]
 
 # ------------------------------------------------------------------ folders ---------------
 def folder_kind(folder: str | Path) -> str:
-    """``compare``, ``optimize`` or ``run``: what kind of result folder ``folder`` is.
+    """``compare``, ``optimize``, ``sweep`` or ``run``: what kind of result folder ``folder`` is.
+
+    A folder is recognised by files that collectsim writes, with their content checked, not
+    by their names alone: ``comparison.csv`` with a ``summary.json`` of kind ``compare``; an
+    optimizer's ``experiment.json`` (its study name), a ``best_policy.toml`` with a
+    ``[policy]`` table, a ``validation.json`` or a ``trials.csv`` whose header has the
+    optimizer's ``number`` column (next to another of these files); a ``summary.json``
+    with ``kpis`` and ``meta`` tables next to ``daily.parquet``; a ``sweep.json`` with
+    ``settings`` and ``shape``.
 
     Raises
     ------
     InputError
-        When ``folder`` is not a directory or holds none of the expected files.
+        When ``folder`` is not a directory or is not a collectsim result folder.
     """
     f = Path(folder)
     if not f.is_dir():
         raise InputError(f"folder = {str(folder)!r}: no such folder")
-    if (f / "comparison.csv").is_file():
+    summary = _json_object(f / "summary.json")
+    if (f / "comparison.csv").is_file() and summary.get("kind") == "compare":
         return "compare"
-    if any((f / n).is_file() for n in ("best_policy.toml", "trials.csv", "validation.json")):
+    if _is_sweep(f / "sweep.json"):
+        return "sweep"
+    optimizer = [
+        bool(_json_object(f / "experiment.json").get("study_name")),
+        _is_policy_file(f / "best_policy.toml"),
+        (f / "validation.json").is_file(),
+        _csv_has(f / "trials.csv", "number"),
+    ]
+    if optimizer[0] or optimizer[1] or sum(optimizer) >= 2:
         return "optimize"
-    if (f / "summary.json").is_file():
+    if isinstance(summary.get("kpis"), dict) and isinstance(summary.get("meta"), dict) and (f / "daily.parquet").is_file():
         return "run"
     raise InputError(
-        f"folder = {str(folder)!r}: not a collectsim result folder (no summary.json, comparison.csv, "
-        "trials.csv, best_policy.toml or validation.json)"
+        f"folder = {str(folder)!r}: not a collectsim result folder (no summary.json with kpis and meta next to "
+        "daily.parquet, no comparison.csv of a comparison, no sweep.json of a sweep, no optimizer files); "
+        "nothing was written"
     )
+
+
+def _json_object(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _is_policy_file(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data.get("policy"), dict)
+
+
+def _is_sweep(path: Path) -> bool:
+    data = _json_object(path)
+    return isinstance(data.get("settings"), dict) and isinstance(data.get("shape"), list)
+
+
+def _csv_has(path: Path, column: str) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        with open(path, encoding="utf-8") as fh:
+            header = fh.readline()
+    except (OSError, ValueError):
+        return False
+    return column in [c.strip().strip('"') for c in header.rstrip("\n").split(",")]
+
 
 def build_report(folder: str | Path, progress: Callable[[str], None] | None = None) -> list[Path]:
     """(Re)build ``report.html`` and ``report.md`` (and the plots) of a result folder.
@@ -48,7 +107,7 @@ def build_report(folder: str | Path, progress: Callable[[str], None] | None = No
     Parameters
     ----------
     folder:
-        A ``collectsim run``, ``compare`` or optimizer result folder.
+        A ``collectsim run``, ``compare``, ``sweep`` or optimizer result folder.
     progress:
         Optional callback receiving a :class:`~collectsim.experiments.progress.Progress`
         message (``"plots: 2/5 plots"``) as each plot is written.
@@ -60,7 +119,8 @@ def build_report(folder: str | Path, progress: Callable[[str], None] | None = No
     """
     f = Path(folder)
     kind = folder_kind(f)
-    page = {"compare": compare_page, "optimize": optimize_page, "run": run_page}[kind](f, progress=progress)
+    sweep_stale(f)  # temporaries of a killed report
+    page = {"compare": compare_page, "optimize": optimize_page, "run": run_page, "sweep": sweep_page}[kind](f, progress=progress)
     write_text_atomic(f / "report.html", page.to_html(f))
     write_text_atomic(f / "report.md", page.to_markdown())
     images = [f / b[1] for b in page.blocks if b[0] == "img"]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import tomli_w
 
 from collectsim.errors import InputError
+from collectsim.experiments.folders import write_text_atomic as write_text
 
 __all__ = ["read_json", "write_text_atomic", "provenance_rows", "seeds_text", "toml_text"]
 
@@ -24,10 +24,9 @@ def read_json(path: Path) -> dict:
     return data
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary name, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    """Write ``text`` to a unique temporary name, then rename it into place; a destination
+    that is a symbolic link is refused (:func:`collectsim.experiments.folders.write_atomic`)."""
+    write_text(path, text)
 
 def provenance_rows(meta: dict) -> list[list[str]]:
     """The provenance table's rows (version, commit, hash, seeds, sizes, time, command, libraries)."""

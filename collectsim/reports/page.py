@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Page"]
+__all__ = ["Page", "md_text"]
 
 # ------------------------------------------------------------------ page model -------------
 @dataclass
@@ -35,19 +36,24 @@ class Page:
         self.blocks.append(block)
 
     def to_markdown(self) -> str:
-        """The page as Markdown (images referenced by file name)."""
-        out = [f"# {self.title}", ""]
+        """The page as Markdown (images referenced by file name).
+
+        Every text is escaped (:func:`md_text`): a user-given name (an experiment, a policy,
+        a variant) shows as text, never as HTML or Markdown markup.
+        """
+        t = md_text
+        out = [f"# {t(self.title)}", ""]
         if self.subtitle:
-            out += [self.subtitle, ""]
+            out += [t(self.subtitle), ""]
         for b in self.blocks:
             kind = b[0]
             if kind == "h2":
-                out += [f"## {b[1]}", ""]
+                out += [f"## {t(b[1])}", ""]
             elif kind == "p":
-                out += [b[1], ""]
+                out += [t(b[1]), ""]
             elif kind == "lead":
                 for i, s in enumerate(b[1]):
-                    out += [f"**{s}**" if i == 0 else s, ""]
+                    out += [f"**{t(s)}**" if i == 0 else t(s), ""]
             elif kind == "table":
                 cols, rows = b[1], b[2]
                 out.append("| " + " | ".join(_md_cell(c) for c in cols) + " |")
@@ -56,9 +62,11 @@ class Page:
                     out.append("| " + " | ".join(_md_cell(c) for c in r) + " |")
                 out.append("")
             elif kind == "img":
-                out += [f"![{b[2]}]({b[1]})", ""]
+                out += [f"![{t(b[2])}]({_md_link(b[1])})", ""]
             elif kind == "pre":
-                out += ["```", b[1].rstrip("\n"), "```", ""]
+                text = b[1].rstrip("\n")
+                fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", text)), default=0))
+                out += [fence, text, fence, ""]
         return "\n".join(out).rstrip("\n") + "\n"
 
     def to_html(self, folder: Path) -> str:
@@ -100,9 +108,28 @@ class Page:
                 body.append(f"<pre>{e(b[1])}</pre>")
         return _HTML.format(title=e(self.title), css=_CSS, body="\n".join(body), script=_SCRIPT)
 
+def md_text(text: Any) -> str:
+    """``text`` as literal Markdown text: HTML special characters as entities, Markdown
+    punctuation that could open markup (links, images, emphasis, code) backslash-escaped,
+    and line breaks as spaces (a name cannot start a new block)."""
+    s = html.escape(str(text), quote=False)
+    s = " ".join(s.splitlines()) if ("\n" in s or "\r" in s) else s
+    s = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), s)
+    s = _MD_UNDERSCORE.sub(r"\\_", s)
+    return "\\" + s if s[:1] in ("#", "-", "+", "=", "|") else s
+
+
+_MD_SPECIAL = re.compile(r"[\\`*~]|\](?=[(\[])|!(?=\[)")
+_MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def _md_link(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_./" else f"%{ord(ch):02X}" for ch in str(name))
+
+
 def _md_cell(c: Any) -> str:
     text = c[0] if isinstance(c, tuple) else c
-    return str(text).replace("|", "\\|").replace("\n", "<br>")
+    return "<br>".join(md_text(line).replace("|", "\\|") for line in str(text).split("\n"))
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;

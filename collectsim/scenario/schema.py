@@ -92,6 +92,15 @@ class Portfolio(Strict):
         le=3650,
         description="If set, every account enters at exactly this DPD (overrides entry_buckets).",
     )
+    entry_selection: Literal["survivors", "none"] = Field(
+        "survivors",
+        description=(
+            "survivors: the segments describe accounts as they become delinquent, and an account "
+            "entering at DPD d is one that went d − 1 days without clearing its arrears, so later "
+            "buckets hold the accounts that pay least (docs/model.md §1.1); none: every account's "
+            "traits follow the segments whatever its DPD. Ignored for product 'recovery'."
+        ),
+    )
     horizon_days: int = Field(180, ge=1, le=3650, description="Days simulated.")
     inflow_per_day: float | None = Field(
         None,
@@ -293,35 +302,40 @@ class Segment(Strict):
 
 
 def _default_segments() -> list[Segment]:
+    # Fitted so that the default book passes the stylized facts of collectsim/experiments/facts
+    # (docs/facts.md; fitting procedure and the fact it still misses: docs/model.md §1.2).
     return [
         Segment(
             name="prime",
-            share=0.5,
+            share=0.746,
             balance_mean=2000.0,
-            lambda_inf_per_year=30.0,
-            p_full_payment=0.8,
+            lambda_inf_per_year=339.0,
+            lambda_sigma=0.551,
+            p_full_payment=0.858,
             willingness_mean=0.75,
-            regime_shares=[0.85, 0.13, 0.02],
+            regime_shares=[0.9176, 0.0721, 0.0103],
             clv=600.0,
         ),
         Segment(
             name="near_prime",
-            share=0.35,
+            share=0.2311,
             balance_mean=2800.0,
-            lambda_inf_per_year=12.0,
-            p_full_payment=0.65,
+            lambda_inf_per_year=92.0,
+            lambda_sigma=0.551,
+            p_full_payment=0.622,
             willingness_mean=0.55,
-            regime_shares=[0.7, 0.24, 0.06],
+            regime_shares=[0.9408, 0.0535, 0.0057],
             clv=350.0,
         ),
         Segment(
             name="subprime",
-            share=0.15,
+            share=0.0229,
             balance_mean=3500.0,
-            lambda_inf_per_year=3.0,
-            p_full_payment=0.45,
+            lambda_inf_per_year=9.01,
+            lambda_sigma=0.551,
+            p_full_payment=0.661,
             willingness_mean=0.35,
-            regime_shares=[0.45, 0.35, 0.2],
+            regime_shares=[0.7073, 0.2665, 0.0262],
             clv=150.0,
         ),
     ]
@@ -331,7 +345,7 @@ class Regimes(Strict):
     """Latent ability to pay as a Markov chain over [stable, stressed, hardship]."""
 
     ability: list[float] = Field(
-        default_factory=lambda: [1.0, 0.45, 0.08],
+        default_factory=lambda: [1.0, 0.461, 0.0033],
         min_length=3,
         max_length=3,
         description="Multiplier of λ∞ and of plan/promise keeping in each regime.",
@@ -339,8 +353,8 @@ class Regimes(Strict):
     monthly_transitions: list[list[float]] = Field(
         default_factory=lambda: [
             [0.94, 0.05, 0.01],
-            [0.20, 0.72, 0.08],
-            [0.04, 0.12, 0.84],
+            [0.18, 0.74, 0.08],
+            [0.007, 0.021, 0.972],
         ],
         description=(
             "Row-stochastic 3×3 matrix of 30-day transition probabilities; converted to a "
@@ -385,7 +399,7 @@ class Scoring(Strict):
     """The observable risk score and the tiers cut from it (seed.md step 1)."""
 
     noise_sd: float = Field(
-        0.8,
+        2.2,
         ge=0.0,
         le=10.0,
         description="Sd of the noise on the logit of the latent 30-day payment propensity.",
@@ -469,14 +483,14 @@ class Behaviour(Strict):
     """Portfolio-wide behavioural response parameters (docs/model.md §Responses)."""
 
     ptp_accept: float = probability(
-        "Probability × willingness that a right-party conversation yields a promise to pay.", 0.55
+        "Probability × willingness that a right-party conversation yields a promise to pay.", 0.784
     )
     ptp_days_max: int = Field(7, ge=1, le=60, description="Promise dates are 1..this many days ahead.")
     ptp_keep: float = probability(
         "Probability × ability × (0.5+0.5·willingness) that a promise is kept.", 0.8
     )
     plan_accept: float = probability(
-        "Probability × willingness × √ability that an instalment plan offer is accepted.", 0.5
+        "Probability × willingness × √ability that an instalment plan offer is accepted.", 0.418
     )
     plan_affordability: float = Field(
         0.25,
@@ -650,6 +664,8 @@ class Scenario(Strict):
                 out[name] = defaults[name]
             elif isinstance(given, ChannelSpec):
                 out[name] = given
+            elif not isinstance(given, dict):
+                raise ValueError(f"channels.{name} must be a table of channel fields ([channels.{name}])")
             else:
                 merged = defaults[name].model_dump()
                 merged.update(given)  # type: ignore[arg-type]

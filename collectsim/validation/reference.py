@@ -43,7 +43,8 @@ Conventions the engine fixes and the reference follows
   complaint multiplier for an opted-out channel applies to opt-outs of earlier days.
 * During execution an attempt is stopped when an earlier attempt of the day on the rule's
   channels *would* reach the debtor (cooldown after a conversation), *would* make the
-  debtor opt out of the same channel (an opt-out rule: the opt-out takes effect at once),
+  debtor opt out of one of the rule's channels (an opt-out rule: its channels are one
+  medium, an opt-out through any of them stops them all, and takes effect at once),
   or when the day's would-be connects reach a connect cap — counting earlier attempts even
   if another rule or the collectors' minutes then stopped them (conservative).
 * A collector team sorts its queue by priority (ties: account, then hour, then request
@@ -207,24 +208,33 @@ class ReferenceBorrower(mesa.Agent):
         pf = sc.portfolio
         self.account = account
 
-        # --- latent traits, drawn once -------------------------------------------------
-        seg = rnd.choices(sc.segments, weights=[s.share for s in sc.segments])[0]
-        self.segment = sc.segments.index(seg)
-        self.seg = seg
-        s = seg.balance_sigma
-        balance = seg.balance_mean * math.exp(s * rnd.gauss(0.0, 1.0) - 0.5 * s * s)
-        s = seg.lambda_sigma
-        self.lam_inf = seg.lambda_inf_per_year * math.exp(s * rnd.gauss(0.0, 1.0) - 0.5 * s * s)
-        if seg.willingness_sd == 0:
-            self.willingness = seg.willingness_mean
+        # --- entry DPD, then the latent traits given it ---------------------------------
+        self.entry_day = model.entry_days[account]
+        if pf.entry_dpd is not None:
+            self.dpd = pf.entry_dpd
         else:
-            m, sd = seg.willingness_mean, seg.willingness_sd
-            k = m * (1 - m) / (sd * sd) - 1.0
-            self.willingness = rnd.betavariate(m * k, (1 - m) * k)
-        s = seg.reachability_sigma
-        self.reachability = math.exp(s * rnd.gauss(0.0, 1.0) - 0.5 * s * s)
-        self.regime = rnd.choices(range(3), weights=seg.regime_shares)[0]
-        self.lam = self.lam_inf if seg.lambda0_per_year is None else seg.lambda0_per_year
+            buckets = pf.entry_buckets if self.entry_day == 0 else (pf.inflow_entry_buckets or pf.entry_buckets)
+            names = list(buckets)
+            bucket = rnd.choices(names, weights=[buckets[b] for b in names])[0]
+            self.dpd = 30 * (int(bucket[1:]) - 1) + rnd.randint(1, 30)
+        # The segments describe accounts as they become delinquent: one found at DPD d went d − 1
+        # days without a payment that cleared its arrears (rate λ∞·a·p_full a year). Draw traits
+        # until such an account would have survived that long (rejection sampling).
+        survivors = pf.entry_selection == "survivors" and pf.product != "recovery"
+        for _ in range(10_000):
+            balance = self.draw_traits(sc, rnd)
+            if not survivors:
+                break
+            rate = self.lam_inf * sc.regimes.ability[self.regime] * self.seg.p_full_payment
+            if rnd.random() < math.exp(-rate * (self.dpd - 1) / DAYS_PER_YEAR):
+                break
+        else:
+            raise ValueError(f"account {account}: no draw of the segments survives to DPD {self.dpd}")
+        # the intensity at entry: the segment's λ0 if given, else the baseline of the regime the account is in
+        if self.seg.lambda0_per_year is None:
+            self.lam = self.lam_inf * sc.regimes.ability[self.regime]
+        else:
+            self.lam = self.seg.lambda0_per_year
 
         # --- observable at entry: a noisy score of the 30-day payment propensity, its tier -
         ability = sc.regimes.ability[self.regime]
@@ -235,14 +245,6 @@ class ReferenceBorrower(mesa.Agent):
         self.tier = sum(1 for cut in sc.scoring.tier_cutoffs if self.score >= cut)
 
         # --- the account ---------------------------------------------------------------
-        self.entry_day = model.entry_days[account]
-        if pf.entry_dpd is not None:
-            self.dpd = pf.entry_dpd
-        else:
-            buckets = pf.entry_buckets if self.entry_day == 0 else (pf.inflow_entry_buckets or pf.entry_buckets)
-            names = list(buckets)
-            bucket = rnd.choices(names, weights=[buckets[b] for b in names])[0]
-            self.dpd = 30 * (int(bucket[1:]) - 1) + rnd.randint(1, 30)
         self.balance0 = max(round(balance * 100.0), 100)  # cents (round half to even)
         self.balance = self.balance0
         if pf.product == "recovery":  # charged-off debt: everything is due
@@ -281,6 +283,26 @@ class ReferenceBorrower(mesa.Agent):
         self.cost_cents = 0.0
         self.discounted_cost_cents = 0.0  # the cost booked to this account, each day's discounted
         self.cycle_bucket = self.bucket
+
+    def draw_traits(self, sc: Scenario, rnd) -> float:
+        """Draw the latent traits from the segments' laws; return the balance (currency units)."""
+        seg = rnd.choices(sc.segments, weights=[s.share for s in sc.segments])[0]
+        self.segment = sc.segments.index(seg)
+        self.seg = seg
+        s = seg.balance_sigma
+        balance = seg.balance_mean * math.exp(s * rnd.gauss(0.0, 1.0) - 0.5 * s * s)
+        s = seg.lambda_sigma
+        self.lam_inf = seg.lambda_inf_per_year * math.exp(s * rnd.gauss(0.0, 1.0) - 0.5 * s * s)
+        if seg.willingness_sd == 0:
+            self.willingness = seg.willingness_mean
+        else:
+            m, sd = seg.willingness_mean, seg.willingness_sd
+            k = m * (1 - m) / (sd * sd) - 1.0
+            self.willingness = rnd.betavariate(m * k, (1 - m) * k)
+        s = seg.reachability_sigma
+        self.reachability = math.exp(s * rnd.gauss(0.0, 1.0) - 0.5 * s * s)
+        self.regime = rnd.choices(range(3), weights=seg.regime_shares)[0]
+        return balance
 
     # ------------------------------------------------------------------ small facts -------
     @property
@@ -352,8 +374,9 @@ class ReferenceBorrower(mesa.Agent):
         """Which of today's requests on ``rule``'s channels (hour order) the rule forbids."""
         if rule.kind == "quiet_hours":
             return {c for c in mine if not rule.start_hour <= c.hour < rule.end_hour}
-        if rule.kind == "opt_out":
-            return {c for c in mine if (self.opted_out >> c.channel) & 1}
+        if rule.kind == "opt_out":  # opted out of any of the rule's channels: all are closed
+            closed = any((self.opted_out >> ch) & 1 for ch in rule.channels)
+            return set(mine) if closed else set()
         if rule.kind == "cooldown_after_conversation":
             talked = self._count_history(day, rule, "rpcs") > 0
             return set(mine) if talked else set()
@@ -367,7 +390,7 @@ class ReferenceBorrower(mesa.Agent):
         self, day: int, rule: RuleParams, screened: list[Contact], allowed: list[Contact]
     ) -> set[Contact]:
         """Attempts stopped after a conversation (cooldown: a right-party contact), an opt-out
-        from the same channel, or once the connect cap (answered attempts) is used.
+        from any of the rule's channels, or once the connect cap (answered attempts) is used.
 
         ``screened`` are all of today's attempts that passed the rules before execution;
         an earlier one that *would* reach (or opt out) counts even if it was stopped or never
@@ -375,14 +398,14 @@ class ReferenceBorrower(mesa.Agent):
         """
         still = set(allowed)
         if rule.kind == "opt_out":
-            opted_today: set[int] = set()
+            opted_today = False  # opted out of one of the rule's channels earlier today
             blocked = set()
             for c in screened:
                 if c.channel in rule.channels:
-                    if c in still and c.channel in opted_today:
+                    if c in still and opted_today:
                         blocked.add(c)
                     if c.opts_out:
-                        opted_today.add(c.channel)
+                        opted_today = True
             return blocked
         cooldown = rule.kind == "cooldown_after_conversation"
         prior = 0 if cooldown else self._count_history(day, rule, "connects")
@@ -428,7 +451,8 @@ class ReferenceBorrower(mesa.Agent):
             model.tally[f"connected_{CHANNELS[c.channel]}"] += c.connected
             if c.reached:
                 model.tally[f"reached_{CHANNELS[c.channel]}"] += 1
-                effort = ch.effect * self.willingness * c.skill * response
+                # effort makes a debtor pay sooner in proportion to what they can pay (ability)
+                effort = ch.effect * self.willingness * c.skill * response * model.inputs.regimes.ability[self.regime]
                 if effort != 0:
                     self.lam = max(self.lam + self.seg.delta2 * effort, 0.0)
         self.history = [h for h in self.history if h[0] > day - model.longest_window]

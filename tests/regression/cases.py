@@ -130,12 +130,21 @@ def _column_hash(s: pd.Series) -> str:
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def fingerprint(case: dict) -> dict:
-    """Simulate ``case`` and return its fingerprint (see the module docstring)."""
+def simulate_case(case: dict, audit: bool = True):
+    """Simulate ``case`` (contact log kept); returns the result and the scenario."""
     import collectsim
 
     scenario = collectsim.Scenario.model_validate(case["data"])
-    r = collectsim.simulate(scenario, case["policy"], seed=case["seed"], log_contacts=True)
+    return collectsim.simulate(scenario, case["policy"], seed=case["seed"], log_contacts=True, audit=audit), scenario
+
+
+def fingerprint(case: dict) -> dict:
+    """Simulate ``case`` and return its fingerprint (see the module docstring)."""
+    return fingerprint_of(simulate_case(case)[0])
+
+
+def fingerprint_of(r) -> dict:
+    """The fingerprint of a simulated case."""
     tiers = getattr(r, "tiers", None)
     if tiers is None:  # (the name before the architecture change)
         tiers = r.segments

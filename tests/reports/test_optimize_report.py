@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -88,7 +89,10 @@ def _v(folder: Path) -> dict:
 
 
 def _md(folder: Path) -> str:
-    return (folder / "report.md").read_text()
+    """report.md as the reader sees it: the Markdown escapes of its cells (a leading ``\\+``,
+    ``&gt;``: see ``md_text``) undone."""
+    text = (folder / "report.md").read_text()
+    return html.unescape(re.sub(r"\\([\\`*_~+#=|\-\[\]!])", r"\1", text))
 
 
 def _lead(md: str) -> str:

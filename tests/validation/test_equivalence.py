@@ -41,7 +41,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from collectsim.experiments import simulate
+from collectsim.experiments.simulation import simulate
 from collectsim.policies import prepare_policy
 from collectsim.scenario import Scenario
 from collectsim.validation.reference import ReferenceModel, run_reference

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ from collectsim.experiments.compare.settings import CompareSettings, Variant
 from collectsim.experiments.compare.table import comparison_table, normalised, stress_table, unit_of
 from collectsim.experiments.compare.variants import build_variants
 from collectsim.experiments.experiment import Experiment
-from collectsim.experiments.folders import write_json, write_toml
+from collectsim.experiments.folders import unique_file_names, write_atomic, write_json, write_toml
+from collectsim.experiments.memory import check_memory
 from collectsim.experiments.progress import counter
 from collectsim.experiments.provenance import provenance
 from collectsim.experiments.replicate import Task, flat_kpis, run_tasks
@@ -138,22 +140,25 @@ class Comparison:
 
         ``comparison.csv`` (:attr:`table`), ``stress.csv``, ``replications.parquet``,
         ``daily.parquet``, ``summary.json`` and ``config.toml``; policies given as files
-        are copied to ``policies/<label>.toml`` and referenced from ``config.toml``.
+        are copied to ``policies/<file name of the label>.toml`` (letters, digits and ``_ . + -``;
+        a short hash of the label when it holds anything else, so two labels never share a
+        file) and referenced from ``config.toml``.
         """
         folder = Path(folder)
-        self.table.to_csv(folder / "comparison.csv", index=False)
-        self.stress.to_csv(folder / "stress.csv", index=False)
-        self.replications.to_parquet(folder / "replications.parquet", index=False)
-        self.daily.to_parquet(folder / "daily.parquet", index=False)
+        write_atomic(folder / "comparison.csv", lambda p: self.table.to_csv(p, index=False))
+        write_atomic(folder / "stress.csv", lambda p: self.stress.to_csv(p, index=False))
+        write_atomic(folder / "replications.parquet", lambda p: self.replications.to_parquet(p, index=False))
+        write_atomic(folder / "daily.parquet", lambda p: self.daily.to_parquet(p, index=False))
         write_json(folder / "summary.json", self.summary())
         names = ["comparison.csv", "stress.csv", "replications.parquet", "daily.parquet", "summary.json"]
         if self.config:
             config = copy.deepcopy(self.config)
             refs = []
+            files = unique_file_names(self.policies)  # injective: x<y and x>y get two files
             for label in self.policies:
                 if label in self.policy_tables:
                     (folder / "policies").mkdir(exist_ok=True)
-                    rel = f"policies/{_safe(label)}.toml"
+                    rel = f"policies/{files[label]}.toml"
                     write_toml(folder / rel, {"policy": self.policy_tables[label]})
                     refs.append(rel)
                 else:
@@ -164,10 +169,6 @@ class Comparison:
         return names
 
 
-def _safe(label: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
-
-
 # ------------------------------------------------------------------ running -----------
 @dataclass
 class _Entry:
@@ -176,10 +177,13 @@ class _Entry:
     policy: Any
 
 
-def _resolve_policies(refs: Sequence[Any], scenario: Scenario, resolve: Callable[[str], str]) -> list[_Entry]:
+def _resolve_policies(
+    refs: Sequence[Any], scenario: Scenario, resolve: Callable[[str], str], distinct: bool = False
+) -> list[_Entry]:
     entries: list[_Entry] = []
     seen: set[str] = set()
-    for ref in refs:
+    given_of: dict[str, str] = {}
+    for i, ref in enumerate(refs):
         if isinstance(ref, (str, Path)):
             given = str(ref)
             pol = prepare_policy(resolve(given) if given.endswith(".toml") else given, scenario)
@@ -187,6 +191,16 @@ def _resolve_policies(refs: Sequence[Any], scenario: Scenario, resolve: Callable
             pol = prepare_policy(ref, scenario)
             given = pol.name
         name = str(pol.name or given)
+        role = "the champion" if i == 0 else f"challenger {i}"
+        if distinct and name in given_of:
+            same = given_of[name] == given
+            raise InputError(
+                f"compare: policy {given!r} ({role}) "
+                + ("is listed twice" if same else f"has the same name {name!r} as {given_of[name]!r}")
+                + "; list each policy once, with distinct names (a repeated policy would be renamed and compared "
+                "with itself)"
+            )
+        given_of.setdefault(name, given)
         label, k = name, 2
         while label in seen:
             label, k = f"{name} ({k})", k + 1
@@ -272,6 +286,7 @@ def compare(
     settings: CompareSettings | None = None,
     backend: str | None = None,
     progress: Callable[[str], None] | None = None,
+    distinct: bool = False,
 ) -> Comparison:
     """Run a champion and challengers on common random numbers and compare them.
 
@@ -311,6 +326,10 @@ def compare(
         message per finished simulation is a :class:`~collectsim.experiments.progress.Progress`
         (a ``str`` such as ``"replications: 12/40 simulations"`` that also carries ``step``,
         ``done`` and ``total``).
+    distinct:
+        Refuse a policy listed twice, or two policies with one name (what ``collectsim
+        compare`` and :func:`collectsim.compare_experiment` do). By default a repeated policy
+        is labelled ``NAME (2)``: an A/A comparison of a policy with itself.
 
     Returns
     -------
@@ -357,8 +376,11 @@ def compare(
             else [v.model_dump() if isinstance(v, Variant) else v for v in variants],
         },
     )
-    entries = _resolve_policies([champ_ref, *chall_refs], scenario, resolve)
+    entries = _resolve_policies([champ_ref, *chall_refs], scenario, resolve, distinct)
     scenarios = build_variants(scenario, s.variants, source)
+    workers = (os.cpu_count() or 1) if jobs == -1 else jobs
+    check_memory("compare", max(sc.portfolio.accounts for sc in scenarios.values()), scenario.portfolio.horizon_days,
+                 processes=min(workers, len(entries) * s.reps * len(scenarios)))
     seed0 = default_seed if s.seed is None else s.seed
     labels = [e.label for e in entries]
 

@@ -114,6 +114,16 @@ class CompareSettings(BaseModel):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"variant names must be distinct; repeated: {', '.join(sorted(dup))}")
+        listed = ([self.champion] if self.champion else []) + list(self.challengers)
+        for i, ref in enumerate(self.challengers):
+            if not str(ref).strip():
+                raise ValueError(f"challengers[{i}] is empty; give a built-in policy name or a policy file")
+            if listed.count(ref) > 1:
+                raise ValueError(
+                    f"policy {ref!r} is listed twice (champion and challengers must be distinct); list each once"
+                )
+        if self.champion is not None and not self.champion.strip():
+            raise ValueError("champion is empty; give a built-in policy name or a policy file")
         if self.max_reps is not None and self.max_reps < self.reps:
             raise ValueError(f"max_reps ({self.max_reps}) must be >= reps ({self.reps})")
         return self

@@ -41,7 +41,16 @@ from tqdm import tqdm
 
 from collectsim.errors import InputError
 from collectsim.experiments.experiment import Experiment
-from collectsim.experiments.folders import check_out_dir, default_out_dir, jsonable, write_atomic, write_json
+from collectsim.experiments.folders import (
+    check_out_dir,
+    claim_out_dir,
+    default_out_dir,
+    jsonable,
+    sweep_stale,
+    write_atomic,
+    write_json,
+)
+from collectsim.experiments.memory import check_memory
 from collectsim.experiments.optimize.objective import is_missing, mean_kpis
 from collectsim.experiments.optimize.outputs import trials_frame, write_outputs
 from collectsim.experiments.optimize.plan import plan_study
@@ -176,6 +185,8 @@ def optimize(
         raise InputError(f"experiment = {type(experiment).__name__}: must be a loaded Experiment")
     exp = experiment
     plan = plan_study(exp, trials=trials, reps=reps, jobs=jobs, batch=batch)
+    if backend != "dask":  # (a Dask cluster's memory is its own)
+        check_memory("optimize", plan.scenario.portfolio.accounts, plan.days, processes=min(plan.jobs, plan.batch * len(plan.search_seeds)))
     t_start = time.perf_counter()
     out_dir = Path(out) if out is not None else default_out_dir("optimize", exp.name)
     embedded = storage is None
@@ -185,14 +196,26 @@ def optimize(
     if resume:
         if embedded and not journal.is_file():
             raise InputError(f"resume: no study journal {str(journal)!r}; give --out of an earlier optimize run")
-        if embedded:
-            repair_journal(journal)
-        elif "://" not in storage and Path(storage).is_file():
-            repair_journal(Path(storage))
         if not embedded and not out_dir.exists():
             check_out_dir(out_dir)
     else:
         check_out_dir(out_dir)
+    with claim_out_dir(out_dir):  # one driver per run folder: a second gets a one-line error now
+        if not resume:
+            check_out_dir(out_dir)  # (again: under the lock)
+        elif embedded:
+            repair_journal(journal)
+        elif "://" not in storage and Path(storage).is_file():
+            repair_journal(Path(storage))
+        sweep_stale(out_dir.parent if str(out_dir.parent) else Path("."))
+        if out_dir.is_dir():
+            sweep_stale(out_dir)
+        return _run_study(plan, exp, storage, resume, backend, scheduler, batch, out_dir, journal, embedded, progress,
+                          t_start)
+
+
+def _run_study(plan, exp, storage, resume, backend, scheduler, batch, out_dir, journal, embedded, progress,
+               t_start) -> OptimizeResult:
     store = open_storage(storage, journal) if (not embedded or resume) else None
     if store is not None:
         exists = study_exists(store, plan.study_name)

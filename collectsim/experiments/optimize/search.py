@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +23,7 @@ from collectsim.experiments.folders import jsonable
 from collectsim.experiments.optimize.objective import mean_kpis
 from collectsim.experiments.optimize.plan import StudyPlan
 from collectsim.experiments.optimize.runner import SimulationRunner
-from collectsim.experiments.optimize.study import Heartbeat
+from collectsim.experiments.optimize.study import Heartbeat, retry_trial
 from collectsim.results.catalogue import OPTIMIZE_RECORDED
 
 __all__ = ["finished_trials", "record_trial", "champion_trial", "run_search", "best_so_far"]
@@ -104,16 +107,24 @@ def run_search(
     stages = plan.stages()
     seeds = plan.search_seeds
     inflight: list[dict] = []  # {"entries": [...], "stage": next stage index}
+    me = {"pid": os.getpid(), "host": socket.gethostname()}
     try:
         while True:
+            heartbeat.reap()  # other drivers' trials with a stale heartbeat: failed and re-enqueued
             finished = len(finished_trials(study))
             running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
             k = min(plan.batch, plan.trials - finished - running)
+            if k <= 0 and not inflight and finished < plan.trials and running and heartbeat.enabled:
+                # the count waits on other drivers' trials: if one of them dies, its trials
+                # are re-run here once their heartbeat is stale
+                time.sleep(min(heartbeat.interval, 5.0))
+                continue
             if k > 0:
                 entries = []
                 for _ in range(k):
-                    t = study.ask()
+                    t = study.ask()  # a waiting re-run of a dead driver's trial first
                     heartbeat.add(t.number)
+                    t.set_user_attr("driver", me)
                     entries.append({"trial": t, "rows": [], "reused": 0})
                 for e in entries:
                     params = plan.space.suggest(e["trial"])
@@ -162,11 +173,13 @@ def run_search(
                     still.append(b)
             inflight = still
     except BaseException:
-        # leave no trial RUNNING behind (a SIGKILL can; --resume cleans those up)
+        # leave no trial RUNNING behind (a SIGKILL can; --resume or a live driver's heartbeat
+        # check cleans those up): each is failed and re-enqueued with the same parameters
         for b in inflight:
             for e in b["entries"]:
                 with contextlib.suppress(Exception):
-                    study.tell(e["trial"], state=TrialState.FAIL, skip_if_finished=True)
+                    study.tell(e["trial"], state=TrialState.FAIL)
+                    retry_trial(study, e["trial"].number)
                 heartbeat.discard(e["trial"].number)
         raise
 

@@ -3,8 +3,15 @@
 Only Optuna's public API is used. The study lives in an Optuna journal file inside the run
 folder (:data:`JOURNAL_NAME`) or in a storage URL shared by several drivers (an RDB such
 as PostgreSQL, with heartbeats, or a journal file path). A driver that dies leaves its
-running trials behind: on ``--resume`` they are failed (stale heartbeats for an RDB, any
-running trial for a journal).
+running trials behind. They are failed and **re-run with the same parameters**
+(:class:`optuna.storages.RetryFailedTrialCallback`: a waiting copy that the next
+``study.ask()`` of any driver takes, up to :data:`MAX_RETRY` times): for an RDB, by any
+live driver once their heartbeat is older than the grace period
+(:func:`optuna.storages.fail_stale_trials`, checked every round); for a journal, on
+``--resume`` (a journal is for one driver at a time, so every running trial is a dead
+driver's). The heartbeat interval and grace period are :data:`HEARTBEAT_SECONDS` and four
+times that, or the environment variables ``COLLECTSIM_HEARTBEAT_SECONDS`` and
+``COLLECTSIM_HEARTBEAT_GRACE_SECONDS`` (:func:`heartbeat_settings`).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import warnings
 from pathlib import Path
 
 import optuna
-from optuna.storages import JournalStorage, RDBStorage
+from optuna.storages import JournalStorage, RDBStorage, RetryFailedTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
@@ -26,6 +33,9 @@ from collectsim.experiments.optimize.plan import StudyPlan
 __all__ = [
     "JOURNAL_NAME",
     "HEARTBEAT_SECONDS",
+    "MAX_RETRY",
+    "heartbeat_settings",
+    "retry_trial",
     "open_storage",
     "repair_journal",
     "safe_url",
@@ -40,11 +50,52 @@ __all__ = [
 JOURNAL_NAME = "study.journal"
 #: Interval of the heartbeats a driver records for its running trials (RDB storages).
 HEARTBEAT_SECONDS = 30
+#: How many times a trial whose driver died is re-run with the same parameters.
+MAX_RETRY = 3
+
+
+def heartbeat_settings() -> tuple[float, float]:
+    """(interval, grace period) in seconds of the heartbeats of RDB storages: by default
+    :data:`HEARTBEAT_SECONDS` and four times it; ``COLLECTSIM_HEARTBEAT_SECONDS`` and
+    ``COLLECTSIM_HEARTBEAT_GRACE_SECONDS`` override them (the crash test uses 1 and 4 s)."""
+    values = []
+    for var, default in (("COLLECTSIM_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS), ("COLLECTSIM_HEARTBEAT_GRACE_SECONDS", None)):
+        raw = os.environ.get(var, "").strip()
+        if not raw:
+            values.append(default)
+            continue
+        try:
+            v = float(raw)
+        except ValueError:
+            v = float("nan")
+        if not (0.1 <= v <= 86400):
+            raise InputError(f"{var} = {raw!r}: must be a number of seconds in 0.1..86400")
+        values.append(v)
+    interval, grace = values
+    grace = 4 * interval if grace is None else grace
+    if grace <= interval:
+        raise InputError(f"COLLECTSIM_HEARTBEAT_GRACE_SECONDS = {grace:g}: must exceed the heartbeat interval ({interval:g} s)")
+    return interval, grace
+
+
+def _retry_callback() -> RetryFailedTrialCallback:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RetryFailedTrialCallback(max_retry=MAX_RETRY)
+
+
+def retry_trial(study: optuna.Study, number: int) -> None:
+    """Re-enqueue failed trial ``number`` with the same parameters (a waiting trial the next
+    ``study.ask()`` takes; a trial killed before its parameters were drawn gets them then),
+    as :class:`~optuna.storages.RetryFailedTrialCallback` does for stale heartbeats."""
+    frozen = next((t for t in study.get_trials(deepcopy=True, states=(TrialState.FAIL,)) if t.number == number), None)
+    if frozen is not None:
+        _retry_callback()(study, frozen)
 
 
 def open_storage(url: str | None, journal: Path | None):
     """An Optuna storage: the embedded journal file, a journal file path, or an RDB URL
-    (with heartbeats every :data:`HEARTBEAT_SECONDS`)."""
+    (with heartbeats, :func:`heartbeat_settings`, and stale trials re-run)."""
     if url is None:
         return JournalStorage(JournalFileBackend(str(journal)))
     if "://" not in url:
@@ -52,10 +103,12 @@ def open_storage(url: str | None, journal: Path | None):
         if not p.parent.exists():
             raise InputError(f"storage = {url!r}: folder {str(p.parent)!r} does not exist")
         return JournalStorage(JournalFileBackend(str(p)))
+    interval, grace = heartbeat_settings()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=4 * HEARTBEAT_SECONDS)
+            return RDBStorage(url, heartbeat_interval=max(1, round(interval)), grace_period=max(2, round(grace)),
+                              heartbeat_stale_trial_callback=_retry_callback())
     except Exception as e:  # sqlalchemy raises many kinds
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise InputError(f"storage = {safe_url(url)!r}: cannot open ({msg[:160]})") from None
@@ -123,17 +176,21 @@ def _heartbeats(storage) -> bool:
 
 
 def fail_abandoned_trials(study: optuna.Study, storage) -> None:
-    """Fail the trials a dead driver left running: those with a stale heartbeat (RDB
-    storages; live drivers' trials keep running), or every running trial (journal files,
-    which have no heartbeats: resume only when no other driver works on the study)."""
+    """Fail the trials a dead driver left running and re-enqueue each with the same
+    parameters: those with a stale heartbeat (RDB storages; live drivers' trials keep
+    running), or every running trial (journal files, which have no heartbeats: resume only
+    when no other driver works on the study)."""
     if _heartbeats(storage):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
+            optuna.storages.fail_stale_trials(study)  # the storage's callback re-enqueues them
         return
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        with contextlib.suppress(Exception):
+        try:
             study.tell(t.number, state=TrialState.FAIL)
+        except Exception:  # finished meanwhile
+            continue
+        retry_trial(study, t.number)
 
 
 class Heartbeat:
@@ -150,7 +207,9 @@ class Heartbeat:
 
     def __init__(self, storage, study: optuna.Study) -> None:
         self.storage = storage
+        self.study = study
         self.enabled = _heartbeats(storage)
+        self.interval = float(storage.get_heartbeat_interval()) if self.enabled else float(HEARTBEAT_SECONDS)
         self._study_id = storage.get_study_id_from_name(study.study_name) if self.enabled else None
         self.ids: set[int] = set()
         self._stop = threading.Event()
@@ -174,8 +233,13 @@ class Heartbeat:
         if self.enabled:
             self.ids.discard(self._trial_id(number))
 
+    def reap(self) -> None:
+        """Fail (and re-enqueue) other drivers' trials whose heartbeat is stale (RDB storages)."""
+        if self.enabled:
+            fail_abandoned_trials(self.study, self.storage)
+
     def _loop(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
+        while not self._stop.wait(self.interval):
             for tid in list(self.ids):
                 with contextlib.suppress(Exception):
                     self.storage.record_heartbeat(tid)

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from collectsim.experiments.folders import write_atomic  # noqa: E402
 from collectsim.experiments.progress import Progress  # noqa: E402
 from collectsim.reports.plots.style import kpi_axis_label, tidy  # noqa: E402
 from collectsim.results.catalogue import KPIS  # noqa: E402
@@ -175,9 +176,7 @@ def write_optimize_plots(
             if title:
                 fig.suptitle(title, fontsize=9)
             fig.tight_layout()
-            tmp = folder / f".{name}.tmp.png"
-            fig.savefig(tmp, dpi=110)
-            tmp.replace(folder / name)
+            write_atomic(folder / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=110, format="png"))
             written.append(name)
         finally:
             plt.close(fig)
@@ -199,5 +198,5 @@ def write_trial_values_plot(trials: pd.DataFrame, col: str, direction: str, path
     ax.legend(fontsize=8)
     tidy(ax)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    write_atomic(Path(path), lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)

@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
+from collectsim.experiments.folders import write_atomic  # noqa: E402
 from collectsim.results.catalogue import KPIS  # noqa: E402
 
 __all__ = ["GroupedFormatter", "tidy", "kpi_axis_label", "share_denominator", "save"]
@@ -101,11 +102,9 @@ def kpi_axis_label(kpi: str, per: str = "", what: str = "") -> str:
 
 
 def save(fig, path: Path, dpi: int = 110) -> None:
-    """Write ``fig`` as a PNG to ``path`` through a temporary name, and close it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
+    """Write ``fig`` as a PNG to ``path`` through a unique temporary file in its folder (never
+    through a link: :func:`collectsim.experiments.folders.write_atomic`), and close it."""
     try:
-        fig.savefig(tmp, dpi=dpi)
-        tmp.replace(path)
+        write_atomic(Path(path), lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
     finally:
         plt.close(fig)

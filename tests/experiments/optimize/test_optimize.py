@@ -18,9 +18,9 @@ import pytest
 
 from collectsim import optimize
 from collectsim.errors import InputError
-from collectsim.experiments import simulate
 from collectsim.experiments.optimize import JOURNAL_NAME, paired_stats
 from collectsim.experiments.replicate import Task, run_tasks
+from collectsim.experiments.simulation import simulate
 from collectsim.policies import load_policy_file
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import Scenario
@@ -378,11 +378,12 @@ def test_cli_bad_experiment(tmp_path, case):
 
 
 def test_cli_unreachable_cap_and_resume_without_study(tmp_path):
-    exp = write_exp(tmp_path, objective="max_complaints_per_1k_worked = 0.001", reps=2)
+    # every resolved customer leaves with at least behaviour.churn_base = 5 %: a churn cap of 0.1 % is unreachable
+    exp = write_exp(tmp_path, objective="max_churn_rate = 0.001", reps=2)
     out = tmp_path / "run"
     r = run_cli("optimize", exp, "--out", out)
     assert r.returncode == 2, r.stderr
-    assert "optimize.objective.max_complaints_per_1k_worked = 0.001: no policy in the search space" in r.stderr
+    assert "optimize.objective.max_churn_rate = 0.001: no policy in the search space" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not out.exists()
     r = run_cli("optimize", exp, "--out", out, "--resume")
     assert r.returncode == 2 and "resume: no study journal" in r.stderr and not out.exists()

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectsim.errors import InputError
-from collectsim.experiments import simulate
 from collectsim.experiments.optimize import OptimizeSettings
 from collectsim.experiments.optimize.space import (
     FIELDS,
@@ -18,6 +17,7 @@ from collectsim.experiments.optimize.space import (
     expand_grid,
     spec_key,
 )
+from collectsim.experiments.simulation import simulate
 from collectsim.policies.baselines import seed_champion
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import Scenario
