@@ -33,6 +33,8 @@ _EXPORTS: dict[str, str] = {
     "optimize": "collectsim.api",
     "stylized_facts": "collectsim.api",
     "sweep_experiment": "collectsim.api",
+    "dashboard_app": "collectsim.api",
+    "serve_dashboard": "collectsim.api",
     "compare": "collectsim.experiments.compare",
     "Comparison": "collectsim.experiments.compare",
     "OptimizeResult": "collectsim.experiments.optimize",

@@ -19,15 +19,17 @@ from collectsim.experiments.compare import Comparison, compare
 from collectsim.experiments.facts import Scorecard, facts_settings, scorecard
 from collectsim.experiments.files import experiment_from_dict
 from collectsim.experiments.folders import write_json, write_toml
-from collectsim.experiments.optimize import OptimizeResult
+from collectsim.experiments.optimize import OptimizeResult, folder_study
 from collectsim.experiments.optimize import optimize as run_study
+from collectsim.experiments.progress import ProgressBars
 from collectsim.experiments.provenance import provenance
 from collectsim.experiments.run import resolved_config
 from collectsim.experiments.sweep import SweepResult, run_sweep
 from collectsim.reports import build_report
 from collectsim.results import SimulationResult
 
-__all__ = ["run_experiment", "compare_experiment", "optimize", "stylized_facts", "sweep_experiment"]
+__all__ = ["run_experiment", "compare_experiment", "optimize", "stylized_facts", "sweep_experiment", "dashboard_app",
+           "serve_dashboard"]
 
 
 def _experiment(experiment: str | Path | Experiment, accounts: int | None, days: int | None) -> Experiment:
@@ -104,7 +106,7 @@ def compare_experiment(
         result = compare(exp, **options)
         say("writing files, plots and report")
         result.save(tmp)
-        build_report(tmp)
+        build_report(tmp, progress=options.get("progress"))
     return out_dir, result
 
 
@@ -123,7 +125,8 @@ def optimize(
     """
     exp = _experiment(experiment, accounts, days)
     result = run_study(exp, **options)
-    build_report(result.out)
+    with ProgressBars(enabled=options.get("progress") is True) as bars:
+        build_report(result.out, progress=bars)
     return result
 
 
@@ -206,3 +209,37 @@ def sweep_experiment(
                                                           exp.scenario.portfolio.horizon_days))
         build_report(tmp)
     return out_dir, result
+
+
+def _optuna_dashboard():
+    try:
+        import optuna_dashboard  # lazy: an optional extra, and start-up time
+    except ImportError:
+        raise InputError("collectsim dashboard needs optuna-dashboard: pip install -e '.[dashboard]'") from None
+    return optuna_dashboard
+
+
+def dashboard_app(folder: str | Path):
+    """optuna-dashboard's WSGI application on the study of an optimizer result folder.
+
+    The study is read from the folder's ``experiment.json`` (its embedded journal, or the
+    storage URL it records). Raises :class:`~collectsim.errors.InputError` when ``folder`` is
+    not an optimizer folder or optuna-dashboard is not installed.
+    """
+    storage, _ = folder_study(folder)
+    return _optuna_dashboard().wsgi(storage)
+
+
+def serve_dashboard(folder: str | Path, host: str = "127.0.0.1", port: int = 8080,
+                    announce: Callable[[str], None] | None = None) -> None:
+    """Serve optuna-dashboard on the study of an optimizer result folder until interrupted.
+
+    Listens on ``host`` (default 127.0.0.1: this machine only) and ``port``; ``announce`` is
+    called with the URL and the study name before serving.
+    """
+    storage, name = folder_study(folder)
+    od = _optuna_dashboard()
+    if announce is not None:
+        announce(f"http://{host}:{port}/dashboard/studies (study {name!r})")
+    od.run_server(storage, host=host, port=port)
+

@@ -35,7 +35,9 @@ def from_pydantic(exc: Any, source: str = "", prefix: str = "") -> InputError:
         msg = msg[len("Value error, ") :]
     value = err.get("input")
     if err.get("type") == "extra_forbidden":
-        line = f"unknown key '{loc}' (a typo?); see `collectsim check --help` for the schema"
+        table = ".".join(p for p in loc.split(".")[:-1] if not p.isdigit())
+        line = f"unknown key '{loc}' (a typo?); `collectsim schema {table}` lists the allowed fields" if table else (
+            f"unknown key '{loc}' (a typo?); `collectsim schema` lists the tables")
     elif err.get("type") == "missing":
         line = f"{loc}: missing required field"
     else:

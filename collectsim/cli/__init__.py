@@ -2,10 +2,12 @@
 
 Each command module (``run.py``: run, check; ``compare.py``: compare, report;
 ``optimize.py``; ``sweep.py``: dose-response sweeps; ``facts.py``: the stylized-facts
-scorecard; ``app.py``: the interactive page) declares its sub-commands in a ``COMMANDS``
-table; this module assembles the parser. Exit codes: 0 success, 2 bad input (one line on stderr naming the field, the
-value and what is allowed; nothing half-written), 1 a check that failed (``facts``: a fact out
-of its range) or an unexpected internal error.
+scorecard; ``schema.py``: the file schema; ``app.py``: the interactive page; ``dashboard.py``:
+optuna-dashboard on a study) declares its
+sub-commands in a ``COMMANDS`` table; this module assembles the parser. Exit codes: 0
+success, 2 bad input (one line on stderr naming the field, the value and what is allowed;
+nothing half-written), 1 a check that failed (``facts``: a fact out of its range) or an
+unexpected internal error.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ import argparse
 import sys
 
 import collectsim
-from collectsim.cli import app, compare, facts, optimize, run, sweep
+from collectsim.cli import app, compare, dashboard, facts, optimize, run, schema, sweep
 from collectsim.cli.args import Parser
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: sub-command name -> (help, add_arguments, handler), in the order ``--help`` lists them
 COMMANDS: dict[str, tuple] = {**run.COMMANDS, **optimize.COMMANDS, **compare.COMMANDS, **sweep.COMMANDS, **facts.COMMANDS,
-                              **app.COMMANDS}
+                              **schema.COMMANDS, **app.COMMANDS, **dashboard.COMMANDS}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,6 @@ run, compare or optimize folder (:func:`collectsim.build_report`).
 from __future__ import annotations
 
 import argparse
-import sys
 
 import collectsim
 from collectsim.cli.args import JOBS, SEED, int_arg, policy_arg, positive_float
@@ -44,31 +43,15 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--days", type=int_arg("days"), help="override portfolio.horizon_days")
     p.add_argument("--no-variants", action="store_true", help="skip the stress variants")
     p.add_argument("--out", help="result folder to create (default: results/compare-NAME-TIME)")
-    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.add_argument("--quiet", action="store_true", help="no progress messages or bars (replications, stress variants, report plots)")
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from collectsim.experiments import ProgressBars  # lazy: start-up time
     from collectsim.reports import headline_sentences  # lazy: start-up time
 
-    def say(msg: str) -> None:
-        if not args.quiet:
-            print(f"collectsim compare: {msg}", file=sys.stderr, flush=True)
-
-    out, result = collectsim.compare_experiment(
-        args.experiment,
-        accounts=args.accounts,
-        days=args.days,
-        out=args.out,
-        champion=args.champion,
-        challengers=args.policy,
-        reps=args.reps,
-        jobs=args.jobs,
-        variants=[] if args.no_variants else None,
-        target_ci=args.target_ci,
-        max_reps=args.max_reps,
-        seed=args.seed,
-        progress=say,
-    )
+    with ProgressBars("collectsim compare: ", enabled=not args.quiet) as bars:
+        out, result = _compare_run(args, bars)
     summary = result.summary()
     print(f"wrote {out}")
     for line in headline_sentences(result.table, summary):
@@ -86,6 +69,24 @@ def _compare(args: argparse.Namespace) -> int:
     )
     print(f"  report: {out / 'report.html'}")
     return 0
+
+
+def _compare_run(args: argparse.Namespace, bars):
+    return collectsim.compare_experiment(
+        args.experiment,
+        accounts=args.accounts,
+        days=args.days,
+        out=args.out,
+        champion=args.champion,
+        challengers=args.policy,
+        reps=args.reps,
+        jobs=args.jobs,
+        variants=[] if args.no_variants else None,
+        target_ci=args.target_ci,
+        max_reps=args.max_reps,
+        seed=args.seed,
+        progress=bars,
+    )
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:

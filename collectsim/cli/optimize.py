@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accounts", type=int_arg("accounts"), help="override portfolio.accounts")
     p.add_argument("--days", type=int_arg("days"), help="override portfolio.horizon_days")
     p.add_argument("--out", help="run folder (default: results/optimize-NAME-TIME); with --resume, the run to continue")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (search trials, validation simulations, report plots)")
 
 
 def _num(x: float | None, sign: bool = False) -> str:

@@ -5,7 +5,8 @@ experiment files), ``simulate.py`` (one replication), ``replicate.py`` (many, in
 ``seeds.py`` (the seed convention), ``folders.py`` and ``provenance.py`` (result folders that
 appear whole, with what produced them), ``run.py`` (one run's data files), ``compare/``
 (champion versus challengers: ``compare.compare``) and ``optimize/`` (the policy search:
-``optimize.optimize``), ``schema_doc.py`` (the file reference).
+``optimize.optimize``), ``progress.py`` (progress messages of long steps, and the bars the command
+line draws from them), ``schema_doc.py`` (the file reference, and ``collectsim schema``'s text).
 """
 
 from collectsim import lazy
@@ -31,6 +32,10 @@ _EXPORTS = {
     "resolved_config": "collectsim.experiments.run",
     "Comparison": "collectsim.experiments.compare",
     "OptimizeResult": "collectsim.experiments.optimize",
+    "Progress": "collectsim.experiments.progress",
+    "ProgressBars": "collectsim.experiments.progress",
+    "schema_text": "collectsim.experiments.schema_doc",
+    "schema_tables": "collectsim.experiments.schema_doc",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy.exports(__name__, _EXPORTS)

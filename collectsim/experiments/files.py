@@ -79,7 +79,7 @@ def experiment_from_dict(
         raise from_pydantic(e, source) from None
     except (TypeError, AttributeError, KeyError) as e:  # a table of the wrong shape met a validator
         raise InputError(f"{source}: a table or value has the wrong shape ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0][:100] if str(e) else ''}); see `collectsim check --help`") from None
+                         f"{str(e).splitlines()[0][:100] if str(e) else ''}); `collectsim schema` lists the tables and their fields") from None
     run: RunSettings = sections.pop("run")
     return Experiment(
         name=run.name or name,

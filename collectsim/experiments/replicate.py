@@ -7,7 +7,7 @@ caller can pair them (common random numbers: same seed = same borrowers and luck
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,22 +37,44 @@ def _run(task: Task) -> SimulationResult:
 
 
 def run_tasks(
-    tasks: Iterable[Task], *, jobs: int = 1, backend: str | None = None, verbose: int = 0
+    tasks: Iterable[Task],
+    *,
+    jobs: int = 1,
+    backend: str | None = None,
+    verbose: int = 0,
+    on_done: Callable[[int], None] | None = None,
 ) -> list[SimulationResult]:
     """Run ``tasks`` (in parallel when ``jobs`` ≠ 1) and return their results in order.
 
     ``backend`` is a joblib backend name: ``loky`` (default: local processes) or ``dask``
     (the cluster of the current ``distributed.Client``, which the caller creates).
+    ``on_done(k)`` is called as results come in, with the number finished so far (results
+    arrive in task order; on Dask all at once at the end).
     """
     tasks = list(tasks)
     if jobs == 1 and backend is None:
-        return [_run(t) for t in tasks]
+        out = []
+        for t in tasks:
+            out.append(_run(t))
+            if on_done is not None:
+                on_done(len(out))
+        return out
     if backend == "dask":  # joblib's Dask backend wants the config context, not a name
         with joblib.parallel_config(backend="dask"):
             par = joblib.Parallel(n_jobs=-1, verbose=verbose)
-            return list(par(joblib.delayed(_run)(t) for t in tasks))
-    par = joblib.Parallel(n_jobs=jobs, backend=backend, verbose=verbose)
-    return list(par(joblib.delayed(_run)(t) for t in tasks))
+            out = list(par(joblib.delayed(_run)(t) for t in tasks))
+        if on_done is not None and out:
+            on_done(len(out))
+        return out
+    if on_done is None:
+        par = joblib.Parallel(n_jobs=jobs, backend=backend, verbose=verbose)
+        return list(par(joblib.delayed(_run)(t) for t in tasks))
+    par = joblib.Parallel(n_jobs=jobs, backend=backend, verbose=verbose, return_as="generator")
+    out = []
+    for r in par(joblib.delayed(_run)(t) for t in tasks):
+        out.append(r)
+        on_done(len(out))
+    return out
 
 
 def flat_kpis(result: SimulationResult) -> dict[str, float]:

@@ -1,18 +1,25 @@
-"""Render the scenario schema (every field, default, bounds, description) as Markdown.
+"""The experiment-file schema (every field, type, default, bounds, description), as Markdown or text.
 
-``python -m collectsim.experiments.schema_doc > docs/scenario.md`` regenerates the reference;
-a test checks the committed file is current.
+``python -m collectsim.experiments.schema_doc > docs/scenario.md`` regenerates the reference
+(:func:`render`; a test checks the committed file is current). :func:`schema_tables` and
+:func:`schema_text` serve ``collectsim schema [TABLE]``, which the one-line error of an
+unknown key points to.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import typing
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from collectsim.errors import InputError
+from collectsim.experiments.compare.settings import CompareSettings, Variant
 from collectsim.experiments.experiment import RunSettings
+from collectsim.experiments.optimize.settings import ObjectiveSettings, OptimizeSettings, ParamSpec
 from collectsim.policies import AdaptiveSpec, ArmSpec, Cell, RuleTableSpec
 from collectsim.scenario import (
     Behaviour,
@@ -30,7 +37,7 @@ from collectsim.scenario import (
     Valuation,
 )
 
-__all__ = ["render"]
+__all__ = ["render", "schema_tables", "schema_text"]
 
 _TABLES: list[tuple[str, type[BaseModel]]] = [
     ("[run]", RunSettings),
@@ -51,6 +58,131 @@ _TABLES: list[tuple[str, type[BaseModel]]] = [
     ("adaptive policy file (kind = \"adaptive\"): [policy]", AdaptiveSpec),
     ("adaptive policy file: [[policy.arms]]", ArmSpec),
 ]
+
+
+#: tables of the study settings, shown by ``collectsim schema`` (docs/compare.md, docs/optimize.md describe them)
+_SETTINGS_TABLES: list[tuple[str, type[BaseModel]]] = [
+    ("[compare]", CompareSettings),
+    ("[[compare.variants]]", Variant),
+    ("[optimize]", OptimizeSettings),
+    ("[optimize.objective]", ObjectiveSettings),
+    ("[[optimize.params]]", ParamSpec),
+]
+
+
+def _key(title: str) -> str:
+    """``"[[rules.extra]]"`` → ``"rules.extra"``; ``"policy file: [policy]"`` → ``"policy"``."""
+    return title.rsplit(" ", 1)[-1].strip("[]")
+
+
+def _all_tables() -> dict[str, tuple[str, type[BaseModel]]]:
+    out = {}
+    for t, m in [*_TABLES, *_SETTINGS_TABLES]:
+        key = _key(t)
+        if key == "policy" and t.startswith("adaptive"):  # the [policy] of an adaptive policy file
+            key = "policy.adaptive"
+        out[key] = (t, m)
+    return out
+
+
+def schema_tables() -> dict[str, str]:
+    """Every table ``collectsim schema`` knows: its name (``portfolio``, ``rules.extra``,
+    ``channels.NAME``, ``policy.cells``, ``optimize.params``, ...) → the first line of its description."""
+    out = {}
+    for k, (_, m) in _all_tables().items():
+        text = _plain(" ".join((m.__doc__ or "").strip().split("\n\n")[0].split()))
+        out[k] = text if len(text) <= 100 else text[:97].rstrip() + "..."
+    return out
+
+
+def _plain(text: str) -> str:
+    return text.replace("``", "")
+
+
+def _match(parts: list[str], tables) -> str | None:
+    for k in tables:  # channels.sms -> channels.NAME; channels -> channels.NAME
+        kp = k.split(".")
+        if len(kp) == len(parts) and all(a == b or a == "NAME" for a, b in zip(kp, parts, strict=True)):
+            return k
+        if kp[-1] == "NAME" and kp[:-1] == parts:
+            return k
+    return None
+
+
+def _resolve(table: str) -> str:
+    """The table name of ``table``; a longer path (``compare.variants.overrides.portfolio``)
+    resolves to its innermost known table."""
+    name = table.strip().strip("[]")
+    tables = _all_tables()
+    if name in tables:
+        return name
+    parts = [p for p in name.split(".") if p and not p.isdigit()]
+    for i in range(len(parts)):
+        for j in range(len(parts), i, -1):
+            found = _match(parts[i:j], tables)
+            if found:
+                return found
+    raise InputError(f"unknown table {table!r}; allowed: {', '.join(tables)}")
+
+
+def _type(annotation) -> str:
+    """A field's type in words: ``int``, ``float``, ``one of "ptp", "instalment"``, ``list of str``."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return json.dumps(args[0]) if len(args) == 1 else "one of " + ", ".join(json.dumps(a) for a in args)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        inner = [_type(a) for a in args if a is not type(None)]
+        text = " or ".join(inner)
+        return f"{text} (optional)" if type(None) in args else text
+    if origin is typing.Annotated:
+        return _type(args[0])
+    if origin in (list, tuple, set):
+        return f"list of {_type(args[0])}" if args else "list"
+    if origin is dict:
+        return f"table of {_type(args[1])}" if len(args) == 2 else "table"
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return "table"
+        return annotation.__name__
+    return re.sub(r"\btyping\.", "", str(annotation))
+
+
+def schema_text(table: str | None = None) -> str:
+    """The schema of one experiment-file table as plain text, or the list of tables.
+
+    Parameters
+    ----------
+    table:
+        A table name as :func:`schema_tables` lists it (``portfolio``, ``[[teams]]``,
+        ``channels.sms``, ``policy.cells``, ...); None lists the tables.
+
+    Returns
+    -------
+    str
+        One block per field: name, type, default, bounds and description.
+
+    Raises
+    ------
+    InputError
+        For an unknown table (the message lists the known ones).
+    """
+    if table is None:
+        tables = schema_tables()
+        width = max(map(len, tables))
+        lines = ["Tables of an experiment file (collectsim schema TABLE shows one; docs/scenario.md has them all):", ""]
+        lines += [f"  {k:<{width}}  {doc}" for k, doc in tables.items()]
+        return "\n".join(lines) + "\n"
+    title, model = _all_tables()[_resolve(table)]
+    doc = _plain(" ".join((model.__doc__ or "").strip().split("\n\n")[0].split()))
+    lines = [f"{title}", f"  {doc}", ""]
+    for name, f in model.model_fields.items():
+        bounds = _bounds(f)
+        default = _default(f).replace("`", "").replace("*required*", "none: required")
+        lines.append(f"{name}  ({_type(f.annotation)}; default {default}" + (f"; {bounds}" if bounds else "") + ")")
+        if f.description:
+            lines.append(f"    {_plain(' '.join(f.description.split()))}")
+    return "\n".join(lines) + "\n"
 
 
 def _bounds(field) -> str:
@@ -90,7 +222,8 @@ def render() -> str:
         "",
         "Generated by `python -m collectsim.experiments.schema_doc` from the validated schema (do not edit).",
         "An experiment file holds `[run]` and the scenario tables; every field is optional and takes the",
-        "default shown. Unknown keys are errors. `collectsim check FILE` prints the resolved configuration.",
+        "default shown. Unknown keys are errors. `collectsim check FILE` prints the resolved configuration;",
+        "`collectsim schema TABLE` prints one table's fields (also of `[compare]` and `[optimize]`).",
         "",
     ]
     for title, model in _TABLES:

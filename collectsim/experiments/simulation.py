@@ -80,6 +80,8 @@ def simulate(
     if audit:
         overall["violations"] = audit_log(contacts, scenario.rules)
         overall["violations_total"] = int(sum(overall["violations"].values()))
+    if not log_contacts:  # kept for the audit only: free it before the run-off
+        contacts = model.log = model.contacts.log = None
     daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     if scenario.portfolio.steady_state_from_day is not None:
         phone = model.teams["phone"].headcount if "phone" in model.teams else 0

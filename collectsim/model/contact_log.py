@@ -26,9 +26,12 @@ class ContactLog:
 
     def __init__(self) -> None:
         self._days: list[dict[str, np.ndarray]] = []
+        self._frame: pd.DataFrame | None = None
 
     def append(self, *, account, day: int, hour, seq, channel, connected, reached, outcome, complaint, opted_out) -> None:
         """Add one day's executed contacts (parallel arrays; ``day`` is a number)."""
+        if self._frame is not None:
+            raise RuntimeError("the contact log was already turned into a frame")
         self._days.append(
             {
                 "account": account,
@@ -45,10 +48,21 @@ class ContactLog:
         )
 
     def frame(self) -> pd.DataFrame:
-        """The log as a DataFrame (``channel`` and ``outcome`` as categorical names)."""
+        """The log as a DataFrame (``channel`` and ``outcome`` as categorical names).
+
+        Built once, column by column, each day's arrays released as their column is joined, and
+        without a further copy into pandas blocks: the peak is about one log plus one column, not
+        three logs. Later calls return the same frame; :meth:`append` after it is refused.
+        """
+        if self._frame is not None:
+            return self._frame
         if not self._days:
             return pd.DataFrame({c: [] for c in LOG_COLUMNS})
-        df = pd.DataFrame({c: np.concatenate([d[c] for d in self._days]) for c in LOG_COLUMNS})
-        df["channel"] = pd.Categorical.from_codes(df["channel"], categories=list(CHANNELS))
-        df["outcome"] = pd.Categorical.from_codes(df["outcome"], categories=list(OUTCOMES))
-        return df
+        cols: dict[str, np.ndarray] = {}
+        for c in LOG_COLUMNS:
+            cols[c] = np.concatenate([d.pop(c) for d in self._days])
+        self._days = []
+        cols["channel"] = pd.Categorical.from_codes(cols["channel"], categories=list(CHANNELS))
+        cols["outcome"] = pd.Categorical.from_codes(cols["outcome"], categories=list(OUTCOMES))
+        self._frame = pd.DataFrame(cols, copy=False)
+        return self._frame

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 from collectsim.errors import InputError
@@ -100,13 +101,16 @@ def _csv_has(path: Path, column: str) -> bool:
     return column in [c.strip().strip('"') for c in header.rstrip("\n").split(",")]
 
 
-def build_report(folder: str | Path) -> list[Path]:
+def build_report(folder: str | Path, progress: Callable[[str], None] | None = None) -> list[Path]:
     """(Re)build ``report.html`` and ``report.md`` (and the plots) of a result folder.
 
     Parameters
     ----------
     folder:
         A ``collectsim run``, ``compare``, ``sweep`` or optimizer result folder.
+    progress:
+        Optional callback receiving a :class:`~collectsim.experiments.progress.Progress`
+        message (``"plots: 2/5 plots"``) as each plot is written.
 
     Returns
     -------
@@ -116,7 +120,7 @@ def build_report(folder: str | Path) -> list[Path]:
     f = Path(folder)
     kind = folder_kind(f)
     sweep_stale(f)  # temporaries of a killed report
-    page = {"compare": compare_page, "optimize": optimize_page, "run": run_page, "sweep": sweep_page}[kind](f)
+    page = {"compare": compare_page, "optimize": optimize_page, "run": run_page, "sweep": sweep_page}[kind](f, progress=progress)
     write_text_atomic(f / "report.html", page.to_html(f))
     write_text_atomic(f / "report.md", page.to_markdown())
     images = [f / b[1] for b in page.blocks if b[0] == "img"]

@@ -246,6 +246,7 @@ OPTIMIZE_COMPARED: tuple[str, ...] = (
     "lost_clv",
     "churn_rate",
     "recovery_rate",
+    "unworked",
 )
 
 

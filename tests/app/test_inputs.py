@@ -121,7 +121,7 @@ def test_upload_errors_name_the_file_not_the_temporary_folder(tmp_path):
     assert str(e.value).startswith("bad.toml: not valid TOML: ") and str(tmp_path) not in str(e.value)
     with pytest.raises(collectsim.InputError) as e:
         up.policy("p.toml", b'[policy]\nname = "p"\ncolour = "red"\n')
-    assert str(e.value) == "p.toml: unknown key 'policy.colour' (a typo?); see `collectsim check --help` for the schema"
+    assert str(e.value) == "p.toml: unknown key 'policy.colour' (a typo?); `collectsim schema policy` lists the allowed fields"
     path, pol = up.policy("best_policy.toml", b'[policy]\nname = "best"\n[[policy.cells]]\ntiers = "*"\n')
     assert pol.name == "best" and path.read_bytes().startswith(b"[policy]")
     up.close()

@@ -204,3 +204,28 @@ def test_an_a_a_comparison_says_the_results_are_identical_not_better_in_half():
     assert "better in" not in line
     row = c.table[(c.table["kpi"] == "net_value") & (c.table["role"] == "challenger") & (c.table["scope"] == "all")]
     assert int(row["n_tied"].iloc[0]) == 3 and int(row["n_better"].iloc[0]) == 0
+
+
+def test_every_compare_figure_has_labelled_axes_without_an_offset(compare_folder):
+    import matplotlib.pyplot as plt
+
+    from collectsim.reports.plots.compare import plot_complaints_churn, plot_recovery_curves, plot_stress
+
+    summary = json.loads((compare_folder / "summary.json").read_text())
+    policies = [summary["champion"], *summary["challengers"]]
+    daily = pd.read_parquet(compare_folder / "daily.parquet")
+    stress = pd.read_csv(compare_folder / "stress.csv")
+    table = pd.read_csv(compare_folder / "comparison.csv")
+    figs = [plot_recovery_curves(daily, policies), plot_complaints_churn(daily, table, policies),
+            plot_stress(stress, policies, summary["headline"], int(summary.get("per_accounts", 1000)))]
+    for fig in figs:
+        fig.canvas.draw()
+        for ax in fig.axes:
+            if not ax.get_visible() or not ax.has_data():
+                continue
+            assert ax.get_ylabel(), ax.get_title()
+            assert ax.yaxis.get_offset_text().get_text() == "", ax.get_title()
+            assert not any("e+" in t.get_text() for t in ax.get_yticklabels())
+        plt.close(fig)
+    stress_ax = figs[2].axes[0]
+    assert "per 1,000 accounts" in stress_ax.get_ylabel() or "whole book" in stress_ax.get_ylabel()

@@ -43,6 +43,7 @@ from collectsim.experiments.compare.variants import build_variants
 from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.folders import unique_file_names, write_atomic, write_json, write_toml
 from collectsim.experiments.memory import check_memory
+from collectsim.experiments.progress import counter
 from collectsim.experiments.provenance import provenance
 from collectsim.experiments.replicate import Task, flat_kpis, run_tasks
 from collectsim.experiments.seeds import replication_seeds
@@ -224,6 +225,7 @@ def _run_batch(
     first_rep: int,
     jobs: int,
     backend: str | None,
+    on_done: Callable[[int], None] | None = None,
 ) -> tuple[list[dict], list[pd.DataFrame]]:
     tasks, keys = [], []
     for variant, scen in scenarios.items():
@@ -231,7 +233,7 @@ def _run_batch(
             for e in entries:
                 tasks.append(Task(scen, e.policy, seed, label=e.label))
                 keys.append((variant, e.label, seed, first_rep + i))
-    results = run_tasks(tasks, jobs=jobs, backend=backend)
+    results = run_tasks(tasks, jobs=jobs, backend=backend, on_done=on_done)
     rows, dailies = [], []
     for (variant, label, seed, rep), r in zip(keys, results, strict=False):
         rows.append(
@@ -320,7 +322,10 @@ def compare(
     backend:
         joblib backend name (see :func:`~collectsim.experiments.replicate.run_tasks`).
     progress:
-        Optional callback receiving one-line progress messages.
+        Optional callback receiving one-line progress messages; while simulations run, a
+        message per finished simulation is a :class:`~collectsim.experiments.progress.Progress`
+        (a ``str`` such as ``"replications: 12/40 simulations"`` that also carries ``step``,
+        ``done`` and ``total``).
     distinct:
         Refuse a policy listed twice, or two policies with one name (what ``collectsim
         compare`` and :func:`collectsim.compare_experiment` do). By default a repeated policy
@@ -385,7 +390,8 @@ def compare(
             f"running {len(entries)} policies x {len(scen)} scenario(s) x {len(seeds)} seeds "
             f"= {k} simulations (jobs={jobs})"
         )
-        return _run_batch(scen, entries, seeds, first_rep, jobs, backend)
+        step = "stress variants" if "base" not in scen else "replications"
+        return _run_batch(scen, entries, seeds, first_rep, jobs, backend, counter(progress, step, k, "simulations"))
 
     n = s.reps
     seeds = replication_seeds(seed0, n)

@@ -23,6 +23,7 @@ _EXPORTS = {
     "SearchSpace": "collectsim.experiments.optimize.space",
     "spec_key": "collectsim.experiments.optimize.space",
     "JOURNAL_NAME": "collectsim.experiments.optimize.study",
+    "folder_study": "collectsim.experiments.optimize.study",
     "ValidatedPolicy": "collectsim.experiments.optimize.validation",
 }
 __all__ = list(_EXPORTS)

@@ -68,6 +68,7 @@ from collectsim.experiments.optimize.study import (
     study_exists,
 )
 from collectsim.experiments.optimize.validation import ValidatedPolicy, validate_best
+from collectsim.experiments.progress import ProgressBars
 from collectsim.experiments.provenance import provenance
 from collectsim.results.catalogue import OPTIMIZE_RECORDED
 
@@ -163,7 +164,8 @@ def optimize(
         Trials asked and simulated together (default ``max(4, 2·jobs)``, or twice the Dask
         cluster's threads).
     progress:
-        True for a progress bar on stderr, or a callback ``progress(done, total, best)``.
+        True for progress bars on stderr (the search's trials, then the validation's simulations), or a
+        callback ``progress(done, total, best)`` told of the search's trials.
 
     Returns
     -------
@@ -408,13 +410,12 @@ def _drive(plan, runner, store, storage, resume, out_dir, journal, embedded, pro
             f"{src}: optimize.objective: no trial met the caps ({caps}){near}; trials.csv and the journal are in {out_dir}"
         )
     t_val = time.perf_counter()
-    if progress:
-        print(
+    with ProgressBars(enabled=progress is True) as bars:
+        bars(
             f"validating the best {plan.settings.validate_top} trial(s) and the champion on "
-            f"{len(plan.validation_seeds)} held-out seeds ...",
-            file=sys.stderr,
+            f"{len(plan.validation_seeds)} held-out seeds ..."
         )
-    champ, cands, extra = validate_best(study, plan, runner)
+        champ, cands, extra = validate_best(study, plan, runner, progress=bars if progress is True else None)
     meta["simulations"] = runner.simulated
     meta["search_trials_this_run"] = searched_trials
     meta["search_seconds"] = search_seconds

@@ -1,5 +1,5 @@
-"""The optimizer's files: ``trials.csv``, ``pareto.csv``, ``best_policy.toml``, the validated
-candidates' tables and ``validation.json`` (the report and its plots are built from them by
+"""The optimizer's files: ``trials.csv``, ``pareto.csv``, ``best_policy.toml``,
+``champion_policy.toml`` (a rule-table champion), the validated candidates' tables and ``validation.json`` (the report and its plots are built from them by
 :mod:`collectsim.reports`)."""
 
 from __future__ import annotations
@@ -96,6 +96,9 @@ def write_outputs(
     if best_spec is not None:
         spec = best_spec.model_copy(update={"name": f"{plan.experiment.name}-best" if best.role != "champion" else best_spec.name})
         write_atomic(out / "best_policy.toml", lambda p: write_toml(p, {"policy": spec.model_dump(mode="json")}))
+    if isinstance(plan.champion, RuleTablePolicy):  # the report says what changes from it, cell by cell
+        champ_spec = plan.champion.table
+        write_atomic(out / "champion_policy.toml", lambda p: write_toml(p, {"policy": champ_spec.model_dump(mode="json")}))
     cdir = out / "candidates"
     cdir.mkdir(exist_ok=True)
     for old in cdir.glob("trial-*.toml"):  # from an earlier validation of a resumed study
@@ -111,6 +114,7 @@ def write_outputs(
         "validation_seeds": plan.validation_seeds,
         "search_seeds": plan.search_seeds,
         "replications": len(plan.validation_seeds),
+        "tier_names": list(plan.space.tier_names),
         "best": {
             "role": best.role,
             "trial": best.trial,

@@ -5,13 +5,14 @@ and the connection to a Dask cluster when the study runs there.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from collectsim.errors import InputError
 from collectsim.experiments.optimize.objective import compact_kpis
 from collectsim.experiments.optimize.plan import StudyPlan
 from collectsim.experiments.optimize.space import spec_key
+from collectsim.experiments.progress import counter
 from collectsim.experiments.replicate import Task, run_tasks
 from collectsim.policies import RuleTablePolicy
 
@@ -38,18 +39,25 @@ class SimulationRunner:
             return spec_key(policy.table, self.plan.space.tier_names)
         return "policy:" + str(getattr(policy, "name", type(policy).__name__))
 
-    def run(self, items: list[tuple[Any, str, int]]) -> list[dict[str, float]]:
-        """KPIs (compact) of each ``(policy, key, seed)``, in order."""
+    def run(
+        self, items: list[tuple[Any, str, int]], progress: Callable[[str], None] | None = None, step: str = "simulations"
+    ) -> list[dict[str, float]]:
+        """KPIs (compact) of each ``(policy, key, seed)``, in order.
+
+        ``progress`` (optional) receives a :class:`~collectsim.experiments.progress.Progress`
+        named ``step`` per finished simulation (pairs already in the cache are not re-run or counted).
+        """
         todo: dict[tuple[str, int], Task] = {}
         for pol, key, seed in items:
             if (key, seed) not in self.cache and (key, seed) not in todo:
                 todo[(key, seed)] = Task(self.plan.scenario, pol, seed, days=self.plan.days)
         if todo:
             tasks = list(todo.values())
+            on_done = counter(progress, step, len(tasks), "simulations")
             if self.backend == "dask":
-                results = run_tasks(tasks, backend="dask")
+                results = run_tasks(tasks, backend="dask", on_done=on_done)
             else:
-                results = run_tasks(tasks, jobs=min(self.jobs, len(tasks)) if self.jobs > 1 else 1)
+                results = run_tasks(tasks, jobs=min(self.jobs, len(tasks)) if self.jobs > 1 else 1, on_done=on_done)
             for k, r in zip(todo, results, strict=True):
                 self.cache[k] = compact_kpis(r.kpis)
                 self.sim_seconds += float(r.meta.get("wall_seconds") or 0.0)

@@ -17,6 +17,7 @@ times that, or the environment variables ``COLLECTSIM_HEARTBEAT_SECONDS`` and
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import warnings
@@ -32,6 +33,7 @@ from collectsim.experiments.optimize.plan import StudyPlan
 
 __all__ = [
     "JOURNAL_NAME",
+    "folder_study",
     "HEARTBEAT_SECONDS",
     "MAX_RETRY",
     "heartbeat_settings",
@@ -247,3 +249,32 @@ class Heartbeat:
     def close(self) -> None:
         """Stop the heartbeat thread."""
         self._stop.set()
+
+def folder_study(folder: str | Path):
+    """The storage and study name of an optimizer result folder (its ``experiment.json``):
+    ``(storage, study_name)``. The embedded journal is opened from the folder; another
+    storage by the URL the folder records.
+
+    Raises
+    ------
+    InputError
+        When ``folder`` is not an optimizer result folder or its study cannot be opened.
+    """
+    f = Path(folder)
+    meta_path = f / "experiment.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = None
+    if not isinstance(meta, dict) or not isinstance(meta.get("study_name"), str):
+        raise InputError(f"folder = {str(folder)!r}: not an optimizer result folder (no experiment.json with "
+                         "the study's name; `collectsim optimize` writes one)")
+    url = str(meta.get("storage") or "study.journal")
+    if "://" in url:
+        storage = open_storage(url, None)
+    else:
+        journal = Path(url) if Path(url).is_absolute() else f / url
+        if not journal.is_file():
+            raise InputError(f"folder = {str(folder)!r}: its study journal {str(journal)!r} is missing")
+        storage = JournalStorage(JournalFileBackend(str(journal)))
+    return storage, meta["study_name"]

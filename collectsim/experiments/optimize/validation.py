@@ -7,6 +7,7 @@ the champion on those seeds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,8 +78,14 @@ class ValidatedPolicy:
         )
 
 
-def validate_best(study: optuna.Study, plan: StudyPlan, runner: SimulationRunner) -> tuple[ValidatedPolicy, list[ValidatedPolicy], dict]:
-    """Re-run the best trials and the champion on the validation bank (see module docstring)."""
+def validate_best(
+    study: optuna.Study, plan: StudyPlan, runner: SimulationRunner, progress: Callable[[str], None] | None = None
+) -> tuple[ValidatedPolicy, list[ValidatedPolicy], dict]:
+    """Re-run the best trials and the champion on the validation bank (see module docstring).
+
+    ``progress`` (optional) receives a :class:`~collectsim.experiments.progress.Progress`
+    ("validation: 12/80 simulations") per finished simulation.
+    """
     obj = plan.objective
     complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
     champ_trials = [t for t in complete if t.user_attrs.get("role") == "champion"]
@@ -107,7 +114,7 @@ def validate_best(study: optuna.Study, plan: StudyPlan, runner: SimulationRunner
     items = [(plan.champion, champ_key, s) for s in seeds]
     for _, pol, key in picked:
         items += [(pol, key, s) for s in seeds]
-    rows = runner.run(items)
+    rows = runner.run(items, progress=progress, step="validation")
     n = len(seeds)
     champ_rows = rows[:n]
     champ_obj = [obj.scalar(r) for r in champ_rows]

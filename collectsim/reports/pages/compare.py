@@ -127,8 +127,8 @@ def sig_class(kpi: str, lo: float, hi: float) -> str:
     up = lo > 0
     return "good" if up == better else "bad"
 
-def compare_page(folder: Path) -> Page:
-    """The page of a comparison folder."""
+def compare_page(folder: Path, progress=None) -> Page:
+    """The page of a comparison folder (``progress``: optional callback told of each plot written)."""
     summary = read_json(folder / "summary.json")
     for key in ("champion", "challengers", "headline"):
         if key not in summary:
@@ -144,7 +144,9 @@ def compare_page(folder: Path) -> Page:
     level = float(summary.get("level", 0.95))
     lv = int(round(100 * level))
     stress = stress_table(table, head, also)
-    images = write_compare_plots(folder, daily, table, stress, policies, head, [head, *also], level=level)
+    images = write_compare_plots(
+        folder, daily, table, stress, policies, head, [head, *also], level=level, per_accounts=per, progress=progress
+    )
 
     n = int(summary.get("stopping", {}).get("reps", len(summary.get("seeds", []))))
     variants = summary.get("variants", [{"name": "base"}])

@@ -15,8 +15,8 @@ from collectsim.results.catalogue import COMPARE_DEFAULT, KPIS
 __all__ = ["run_page", "kpi_value_table"]
 
 # ------------------------------------------------------------------ run page --------------
-def run_page(folder: Path) -> Page:
-    """The page of a run folder."""
+def run_page(folder: Path, progress=None) -> Page:
+    """The page of a run folder (``progress``: optional callback told of each plot redrawn)."""
     summary = read_json(folder / "summary.json")
     k, tiers, meta = summary.get("kpis", {}), summary.get("tiers", {}), summary.get("meta", {})
     pol = meta.get("policy", "?")
@@ -59,7 +59,8 @@ def run_page(folder: Path) -> Page:
     pngs = ["recovery.png", "bucket_flow.png", "contacts.png"]
     if not all((folder / p).is_file() for p in pngs) and (folder / "daily.parquet").is_file():
         write_run_plots(
-            pd.read_parquet(folder / "daily.parquet"), folder, title=f"{meta.get('experiment', '')} · {pol}"
+            pd.read_parquet(folder / "daily.parquet"), folder, title=f"{meta.get('experiment', '')} · {pol}",
+            progress=progress,
         )
     captions = {
         "recovery.png": "Recovery curve",

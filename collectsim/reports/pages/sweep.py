@@ -42,8 +42,8 @@ def shape_sentences(info: dict) -> list[str]:
     return out
 
 
-def sweep_page(folder: Path) -> Page:
-    """The page of a sweep folder."""
+def sweep_page(folder: Path, progress=None) -> Page:
+    """The page of a sweep folder (``progress``: optional callback told of each plot drawn)."""
     info = read_json(folder / "sweep.json")
     settings, meta, kpi = info["settings"], info.get("meta", {}), info["kpi"]
     levers = list(settings["levers"])
@@ -60,7 +60,7 @@ def sweep_page(folder: Path) -> Page:
     page.add("lead", shape_sentences(info))
     pngs = [f"sweep_{k}.png" for k in settings["kpis"]]
     if not all((folder / p).is_file() for p in pngs):
-        write_sweep_plots(summary, paired, settings["kpis"], levers, folder, tier=settings["tier"])
+        write_sweep_plots(summary, paired, settings["kpis"], levers, folder, tier=settings["tier"], progress=progress)
     page.add("h2", "Response")
     for k, p in zip(settings["kpis"], pngs, strict=True):
         page.add("img", p, f"{KPIS[k].label if k in KPIS else k} against {levers[0]}: mean, and paired change with "

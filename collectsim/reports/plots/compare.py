@@ -20,9 +20,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats as _st  # noqa: E402
 
-from collectsim.experiments.folders import write_atomic  # noqa: E402
+from collectsim.experiments.progress import Progress  # noqa: E402
 from collectsim.model import CUMULATIVE_COLUMNS  # noqa: E402
 from collectsim.reports.plots.run import plot_bucket_flow  # noqa: E402
+from collectsim.reports.plots.style import kpi_axis_label, save, share_denominator, tidy  # noqa: E402
 from collectsim.results.catalogue import KPIS  # noqa: E402
 from collectsim.vocabulary.accounts import STATUS_NAMES  # noqa: E402
 
@@ -89,12 +90,14 @@ def plot_recovery_curves(daily: pd.DataFrame, policies: Sequence[str], variant: 
             m2, hw2 = _band(w - champ, level)  # same seeds: paired by column
             bx.plot(days, 100 * m2, color=colors[p], label=p, lw=1.3)
             bx.fill_between(days, 100 * (m2 - hw2), 100 * (m2 + hw2), color=colors[p], alpha=0.2, lw=0)
-    ax.set(xlabel="day", ylabel="recovered, % of balance at entry", title="Recovery curves (mean, 95% band)")
+    ax.set(xlabel="day", ylabel="cash recovered, % of the balance at entry", title="Recovery curves (mean, 95% band)")
     bx.axhline(0, color="black", lw=0.8)
-    bx.set(xlabel="day", ylabel="percentage points", title=f"Difference to {policies[0]} (paired, 95% band)")
+    bx.set(xlabel="day", ylabel="difference, percentage points of the balance at entry",
+           title=f"Difference to {policies[0]} (paired, 95% band)")
     for a in (ax, bx):
         a.grid(alpha=0.3)
         a.legend(fontsize=8)
+        tidy(a)
     fig.suptitle(f"scenario: {variant}", fontsize=9)
     fig.tight_layout()
     return fig
@@ -147,8 +150,9 @@ def plot_complaints_churn(
             days = w.index.to_numpy() + 1
             ax.plot(days, m, color=colors[p], label=p, lw=1.3)
             ax.fill_between(days, m - hw, m + hw, color=colors[p], alpha=0.15, lw=0)
-        ax.set(xlabel="day", title=title)
+        ax.set(xlabel="day", ylabel="per 1,000 accounts of the book, cumulative", title=title)
         ax.grid(alpha=0.3)
+        tidy(ax)
     axes[0].legend(fontsize=8)
     if not has_churn:
         ax = axes[2]
@@ -160,8 +164,9 @@ def plot_complaints_churn(
             range(len(policies)), y, yerr=np.nan_to_num(err), color=[colors[p] for p in policies], alpha=0.8, capsize=4
         )
         ax.set_xticks(range(len(policies)), list(policies), rotation=20, ha="right", fontsize=8)
-        ax.set(ylabel="% of resolved customers", title="Churn at the horizon (mean, 95% CI)")
+        ax.set(ylabel=f"churn rate, % of {share_denominator('churn_rate')}", title="Churn at the horizon (mean, 95% CI)")
         ax.grid(alpha=0.3, axis="y")
+        tidy(ax)
     fig.suptitle(f"Complaints and churn, scenario: {variant}", fontsize=10)
     fig.tight_layout()
     return fig
@@ -196,21 +201,32 @@ def plot_tier_bars(table: pd.DataFrame, policies: Sequence[str], kpis: Sequence[
                 label=p,
             )
         unit = f"\n{sub['unit'].iloc[0]}" if len(sub) and KPIS[kpi].total else ""
+        per = f"{sub['unit'].iloc[0]} of the tier" if len(sub) and KPIS[kpi].total else ""
         ax.set_xticks(x, [f"{tr} risk" for tr in tiers])
         ax.set_title(f"{KPIS[kpi].label}{suffix}{unit}", fontsize=9)
+        ax.set_ylabel(_tier_label(kpi, per), fontsize=8)
         ax.axhline(0, color="black", lw=0.6)
         ax.grid(alpha=0.3, axis="y")
+        tidy(ax)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"By risk tier (mean, 95% CI), scenario: {variant}", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot_stress(stress: pd.DataFrame, policies: Sequence[str], headline: str):
+def _tier_label(kpi: str, per: str) -> str:
+    label = kpi_axis_label(kpi, per)
+    if KPIS[kpi].unit in ("per_1k", "per_1k_worked"):
+        label += " of the tier"
+    return label
+
+
+def plot_stress(stress: pd.DataFrame, policies: Sequence[str], headline: str, per_accounts: int = 1000):
     """The headline KPI of every policy under every variant: means with 95% CIs and ranks.
 
     A dot plot (no zero baseline, so differences stay visible); a rank printed in red
-    differs from the policy's rank in the base scenario.
+    differs from the policy's rank in the base scenario. Money and counts are per
+    ``per_accounts`` accounts (0: portfolio totals), as in the stress table.
     """
     variants = list(dict.fromkeys(stress["variant"]))
     colors = policy_colors(policies)
@@ -243,7 +259,10 @@ def plot_stress(stress: pd.DataFrame, policies: Sequence[str], headline: str):
     ax.set_title(
         f"{KPIS[headline].label}{suffix} by scenario (mean, 95% CI; rank in red where it changes)", fontsize=10
     )
+    per = f"per {per_accounts:,} accounts" if per_accounts else "for the whole book"
+    ax.set_ylabel(kpi_axis_label(headline, per))
     ax.grid(alpha=0.3, axis="y")
+    tidy(ax)
     ax.legend(fontsize=8, ncols=min(4, len(policies)), loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
     fig.tight_layout()
     return fig
@@ -258,8 +277,14 @@ def write_compare_plots(
     headline: str,
     tier_kpis: Sequence[str],
     level: float = 0.95,
+    per_accounts: int = 1000,
+    progress=None,
 ) -> list[str]:
-    """Write every comparison plot as a PNG into ``folder``; return the file names in report order."""
+    """Write every comparison plot as a PNG into ``folder``; return the file names in report order.
+
+    ``per_accounts`` is the comparison's normalisation (for the stress chart's axis);
+    ``progress`` (optional) receives a :class:`~collectsim.experiments.progress.Progress` per plot.
+    """
     figs = [
         ("recovery_curves.png", lambda: plot_recovery_curves(daily, policies, level=level)),
         ("bucket_flow.png", lambda: plot_bucket_flows(daily, policies)),
@@ -267,11 +292,13 @@ def write_compare_plots(
         ("tiers.png", lambda: plot_tier_bars(table, policies, tier_kpis)),
     ]
     if stress is not None and len(stress) and stress["variant"].nunique() > 1:
-        figs.append(("stress.png", lambda: plot_stress(stress, policies, headline)))
+        figs.append(("stress.png", lambda: plot_stress(stress, policies, headline, per_accounts)))
     out = []
+    if progress is not None:
+        progress(Progress("plots", 0, len(figs), "plots"))
     for name, make in figs:
-        fig = make()
-        write_atomic(Path(folder) / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=100, format="png"))
-        plt.close(fig)
+        save(make(), Path(folder) / name, dpi=100)
         out.append(name)
+        if progress is not None:
+            progress(Progress("plots", len(out), len(figs), "plots"))
     return out

@@ -10,11 +10,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from collectsim.experiments.folders import write_atomic  # noqa: E402
+from collectsim.experiments.progress import Progress  # noqa: E402
+from collectsim.reports.plots.style import save, tidy  # noqa: E402
 from collectsim.vocabulary.accounts import BUCKETS, STATUS_NAMES  # noqa: E402
 from collectsim.vocabulary.channels import CHANNELS  # noqa: E402
 
-__all__ = ["plot_recovery", "plot_bucket_flow", "plot_contacts", "write_run_plots"]
+__all__ = ["plot_recovery", "plot_bucket_flow", "plot_contacts", "write_run_plots", "book_size"]
+
+
+def book_size(daily: pd.DataFrame) -> int:
+    """Accounts in the book on the first day (all statuses)."""
+    return int(round(float(daily[list(STATUS_NAMES)].iloc[0].sum()))) if len(daily) else 0
 
 
 def plot_recovery(daily: pd.DataFrame, ax=None, label: str | None = None):
@@ -22,9 +28,10 @@ def plot_recovery(daily: pd.DataFrame, ax=None, label: str | None = None):
     ax = ax or plt.subplots(figsize=(7, 4))[1]
     ax.plot(daily["day"] + 1, 100 * daily["recovery_rate"], label=label)
     ax.set_xlabel("day")
-    ax.set_ylabel("recovered, % of balance at entry")
+    ax.set_ylabel("cash recovered, % of the balance at entry")
     ax.set_title("Recovery curve")
     ax.grid(alpha=0.3)
+    tidy(ax)
     return ax
 
 
@@ -34,42 +41,60 @@ def plot_bucket_flow(daily: pd.DataFrame, ax=None):
     cols = list(BUCKETS) + [s for s in STATUS_NAMES if s != "active"]
     ax.stackplot(daily["day"] + 1, *[daily[c] for c in cols], labels=cols, alpha=0.85)
     ax.set_xlabel("day")
-    ax.set_ylabel("accounts")
+    n = book_size(daily)
+    ax.set_ylabel(f"accounts (of the {n:,} in the book)" if n else "accounts")
     ax.set_title("DPD-bucket flow")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     ax.set_xlim(1, max(2, len(daily)))
+    tidy(ax)
     return ax
 
 
 def plot_contacts(daily: pd.DataFrame, ax=None):
-    """Executed contacts by channel per day, with complaints on a second axis."""
+    """Executed contacts by channel per day on a log scale (so that tens of visits stay
+    readable beside thousands of SMS), with complaints per day as bars on a second axis."""
     ax = ax or plt.subplots(figsize=(7, 4))[1]
+    n = book_size(daily)
+    shown = False
     for c in CHANNELS:
         col = f"contacts_{c}"
         if daily[col].sum() > 0:
-            ax.plot(daily["day"] + 1, daily[col], label=c, lw=1)
+            y = daily[col].astype(float).where(daily[col] > 0)  # a day without any is a gap, not −∞
+            ax.plot(daily["day"] + 1, y, label=c, lw=1)
+            shown = True
+    if shown:
+        ax.set_yscale("log")
     ax.set_xlabel("day")
-    ax.set_ylabel("contacts per day")
-    ax.set_title("Contacts and complaints by day")
+    book = f"book of {n:,} accounts" if n else "whole book"
+    ax.set_ylabel(f"contacts executed per day, {book}\n(log scale)")
+    ax.set_title("Contacts by channel and complaints, by day")
+    ax.grid(alpha=0.3, which="major")
+    tidy(ax)
     ax2 = ax.twinx()
     ax2.bar(daily["day"] + 1, daily["complaints"], color="crimson", alpha=0.35, label="complaints")
-    ax2.set_ylabel("complaints per day", color="crimson")
+    ax2.set_ylabel(f"complaints per day, {book}", color="crimson")
+    tidy(ax2)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper right")
     return ax
 
 
-def write_run_plots(daily: pd.DataFrame, folder: Path, title: str = "") -> list[str]:
-    """Write recovery.png, bucket_flow.png and contacts.png into ``folder``; return the names."""
+def write_run_plots(daily: pd.DataFrame, folder: Path, title: str = "", progress=None) -> list[str]:
+    """Write recovery.png, bucket_flow.png and contacts.png into ``folder``; return the names.
+
+    ``progress`` (optional) receives a :class:`~collectsim.experiments.progress.Progress` per plot.
+    """
     out = []
-    for name, fn in (("recovery.png", plot_recovery), ("bucket_flow.png", plot_bucket_flow), ("contacts.png", plot_contacts)):
+    jobs = (("recovery.png", plot_recovery), ("bucket_flow.png", plot_bucket_flow), ("contacts.png", plot_contacts))
+    for name, fn in jobs:
         fig, ax = plt.subplots(figsize=(8, 4.2))
         fn(daily, ax=ax)
         if title:
             fig.suptitle(title, fontsize=9)
         fig.tight_layout()
-        write_atomic(Path(folder) / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=110, format="png"))
-        plt.close(fig)
+        save(fig, Path(folder) / name)
         out.append(name)
+        if progress is not None:
+            progress(Progress("plots", len(out), len(jobs), "plots"))
     return out

@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from collectsim.experiments.progress import Progress  # noqa: E402
 from collectsim.results.catalogue import KPIS  # noqa: E402
 
 __all__ = ["plot_dose_response", "write_sweep_plots"]
@@ -69,8 +70,11 @@ def plot_dose_response(summary: pd.DataFrame, paired: pd.DataFrame, kpi: str, le
 
 
 def write_sweep_plots(summary: pd.DataFrame, paired: pd.DataFrame, kpis: list[str], levers: list[str],
-                      folder: Path, tier: str = "", title: str = "") -> list[str]:
-    """Write ``sweep_<kpi>.png`` for every KPI into ``folder``; return the file names."""
+                      folder: Path, tier: str = "", title: str = "", progress=None) -> list[str]:
+    """Write ``sweep_<kpi>.png`` for every KPI into ``folder``; return the file names.
+
+    ``progress`` (optional) receives a :class:`~collectsim.experiments.progress.Progress` per plot.
+    """
     out = []
     for kpi in kpis:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
@@ -82,4 +86,6 @@ def write_sweep_plots(summary: pd.DataFrame, paired: pd.DataFrame, kpis: list[st
         fig.savefig(folder / name, dpi=110)
         plt.close(fig)
         out.append(name)
+        if progress is not None:
+            progress(Progress("plots", len(out), len(kpis), "plots"))
     return out
