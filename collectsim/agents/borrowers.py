@@ -215,6 +215,20 @@ def _beta(rng: np.random.Generator, mean: float, sd: float, size: int) -> np.nda
     return rng.beta(mean * k, (1 - mean) * k, size)
 
 
+def _per_segment(segs, attr: str) -> np.ndarray:
+    """The value of ``attr`` of every segment, as floats indexed by segment."""
+    return np.array([getattr(s, attr) for s in segs], dtype=float)
+
+
+def _unit_lognormal(rng: np.random.Generator, sigma: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """Mean-one lognormal draws exp(σZ − σ²/2), σ by each account's segment (in place)."""
+    x = sigma[segment]
+    x *= rng.standard_normal(len(segment))
+    x -= (0.5 * sigma**2)[segment]
+    np.exp(x, out=x)
+    return x
+
+
 def _draw_latent(rng: np.random.Generator, segs, n: int) -> dict[str, np.ndarray]:
     """The latent traits of ``n`` accounts drawn from the segments' laws (docs/model.md §1):
     segment, balance at entry (cents), λ∞, willingness, reachability, ability regime."""
@@ -222,7 +236,7 @@ def _draw_latent(rng: np.random.Generator, segs, n: int) -> dict[str, np.ndarray
     counts = np.bincount(rng.choice(len(segs), size=n, p=shares / shares.sum()), minlength=len(segs))
     segment = np.repeat(np.arange(len(segs), dtype=np.int8), counts)  # sorted draws
     rng.shuffle(segment)
-    sp = lambda attr: np.array([getattr(s, attr) for s in segs], dtype=float)  # noqa: E731
+    sp = lambda attr: _per_segment(segs, attr)  # noqa: E731
     # lognormal draws, mean-preserving: exp(σZ − σ²/2) (computed in place, per-segment constants)
     bsig = sp("balance_sigma")
     x = bsig[segment]
@@ -232,18 +246,9 @@ def _draw_latent(rng: np.random.Generator, segs, n: int) -> dict[str, np.ndarray
     x *= 100.0
     np.rint(x, out=x)
     balance0 = np.maximum(x, 100).astype(np.int64)
-    lsig = sp("lambda_sigma")
-    x = lsig[segment]
-    x *= rng.standard_normal(n)
-    x -= (0.5 * lsig**2)[segment]
-    np.exp(x, out=x)
-    x *= sp("lambda_inf_per_year")[segment]
-    lam_inf = x
-    rsig = sp("reachability_sigma")
-    x = rsig[segment]
-    x *= rng.standard_normal(n)
-    x -= (0.5 * rsig**2)[segment]
-    reachability = np.exp(x).astype(np.float32)
+    lam_inf = _unit_lognormal(rng, sp("lambda_sigma"), segment)
+    lam_inf *= sp("lambda_inf_per_year")[segment]
+    reachability = _unit_lognormal(rng, sp("reachability_sigma"), segment).astype(np.float32)
     willingness = np.empty(n, dtype=np.float32)
     regime = np.empty(n, dtype=np.int8)
     for k, s in enumerate(segs):
@@ -323,7 +328,7 @@ class BorrowerPopulation(mesa.Agent):
         if n > stock:
             dpd = np.concatenate([dpd, _entry_dpd(rng, pf.entry_dpd, pf.inflow_entry_buckets or pf.entry_buckets,
                                                   n - stock)])
-        sp = lambda attr: np.array([getattr(s, attr) for s in segs], dtype=float)  # noqa: E731
+        sp = lambda attr: _per_segment(segs, attr)  # noqa: E731
         self.ability_by_regime = np.array(scenario.regimes.ability, dtype=float)
         latent = _draw_latent(rng, segs, n)
         if pf.entry_selection == "survivors" and self.product != "recovery":

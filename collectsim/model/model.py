@@ -118,7 +118,7 @@ class CollectionsModel(mesa.Model):
         self.borrowers.age(day)                                        # 1 age
         requests = self.policy.decide(self.borrowers.observe(day))     # 2 decide
         learns = self.policy.learns
-        paid_before = self.borrowers.collected.copy() if learns else None
+        paid_before = self._cash_of_active() if learns else None
         contacts = self.contacts.screen(day, requests, self.policy.name)  # 3 screen
         self.contacts.draw_outcomes(day, contacts)                     # 4 outcomes
         self.contacts.work(contacts)                                   # 5 work
@@ -133,24 +133,33 @@ class CollectionsModel(mesa.Model):
         if outcomes is not None:
             self.policy.observe(outcomes)                              # (a learning policy's evening)
 
+    def _cash_of_active(self) -> tuple[np.ndarray, np.ndarray]:
+        """The active slots and their cash so far (only they can pay today; the book shrinks, so
+        this is the day's working set, not the whole population)."""
+        slots = self.borrowers.active_idx.copy()
+        return slots, self.borrowers.collected[slots]
+
     def _promises_due(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Slots with a promise due today and their broken-promise counts, before the payments."""
         pop = self.borrowers
         due = np.flatnonzero(pop.promise_due_day == day)
         return due, pop.broken_promises[due].copy()
 
-    def _outcomes(self, day: int, paid_before: np.ndarray, promises: tuple[np.ndarray, np.ndarray]) -> Outcomes:
+    def _outcomes(self, day: int, paid_before: tuple[np.ndarray, np.ndarray],
+                  promises: tuple[np.ndarray, np.ndarray]) -> Outcomes:
         """What the department observed today (after the payments, before slots move), by account number."""
         pop = self.borrowers
-        paid = pop.collected - paid_before
-        payers = np.flatnonzero(paid > 0)
+        slots, before = paid_before
+        paid = pop.collected[slots] - before
+        hit = paid > 0
+        payers, paid = slots[hit], paid[hit]
         due, broken_before = promises
         broken = pop.broken_promises[due] > broken_before
         return Outcomes(
             day=day,
             **self.contacts.made_today,
             payment_account=pop.account_id[payers].copy(),
-            payment_amount=paid[payers],
+            payment_amount=paid,
             promise_kept=pop.account_id[due[~broken]].copy(),
             promise_broken=pop.account_id[due[broken]].copy(),
         )

@@ -32,7 +32,7 @@ from collectsim.model import CollectionsModel
 from collectsim.policies import RuleTablePolicy, prepare_policy
 from collectsim.results import compute_kpis
 from collectsim.scenario import Scenario
-from collectsim.vocabulary.accounts import ACTIVE, CHARGED_OFF, GOOD_ENDINGS
+from collectsim.vocabulary.accounts import CHARGED_OFF, GOOD_ENDINGS
 from collectsim.vocabulary.channels import CHANNELS
 
 __all__ = ["RUNS", "MEASURES", "NEEDS", "RunOutcome", "variant_scenario", "run_variant", "run_one", "runs_needed", "measure_all"]
@@ -110,12 +110,13 @@ def run_variant(scenario: Scenario, policy, seed: int) -> RunOutcome:
     days = scenario.portfolio.horizon_days
     for day in range(days):
         model.step()
-        ids = pop.account_id
-        new = (pop.status == ACTIVE) & (pop.entry_day <= day) & (pop.dpd >= DPD_30_PLUS) & (reached[ids] < 0)
-        if new.any():
-            reached[ids[new]] = day
-            balance_30[ids[new]] = pop.balance[new]
-            dpd_30[ids[new]] = pop.dpd[new]
+        act = pop.active_idx  # the accounts in collections (the book shrinks: not the whole population)
+        new = act[(pop.entry_day[act] <= day) & (pop.dpd[act] >= DPD_30_PLUS) & (reached[pop.account_id[act]] < 0)]
+        if len(new):
+            ids = pop.account_id[new]
+            reached[ids] = day
+            balance_30[ids] = pop.balance[new]
+            dpd_30[ids] = pop.dpd[new]
     # an account charged off the day it would first be seen at 31+ DPD (a charge-off DPD ≤ 31)
     co = pop.status == CHARGED_OFF
     late = co & (reached[pop.account_id] < 0)

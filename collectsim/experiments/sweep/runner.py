@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from collectsim.errors import InputError
+from collectsim.experiments.compare.stats import Interval, t_interval
 from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.folders import write_json
 from collectsim.experiments.provenance import provenance
@@ -47,6 +48,14 @@ def _point_policy(base: RuleTableSpec, tier: str, point: dict[str, float]) -> Ru
     data["cells"] = [c.model_dump() for c in cells_for_tier(list(base.cells), tier, **point)]
     data["name"] = f"{base.name}[" + ",".join(f"{k}={v:g}" for k, v in point.items()) + "]"
     return RuleTablePolicy(RuleTableSpec.model_validate(data))
+
+
+def _mean_interval(values) -> tuple[Interval, float]:
+    """The 95 % t interval of the mean of the finite ``values``
+    (:func:`~collectsim.experiments.compare.stats.t_interval`) and its standard error."""
+    iv = t_interval(np.asarray(values, dtype=float))
+    se = iv.halfwidth / float(stats.t.ppf(0.975, iv.n - 1)) if iv.n > 1 else float("nan")
+    return iv, se
 
 
 class SweepResult:
@@ -92,13 +101,9 @@ class SweepResult:
         for point, g in self.runs.groupby(self.levers, sort=True):
             point = point if isinstance(point, tuple) else (point,)
             for k in self.settings.kpis:
-                v = g[k].to_numpy(dtype=float)
-                n = int(np.isfinite(v).sum())
-                mean = float(np.nanmean(v)) if n else float("nan")
-                se = float(np.nanstd(v, ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
-                half = float(stats.t.ppf(0.975, n - 1) * se) if n > 1 else float("nan")
-                rows.append({**dict(zip(self.levers, point, strict=True)), "kpi": k, "mean": mean, "se": se,
-                             "lo": mean - half, "hi": mean + half, "n": n})
+                iv, se = _mean_interval(g[k])
+                rows.append({**dict(zip(self.levers, point, strict=True)), "kpi": k, "mean": iv.estimate, "se": se,
+                             "lo": iv.low, "hi": iv.high, "n": iv.n})
         return pd.DataFrame(rows)
 
     def _versus_best(self) -> pd.DataFrame:
@@ -107,13 +112,9 @@ class SweepResult:
         best = wide.mean().idxmax()
         rows = []
         for point in wide.columns:
-            d = (wide[point] - wide[best]).to_numpy(dtype=float)
-            n = len(d)
-            se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
-            half = float(stats.t.ppf(0.975, n - 1) * se) if n > 1 else float("nan")
+            iv, _ = _mean_interval(wide[point] - wide[best])
             point = point if isinstance(point, tuple) else (point,)
-            rows.append({**dict(zip(self.levers, point, strict=True)), "diff": float(d.mean()), "lo": float(d.mean()) - half,
-                         "hi": float(d.mean()) + half})
+            rows.append({**dict(zip(self.levers, point, strict=True)), "diff": iv.estimate, "lo": iv.low, "hi": iv.high})
         return pd.DataFrame(rows)
 
     def _paired(self) -> pd.DataFrame:
@@ -127,13 +128,9 @@ class SweepResult:
         for point, g in merged.groupby(self.levers, sort=True):
             point = point if isinstance(point, tuple) else (point,)
             for k in self.settings.kpis:
-                d = (g[k] - g[k + "_base"]).to_numpy(dtype=float)
-                n = int(np.isfinite(d).sum())
-                mean = float(np.nanmean(d)) if n else float("nan")
-                se = float(np.nanstd(d, ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
-                half = float(stats.t.ppf(0.975, n - 1) * se) if n > 1 else float("nan")
-                rows.append({**dict(zip(self.levers, point, strict=True)), "kpi": k, "diff": mean, "se": se,
-                             "lo": mean - half, "hi": mean + half, "n": n})
+                iv, se = _mean_interval(g[k] - g[k + "_base"])
+                rows.append({**dict(zip(self.levers, point, strict=True)), "kpi": k, "diff": iv.estimate, "se": se,
+                             "lo": iv.low, "hi": iv.high, "n": iv.n})
         return pd.DataFrame(rows)
 
     def _shape(self) -> list[dict]:
