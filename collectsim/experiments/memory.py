@@ -2,8 +2,10 @@
 
 The engine holds the whole book as a struct of arrays: its peak resident memory is
 :data:`ENGINE_BYTES_PER_ACCOUNT` per account (``benchmarks/scale.py``: 220–264 B/account
-from 10^4 to 3×10^6 accounts, 240 B measured at 10^6; README "Performance"). A ``collectsim
-run`` also keeps the contact log for the audit: :data:`LOG_BYTES_PER_CONTACT` per made
+from 10^4 to 3×10^6 accounts, 240 B measured at 10^6; README "Performance"). The audit
+(:class:`~collectsim.validation.audit.StreamingAudit`) reads each day's contacts as they are
+made and keeps :data:`AUDIT_BYTES_PER_ACCOUNT` per account, no log. Only a run that exports
+its contact log (``--log-contacts``) keeps it: :data:`LOG_BYTES_PER_CONTACT` per made
 contact (22 B per row in the day arrays, as much again when they are concatenated into a
 frame), at least :data:`MIN_CONTACTS_PER_ACCOUNT_DAY` made contacts per account and day for
 any policy that contacts (the lightest built-in, ``sms-only``, makes 0.067 on the
@@ -21,6 +23,7 @@ from collectsim.errors import InputError
 
 __all__ = [
     "ENGINE_BYTES_PER_ACCOUNT",
+    "AUDIT_BYTES_PER_ACCOUNT",
     "LOG_BYTES_PER_CONTACT",
     "MIN_CONTACTS_PER_ACCOUNT_DAY",
     "available_memory",
@@ -30,6 +33,8 @@ __all__ = [
 
 #: Peak engine memory per account (bytes), measured with ``benchmarks/scale.py``.
 ENGINE_BYTES_PER_ACCOUNT = 250
+#: The streaming audit's state per account (35 B under ``us-reg-f``, 38 B under GB/T 45251).
+AUDIT_BYTES_PER_ACCOUNT = 40
 #: Contact-log memory per made contact (bytes): the day arrays and their concatenation.
 LOG_BYTES_PER_CONTACT = 44
 #: A floor on made contacts per account and day for a policy that contacts at all.
@@ -49,9 +54,10 @@ def available_memory(meminfo: str | Path = "/proc/meminfo") -> int | None:
 
 def estimate_bytes(accounts: int, days: int, *, contact_log: bool = False, contacts: bool = True,
                    processes: int = 1) -> int:
-    """The memory (bytes) a job needs at least: ``processes`` books of ``accounts`` accounts,
-    plus, with ``contact_log``, the log of ``days`` days of a policy that ``contacts``."""
-    per_book = ENGINE_BYTES_PER_ACCOUNT * accounts
+    """The memory (bytes) a job needs at least: ``processes`` audited books of ``accounts``
+    accounts, plus, with ``contact_log`` (kept for export), the log of ``days`` days of a
+    policy that ``contacts``."""
+    per_book = (ENGINE_BYTES_PER_ACCOUNT + AUDIT_BYTES_PER_ACCOUNT) * accounts
     if contact_log and contacts:
         per_book += int(LOG_BYTES_PER_CONTACT * MIN_CONTACTS_PER_ACCOUNT_DAY * accounts * days)
     return per_book * max(1, processes)
@@ -68,7 +74,7 @@ def check_memory(what: str, accounts: int, days: int, *, contact_log: bool = Fal
     need = estimate_bytes(accounts, days, contact_log=contact_log, contacts=contacts, processes=processes)
     have = available_memory() if available is None else available
     if have is not None and need > have:
-        parts = f"{accounts:,} accounts x {ENGINE_BYTES_PER_ACCOUNT} B"
+        parts = f"{accounts:,} accounts x {ENGINE_BYTES_PER_ACCOUNT + AUDIT_BYTES_PER_ACCOUNT} B"
         if contact_log and contacts:
             parts += f" + the contact log of {days:,} days"
         if processes > 1:

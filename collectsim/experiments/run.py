@@ -68,7 +68,7 @@ def plan_run(
     days = exp.scenario.portfolio.horizon_days if days is None else days
     log = exp.run.log_contacts if log_contacts is None else log_contacts
     pol = prepare_policy(exp.policy_ref(name), exp.scenario)
-    check_memory("run", exp.scenario.portfolio.accounts, days, contact_log=True,  # (the audit reads the log)
+    check_memory("run", exp.scenario.portfolio.accounts, days, contact_log=log,  # (kept only for export)
                  contacts=not isinstance(pol, NoContact))
     prepare_policy(exp.scenario.valuation.runoff_policy, exp.scenario)  # the run-off's policy must load too
     return RunPlan(exp, name, pol, seed, days, log)

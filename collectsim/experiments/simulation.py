@@ -18,7 +18,8 @@ from collectsim.policies import Policy, prepare_policy
 from collectsim.results import SimulationResult, book_at_horizon, compute_kpis, compute_value
 from collectsim.results.steady_state import steady_state
 from collectsim.scenario import Scenario
-from collectsim.validation.audit import audit as audit_log
+from collectsim.model.contact_log import ContactLog
+from collectsim.validation.audit import StreamingAudit
 
 __all__ = ["simulate"]
 
@@ -50,9 +51,11 @@ def simulate(
     log_contacts:
         Return the contact log in ``result.contacts``.
     audit:
-        Re-check the contact log against the law (``kpis["violations"]``: violations per
-        check, found by the independent audit :func:`collectsim.validation.audit.audit`,
-        which reads the scenario's rule set, never the engine's rules).
+        Re-check every executed contact against the law (``kpis["violations"]``: violations
+        per check, found by the independent audit,
+        :class:`collectsim.validation.audit.StreamingAudit`, which reads the scenario's rule
+        set, never the engine's rules, and is fed each day's contacts as they are logged, so
+        no contact log is kept for it).
     value:
         Value the result (``kpis["net_value"]`` and its parts): the accounts still open at
         the horizon are run off under ``scenario.valuation.runoff_policy``.
@@ -70,18 +73,18 @@ def simulate(
     pol = prepare_policy(policy, scenario)
     runoff = prepare_policy(scenario.valuation.runoff_policy, scenario) if value else None
     t0 = time.perf_counter()
-    model = CollectionsModel(scenario, pol, seed=seed, log_contacts=log_contacts or audit)
+    auditor = StreamingAudit(scenario.rules, ContactLog.CHANNEL_NAMES) if audit else None
+    model = CollectionsModel(scenario, pol, seed=seed, log_contacts=log_contacts,
+                             on_contacts=auditor.add_day if auditor is not None else None)
     for d in range(horizon):
         model.step()
         if progress is not None:
             progress(d + 1, horizon)
     overall, tiers = compute_kpis(model)
-    contacts = model.contact_log() if (log_contacts or audit) else None
-    if audit:
-        overall["violations"] = audit_log(contacts, scenario.rules)
+    contacts = model.contact_log() if log_contacts else None
+    if auditor is not None:  # the audit read every executed contact as it was logged: no log is kept for it
+        overall["violations"] = auditor.violations()
         overall["violations_total"] = int(sum(overall["violations"].values()))
-    if not log_contacts:  # kept for the audit only: free it before the run-off
-        contacts = model.log = model.contacts.log = None
     daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     if scenario.portfolio.steady_state_from_day is not None:
         phone = model.teams["phone"].headcount if "phone" in model.teams else 0

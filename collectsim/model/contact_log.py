@@ -22,9 +22,22 @@ LOG_COLUMNS: tuple[str, ...] = ("account", "day", "hour", "seq", "channel", "con
 
 
 class ContactLog:
-    """The executed contacts of a run, appended one day at a time."""
+    """The executed contacts of a run, appended one day at a time.
 
-    def __init__(self) -> None:
+    ``keep``: hold the rows for :meth:`frame` (the export, ``contacts.parquet``).
+    ``listener``: called with each day's columns as keyword arguments (``account``, ``day``
+    — a number —, ``hour``, ``seq``, ``channel`` — integer codes into
+    :attr:`CHANNEL_NAMES` —, ``connected``, ``reached``, ``outcome``, ``complaint``,
+    ``opted_out``) as the day is appended: a consumer that reads the log as it is written,
+    such as the streaming audit, needs no rows kept.
+    """
+
+    #: Channel code → name of the ``channel`` column (the vocabulary's order).
+    CHANNEL_NAMES: tuple[str, ...] = tuple(CHANNELS)
+
+    def __init__(self, keep: bool = True, listener=None) -> None:
+        self.keep = keep
+        self.listener = listener
         self._days: list[dict[str, np.ndarray]] = []
         self._frame: pd.DataFrame | None = None
 
@@ -32,6 +45,11 @@ class ContactLog:
         """Add one day's executed contacts (parallel arrays; ``day`` is a number)."""
         if self._frame is not None:
             raise RuntimeError("the contact log was already turned into a frame")
+        if self.listener is not None:
+            self.listener(account=account, day=day, hour=hour, seq=seq, channel=channel, connected=connected,
+                          reached=reached, outcome=outcome, complaint=complaint, opted_out=opted_out)
+        if not self.keep:
+            return
         self._days.append(
             {
                 "account": account,

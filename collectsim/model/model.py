@@ -56,10 +56,15 @@ class CollectionsModel(mesa.Model):
     seed:
         Seed of this replication; every random draw derives from it.
     log_contacts:
-        Keep the contact log (one row per executed contact) for the audit and export.
+        Keep the contact log (one row per executed contact) for export (:meth:`contact_log`).
+    on_contacts:
+        Optional callable given each day's executed contacts as they are logged (keyword
+        columns, see :class:`~collectsim.model.contact_log.ContactLog`), whether or not the
+        log is kept: the streaming audit of :func:`collectsim.simulate` reads the run this way.
     """
 
-    def __init__(self, scenario: Scenario, policy: Policy, seed: int = 0, log_contacts: bool = True) -> None:
+    def __init__(self, scenario: Scenario, policy: Policy, seed: int = 0, log_contacts: bool = True,
+                 on_contacts=None) -> None:
         super().__init__(rng=seed)
         self.portfolio = scenario.portfolio
         self.valuation = scenario.valuation
@@ -77,7 +82,7 @@ class CollectionsModel(mesa.Model):
         self.rule_engine = RuleEngine(self.contact_rules, n)
         self.channels = ChannelTable.build(scenario.channels, list(self.teams))
         self._balance0_total = float(self.borrowers.balance0.sum())
-        self.log = ContactLog() if log_contacts else None
+        self.log = ContactLog(keep=log_contacts, listener=on_contacts) if (log_contacts or on_contacts) else None
         self.contacts = ContactPipeline(self.borrowers, self.teams, self.rule_engine, self.channels, self.tally,
                                         self.log)
         n_tiers = len(self.borrowers.tier_names)
@@ -241,4 +246,4 @@ class CollectionsModel(mesa.Model):
     # ----------------------------------------------------------------- outputs ------------
     def contact_log(self):
         """The executed contacts as a DataFrame (see :mod:`collectsim.model.contact_log`)."""
-        return (self.log or ContactLog()).frame()
+        return (self.log if self.log is not None and self.log.keep else ContactLog()).frame()

@@ -101,6 +101,7 @@ from collectsim.scenario.rules import Rule, RuleSet
 
 __all__ = [
     "audit",
+    "StreamingAudit",
     "AuditLogError",
     "Requirement",
     "CHANNEL_LAW",
@@ -774,3 +775,228 @@ def _sorted_columns(account, day, hour, seq, code, connected, reached, opted, ha
         raise AuditLogError(f"two contacts of one account have the same day {day_s[dup]}, hour {hour_s[dup]} and "
                             f"seq {seq_s[dup]}: the execution order is ambiguous")
     return _read_only(day_s), _read_only(hour_s), _read_only(code_s)
+
+
+# --------------------------------------------------------------------------------------
+# The same audit, fed one day at a time (the engine's run: no log kept)
+# --------------------------------------------------------------------------------------
+
+_NO_CONVERSATION = np.int32(-(1 << 30))  # the day of "no conversation yet": far past
+
+
+@njit
+def _day_order(account, hour, seq):
+    """0 when the day's rows are in (account, hour, seq) order with no key twice; 1 when they
+    are not in order; 2 + i when rows i − 1 and i share one (account, hour, seq)."""
+    for i in range(1, account.shape[0]):
+        a0, a1 = account[i - 1], account[i]
+        if a1 < a0:
+            return 1
+        if a1 == a0:
+            if hour[i] < hour[i - 1] or (hour[i] == hour[i - 1] and seq[i] < seq[i - 1]):
+                return 1
+            if hour[i] == hour[i - 1] and seq[i] == seq[i - 1]:
+                return 2 + i
+    return 0
+
+
+@njit
+def _day_bad(day, account, hour, code, n_codes, connected, reached, limit):
+    """The first invalid row of one day (−1: none) and what is wrong with it."""
+    if day < 0 or day >= _MAX_DAY:
+        return _BAD_DAY, 0
+    for i in range(account.shape[0]):
+        c = code[i]
+        if c < 0 or c >= n_codes:
+            return _BAD_CODE, i
+        if hour[i] < 0 or hour[i] > 23:
+            return _BAD_HOUR, i
+        if reached[i] and not connected[i]:
+            return _REACHED_NOT_CONNECTED, i
+        if account[i] < 0 or account[i] >= limit:
+            return 5, i
+    return 0, -1
+
+
+@njit
+def _day_opt_out(account, code, opted, scope_bit, state):
+    """:func:`_opt_out` for one day; ``state[a]``: the scopes account ``a`` opted out of."""
+    v = 0
+    for i in range(account.shape[0]):
+        a = account[i]
+        bit = scope_bit[code[i]]
+        v += (state[a] & bit) != 0
+        if opted[i]:
+            state[a] |= bit
+    return v
+
+
+@njit
+def _day_cap(day, account, code, connected, counted, need_connected, cap, window, ring, pos, seen):
+    """:func:`_cap` for one day; per account ``a``: ``ring[a]`` the days of its last ``cap``
+    counted contacts, ``pos[a]`` the oldest of them, ``seen[a]`` how many it has (at most ``cap``)."""
+    v = 0
+    lo = np.int64(day) - window + 1
+    for i in range(account.shape[0]):
+        if not counted[code[i]] or (need_connected and not connected[i]):
+            continue
+        if cap == 0:
+            v += 1
+            continue
+        a = account[i]
+        j = np.int64(pos[a])
+        if seen[a] >= cap and ring[a, j] >= lo:
+            v += 1
+        ring[a, j] = day
+        j += 1
+        pos[a] = 0 if j == cap else j
+        if seen[a] < cap:
+            seen[a] += 1
+    return v
+
+
+@njit
+def _day_after_conversation(day, account, code, reached, counted, window, last):
+    """:func:`_after_conversation` for one day; ``last[a]``: the day of account ``a``'s latest conversation."""
+    v = 0
+    lo = np.int64(day) - window + 1
+    for i in range(account.shape[0]):
+        if not counted[code[i]]:
+            continue
+        a = account[i]
+        if last[a] >= lo:
+            v += 1
+        if reached[i]:
+            last[a] = day
+    return v
+
+
+class StreamingAudit:
+    """The audit of :func:`audit`, fed the executed contacts one day at a time.
+
+    The same requirements (:data:`REQUIREMENTS` and the ``extra`` rules' data), the same
+    classification (:data:`CHANNEL_LAW`) and the same counting as :func:`audit`, but no log
+    is kept: per account it holds only what the checks need to remember — for a cap, the
+    days of the account's last ``cap`` counted contacts; for a conversation rule, the day of
+    its latest conversation; for an opt-out, the scopes it left — about 35 bytes per account
+    under ``us-reg-f`` (:attr:`bytes_per_account`). A run of 10^7 accounts is audited in a
+    few hundred MB instead of a log of 10^8 rows.
+
+    ``channel_names``: code → channel name of the ``channel`` codes :meth:`add_day` gets.
+    Days must come in increasing order (a day without contacts may be skipped); account
+    numbers are non-negative and below 2^31 (the state is indexed by them and grows as
+    higher numbers appear). Within a day, rows may come in any order; their execution order
+    is (account, hour, seq), and two rows of one account with one (hour, seq) are refused.
+    ``tests/validation/test_audit.py`` checks that it finds exactly what :func:`audit` finds
+    on the same log.
+    """
+
+    _LIMIT = 1 << 31
+
+    def __init__(self, rule_set: RuleSet, channel_names) -> None:
+        if not isinstance(rule_set, RuleSet):
+            raise TypeError(f"rule_set must be a collectsim.scenario.RuleSet, not {type(rule_set).__name__}")
+        names = tuple(str(x) for x in channel_names)
+        if len(names) > 63:
+            raise AuditLogError(f"{len(names)} channel names: the audit handles at most 63")
+        if len(set(names)) != len(names):
+            raise AuditLogError(f"channel names repeat: {names}")
+        self.names = names
+        self.checks = _checks(rule_set)
+        self._counted, scope = _tables(self.checks, names, np.zeros(len(names), dtype=np.bool_))
+        # scopes are the five media (a preset) or 0 (an extra rule): one byte of bits per account
+        self._scope_bit = np.where(scope >= 0, np.int64(1) << np.maximum(scope, 0), 0).astype(np.uint8)
+        self._unclassified = np.array([any(ch.preset for ch in self.checks) and n not in CHANNEL_LAW for n in names],
+                                      dtype=np.bool_)
+        self._out = dict.fromkeys((ch.name for ch in self.checks), 0)
+        self._last_day = -1
+        self._size = 0
+        self._state: list[tuple[np.ndarray, ...]] = [self._new_state(ch, 0) for ch in self.checks]
+
+    @staticmethod
+    def _new_state(ch: _Check, n: int) -> tuple[np.ndarray, ...]:
+        if ch.test == _OPT_OUT:
+            return (np.zeros(n, dtype=np.uint8),)
+        if ch.test in (_ATTEMPTS, _CONNECTED) and ch.cap > 0:
+            small = np.uint8 if ch.cap < 256 else np.int32
+            return np.zeros((n, ch.cap), dtype=np.int32), np.zeros(n, dtype=small), np.zeros(n, dtype=small)
+        if ch.test == _AFTER_CONVERSATION:
+            return (np.full(n, _NO_CONVERSATION, dtype=np.int32),)
+        return ()
+
+    def _grow(self, need: int) -> None:
+        size = max(need, 2 * self._size, 1024)
+        for k, ch in enumerate(self.checks):
+            old = self._state[k]
+            new = self._new_state(ch, size)
+            for a, b in zip(old, new, strict=True):
+                b[: a.shape[0]] = a
+            self._state[k] = new
+        self._size = size
+
+    @property
+    def bytes_per_account(self) -> int:
+        """Bytes of state the audit keeps per account number."""
+        return sum(a.nbytes for ch in self.checks for a in self._new_state(ch, 1))
+
+    def add_day(self, *, day: int, account, hour, seq, channel, connected, reached, opted_out, **_ignored) -> None:
+        """Audit one day's executed contacts (parallel arrays; ``channel``: integer codes)."""
+        day = int(day)
+        if day <= self._last_day:
+            raise AuditLogError(f"contact log day {day} after day {self._last_day}: days must come in increasing order")
+        self._last_day = day
+        account = np.asarray(account).astype(np.int64, copy=False)
+        n = account.shape[0]
+        if n == 0 or not self.checks:
+            return
+        hour = np.asarray(hour).astype(np.int8, copy=False)
+        seq = np.asarray(seq).astype(np.int64, copy=False)
+        code = np.asarray(channel).astype(np.int8, copy=False)
+        connected, reached, opted = (np.asarray(x).astype(np.bool_, copy=False) for x in (connected, reached, opted_out))
+        if any(x.shape[0] != n for x in (hour, seq, code, connected, reached, opted)):
+            raise AuditLogError(f"contact log day {day}: the columns differ in length")
+        status, row = _day_bad(day, account, hour, code, len(self.names), connected, reached, self._LIMIT)
+        if status:
+            what = {_BAD_CODE: f"channel code {code[row]} has no name (channel_names: {self.names})",
+                    _BAD_HOUR: f"hour {hour[row]} is outside 0..23",
+                    _BAD_DAY: f"day {day} is outside 0..{_MAX_DAY - 1}",
+                    _REACHED_NOT_CONNECTED: "reached (a right-party contact) but not connected",
+                    5: f"account {account[row]} is outside 0..{self._LIMIT - 1}"}[status]
+            raise AuditLogError(f"contact log day {day}, row {row}: {what}")
+        if self._unclassified.any():
+            bad = self._unclassified[code]
+            if bad.any():
+                name = self.names[code[np.argmax(bad)]]
+                raise AuditLogError(
+                    f"channel {name!r} of the log has no legal classification (CHANNEL_LAW in "
+                    f"collectsim/validation/audit.py): the audit cannot tell which requirements count it")
+        order = _day_order(account, hour, seq)
+        if order == 1:
+            perm = np.lexsort((seq, hour, account))
+            account, hour, seq, code = account[perm], hour[perm], seq[perm], code[perm]
+            connected, reached, opted = connected[perm], reached[perm], opted[perm]
+            order = _day_order(account, hour, seq)
+        if order >= 2:
+            i = order - 2
+            raise AuditLogError(f"two contacts of account {account[i]} on day {day} have the same hour {hour[i]} and "
+                                f"seq {seq[i]}: the execution order is ambiguous")
+        top = int(account.max()) + 1
+        if top > self._size:
+            self._grow(top)
+        for k, ch in enumerate(self.checks):
+            st = self._state[k]
+            if ch.test == _HOURS:
+                v = _hours(hour, code, self._counted[k], ch.start_hour, ch.end_hour)
+            elif ch.test == _OPT_OUT:
+                v = _day_opt_out(account, code, opted, self._scope_bit[k], st[0])
+            elif ch.test in (_ATTEMPTS, _CONNECTED):
+                ring, pos, seen = st if st else (np.zeros((0, 0), dtype=np.int32),) + (np.zeros(0, dtype=np.uint8),) * 2
+                v = _day_cap(day, account, code, connected, self._counted[k], ch.test == _CONNECTED, ch.cap, ch.days,
+                             ring, pos, seen)
+            else:
+                v = _day_after_conversation(day, account, code, reached, self._counted[k], ch.days, st[0])
+            self._out[ch.name] += int(v)
+
+    def violations(self) -> dict[str, int]:
+        """The violations found so far, per check name (as :func:`audit` returns them)."""
+        return dict(self._out)

@@ -277,9 +277,9 @@ def test_report_refuses_folders_that_are_not_results(tmp_path, capsys, files):
 
 def test_a_run_that_clearly_cannot_fit_in_memory_is_refused_up_front(tmp_path, capsys):
     t0 = time.perf_counter()
-    line = _one_line_error(capsys, main(["run", str(_exp(tmp_path)), "--accounts", "50000000", "--days", "3650",
+    line = _one_line_error(capsys, main(["run", str(_exp(tmp_path)), "--accounts", "50000000", "--days", "3650", "--log-contacts",
                                          "--out", str(tmp_path / "x"), "--quiet"]), "of memory")
-    assert "GB" in line and "50,000,000 accounts" in line and time.perf_counter() - t0 < 10
+    assert "GB" in line and "50,000,000 accounts" in line and "contact log" in line and time.perf_counter() - t0 < 10
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".*"))
 
 

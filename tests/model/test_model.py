@@ -17,7 +17,7 @@ from collectsim.policies import BUILTIN, get_policy
 from collectsim.policies.base import Observation, Outcomes, Policy, Requests
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import PRESETS, Scenario
-from collectsim.validation.audit import audit
+from collectsim.validation.audit import StreamingAudit, audit
 from collectsim.vocabulary import CHANNELS, CHARGED_OFF
 
 POLICIES = sorted(BUILTIN)
@@ -131,6 +131,35 @@ def test_api_policy_asking_fifty_calls_a_day_at_night_breaks_no_rule(preset):
         assert sum(blocked.values()) > 0, blocked
     found = _audited(model, sc)
     assert not any(found.values()), found
+
+
+def test_the_streaming_audit_of_a_run_finds_what_the_audit_of_its_log_finds():
+    """A run without rules (50 calls a day at night, opt-outs on every channel) audited under
+    every preset: the audit fed each day's contacts as the engine logs them — without any log
+    kept — counts exactly what the audit of the whole log counts, and both find violations."""
+    sc = _adversarial_scenario("none")
+    auditors = {p: StreamingAudit(Scenario.model_validate({"rules": {"preset": p}}).rules, CHANNELS)
+                for p in sorted(PRESETS)}
+    fed = []
+
+    def feed(**day):
+        fed.append(len(day["account"]))
+        for a in auditors.values():
+            a.add_day(**day)
+
+    streamed = CollectionsModel(sc, _FiftyCallsAtNight(), seed=5, log_contacts=False, on_contacts=feed)
+    streamed.run_for(30)
+    assert len(streamed.contact_log()) == 0 and sum(fed) > 0, "nothing is kept, everything is fed"
+    log = _run_model(sc, _FiftyCallsAtNight(), seed=5, days=30).contact_log()
+    assert len(log) == sum(fed)
+    for preset, auditor in auditors.items():
+        whole = audit(log, Scenario.model_validate({"rules": {"preset": preset}}).rules)
+        assert auditor.violations() == whole
+        assert preset == "none" or sum(whole.values()) > 0, (preset, whole)
+    # and simulate's own audit (streaming) of a run under a preset equals the audit of its log
+    sc_f = _adversarial_scenario("us-reg-f")
+    res = collectsim.simulate(sc_f, "max-legal", seed=3, days=20, log_contacts=True)
+    assert res.kpis["violations"] == audit(res.contacts, sc_f.rules)
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))

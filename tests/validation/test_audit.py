@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collectsim.scenario import Rule, RuleSet
-from collectsim.validation.audit import CHANNEL_LAW, REQUIREMENTS, AuditLogError, audit
+from collectsim.validation.audit import CHANNEL_LAW, REQUIREMENTS, AuditLogError, StreamingAudit, audit
 
 NAMES = ("sms", "email", "ivr", "call", "visit", "letter")
 REG_F, MA, CN = RuleSet(preset="us-reg-f"), RuleSet(preset="us-ma"), RuleSet(preset="cn-gbt-45251")
@@ -67,11 +67,26 @@ def as_frame(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
+def stream(rows: list[dict], rule_set: RuleSet, names=NAMES, shuffle: int | None = 0) -> dict[str, int]:
+    """Feed ``rows`` to :class:`StreamingAudit` one day at a time, in increasing day order,
+    each day's rows shuffled (``shuffle``: the seed; None keeps their order)."""
+    auditor = StreamingAudit(rule_set, names)
+    log, _ = as_arrays(rows, names)
+    rng = np.random.default_rng(shuffle)
+    for d in np.unique(log["day"]):
+        idx = np.flatnonzero(log["day"] == d)
+        if shuffle is not None:
+            idx = rng.permutation(idx)
+        auditor.add_day(day=int(d), **{k: v[idx] for k, v in log.items() if k != "day"})
+    return auditor.violations()
+
+
 def run(rows: list[dict], rule_set: RuleSet) -> dict[str, int]:
-    """Audit ``rows`` in both input forms (they must agree) and return the counts."""
+    """Audit ``rows`` in both input forms and fed day by day (all three must agree) and return the counts."""
     log, names = as_arrays(rows)
     a = audit(log, rule_set, channel_names=names)
     assert audit(as_frame(rows), rule_set) == a
+    assert stream(rows, rule_set) == a
     return a
 
 
@@ -501,3 +516,38 @@ def test_the_compiled_audit_equals_the_oracle_on_random_logs(rows, preset, extra
         log, order = as_arrays(rows, order)
         got = audit(log, rule_set, channel_names=order)
     assert got == oracle(rows, rule_set)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=random_logs(), preset=st.sampled_from(sorted(REQUIREMENTS)), extra=_extra_rules,
+       shuffle=st.sampled_from([None, 0, 1]))
+def test_the_streaming_audit_equals_the_oracle_on_random_logs(rows, preset, extra, shuffle):
+    # the streaming audit indexes its state by account number: dense numbers (their ranks)
+    ranks = {a: i for i, a in enumerate(sorted({r["account"] for r in rows}))}
+    rows = [dict(r, account=ranks[r["account"]]) for r in rows]
+    rule_set = RuleSet(preset=preset, extra=extra)
+    assert stream(rows, rule_set, shuffle=shuffle) == oracle(rows, rule_set)
+
+
+def test_the_streaming_audit_refuses_what_cannot_be_audited():
+    auditor = StreamingAudit(REG_F, NAMES)
+    log, _ = as_arrays([c(1, 5, 10, "call"), c(1, 5, 10, "ivr")])
+    cols = {k: v for k, v in log.items() if k != "day"}
+    with pytest.raises(AuditLogError, match="same hour 10 and seq 0"):
+        auditor.add_day(day=5, **cols)
+    auditor = StreamingAudit(REG_F, NAMES)
+    auditor.add_day(day=5, **{k: v[:1] for k, v in cols.items()})
+    with pytest.raises(AuditLogError, match="day 5 after day 5"):
+        auditor.add_day(day=5, **{k: v[1:] for k, v in cols.items()})
+    bad = dict(cols, hour=np.array([10, 24], dtype=np.int8), seq=np.array([0, 1]))
+    with pytest.raises(AuditLogError, match="row 1: hour 24 is outside 0..23"):
+        StreamingAudit(REG_F, NAMES).add_day(day=1, **bad)
+    bad = dict(cols, reached=np.array([True, False]))
+    with pytest.raises(AuditLogError, match="row 0: reached"):
+        StreamingAudit(REG_F, NAMES).add_day(day=1, **bad)
+    with pytest.raises(AuditLogError, match="no legal classification"):
+        StreamingAudit(REG_F, ("fax",)).add_day(day=0, account=np.array([0]), hour=np.array([9]), seq=np.array([0]),
+                                               channel=np.array([0]), connected=np.array([False]),
+                                               reached=np.array([False]), opted_out=np.array([False]))
+    # its state per account: us-reg-f keeps the days of the last 7 calls, the latest conversation, the opt-outs
+    assert StreamingAudit(REG_F, NAMES).bytes_per_account == 7 * 4 + 2 + 4 + 1
