@@ -12,21 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from collectsim.errors import InputError
 from collectsim.experiments import Experiment, default_out_dir, load_experiment, plan_run, result_folder, write_run
-from collectsim.experiments.compare import Comparison, compare
-from collectsim.experiments.facts import Scorecard, facts_settings, scorecard
 from collectsim.experiments.files import experiment_from_dict
 from collectsim.experiments.folders import write_json, write_toml
-from collectsim.experiments.optimize import OptimizeResult, folder_study
-from collectsim.experiments.optimize import optimize as run_study
 from collectsim.experiments.progress import ProgressBars
 from collectsim.experiments.provenance import provenance
 from collectsim.experiments.run import resolved_config
-from collectsim.experiments.sweep import SweepResult, run_sweep
 from collectsim.reports import build_report
 from collectsim.results import SimulationResult
+
+if TYPE_CHECKING:  # each job's machinery is imported when the job runs (a run needs no optimizer)
+    from collectsim.experiments.compare import Comparison
+    from collectsim.experiments.facts import Scorecard
+    from collectsim.experiments.optimize import OptimizeResult
+    from collectsim.experiments.sweep import SweepResult
 
 __all__ = ["run_experiment", "compare_experiment", "optimize", "stylized_facts", "sweep_experiment", "dashboard_app",
            "serve_dashboard"]
@@ -98,6 +100,7 @@ def compare_experiment(
     ``out`` defaults to ``results/compare-NAME-TIME``. Returns (folder, comparison).
     A policy listed twice, or two policies with one name, is refused (``distinct``).
     """
+    from collectsim.experiments.compare import compare  # lazy: start-up time
     options.setdefault("distinct", True)
     exp = _experiment(experiment, accounts, days)
     out_dir = Path(out) if out is not None else default_out_dir("compare", exp.name)
@@ -123,6 +126,7 @@ def optimize(
     ``reps``, ``storage``, ``resume``, ``backend``, ``scheduler``, ``out``, ``batch``,
     ``progress``); ``accounts`` and ``days`` override the file's portfolio size and horizon.
     """
+    from collectsim.experiments.optimize import optimize as run_study  # lazy: start-up time
     exp = _experiment(experiment, accounts, days)
     result = run_study(exp, **options)
     with ProgressBars(enabled=options.get("progress") is True) as bars:
@@ -160,6 +164,7 @@ def stylized_facts(
     out:
         The folder to create (default ``results/facts-NAME-TIME``).
     """
+    from collectsim.experiments.facts import facts_settings, scorecard  # lazy: start-up time
     if experiment is None:
         exp = experiment_from_dict({} if accounts is None else {"portfolio": {"accounts": accounts}},
                                    name="default")
@@ -200,6 +205,7 @@ def sweep_experiment(
     ``config.toml``, one ``sweep_<kpi>.png`` per KPI and ``report.html``/``report.md``.
     ``out`` defaults to ``results/sweep-NAME-TIME``. Returns (folder, result).
     """
+    from collectsim.experiments.sweep import run_sweep  # lazy: start-up time
     exp = _experiment(experiment, accounts, days)
     out_dir = Path(out) if out is not None else default_out_dir("sweep", exp.name)
     with result_folder(out_dir) as tmp:
@@ -226,6 +232,7 @@ def dashboard_app(folder: str | Path):
     storage URL it records). Raises :class:`~collectsim.errors.InputError` when ``folder`` is
     not an optimizer folder or optuna-dashboard is not installed.
     """
+    from collectsim.experiments.optimize import folder_study  # lazy: start-up time
     storage, _ = folder_study(folder)
     return _optuna_dashboard().wsgi(storage)
 
@@ -237,6 +244,7 @@ def serve_dashboard(folder: str | Path, host: str = "127.0.0.1", port: int = 808
     Listens on ``host`` (default 127.0.0.1: this machine only) and ``port``; ``announce`` is
     called with the URL and the study name before serving.
     """
+    from collectsim.experiments.optimize import folder_study  # lazy: start-up time
     storage, name = folder_study(folder)
     od = _optuna_dashboard()
     if announce is not None:

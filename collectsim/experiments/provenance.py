@@ -6,11 +6,11 @@ import platform
 import subprocess
 import sys
 from datetime import UTC, datetime
+from importlib.metadata import version as _version
 from pathlib import Path
 
 import mesa
 import numpy
-import optuna
 import pandas
 
 from collectsim import __version__
@@ -43,7 +43,7 @@ def provenance(**extra) -> dict:
         "mesa": mesa.__version__,
         "numpy": numpy.__version__,
         "pandas": pandas.__version__,
-        "optuna": optuna.__version__,
+        "optuna": _version("optuna"),  # (not imported for this: a run needs no optimizer)
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
         **extra,

@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 from collectsim.errors import InputError
 from collectsim.model import CollectionsModel
+from collectsim.model.contact_log import ContactLog
 from collectsim.policies import Policy, prepare_policy
 from collectsim.results import SimulationResult, book_at_horizon, compute_kpis, compute_value
 from collectsim.results.steady_state import steady_state
 from collectsim.scenario import Scenario
-from collectsim.model.contact_log import ContactLog
 from collectsim.validation.audit import StreamingAudit
 
 __all__ = ["simulate"]

@@ -8,6 +8,7 @@ so a report can be rebuilt at any time (``collectsim report DIR``).
 
 from __future__ import annotations
 
+import importlib
 import json
 import tomllib
 from collections.abc import Callable
@@ -16,10 +17,6 @@ from pathlib import Path
 from collectsim.errors import InputError
 from collectsim.experiments.folders import sweep_stale
 from collectsim.reports.common import write_text_atomic
-from collectsim.reports.pages.compare import compare_page
-from collectsim.reports.pages.optimize import optimize_page
-from collectsim.reports.pages.run import run_page
-from collectsim.reports.pages.sweep import sweep_page
 
 __all__ = ["build_report", "folder_kind"]
 
@@ -120,7 +117,9 @@ def build_report(folder: str | Path, progress: Callable[[str], None] | None = No
     f = Path(folder)
     kind = folder_kind(f)
     sweep_stale(f)  # temporaries of a killed report
-    page = {"compare": compare_page, "optimize": optimize_page, "run": run_page, "sweep": sweep_page}[kind](f, progress=progress)
+    # one page builder per folder kind, imported for its kind only (a run's report needs no statistics library)
+    builder = getattr(importlib.import_module(f"collectsim.reports.pages.{kind}"), f"{kind}_page")  # lazy: start-up time
+    page = builder(f, progress=progress)
     write_text_atomic(f / "report.html", page.to_html(f))
     write_text_atomic(f / "report.md", page.to_markdown())
     images = [f / b[1] for b in page.blocks if b[0] == "img"]
