@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import joblib
 import numpy as np
 import pytest
 from scipy import stats
@@ -183,12 +184,28 @@ class Config:
     inflow: float = 0.0
 
 
-def collect(cfg: Config, seed0: int = 0) -> list[Row]:
-    """Run both implementations and return one :class:`Row` per KPI."""
+def _reference_runs(configs: list[Config], seed0: int = 0) -> list[list[dict]]:
+    """Every configuration's reference replications, spread over the machine's cores (the
+    per-agent model is pure Python: most of the test's time); in configuration and seed order."""
+    tasks = [(cfg, seed0 + 100_000 + i) for cfg in configs for i in range(cfg.reps_ref)]
+    out = joblib.Parallel(n_jobs=-1, backend="loky")(
+        joblib.delayed(run_reference)(equivalence_scenario(c.accounts, c.days, c.preset, c.inflow), c.policy, seed=s)
+        for c, s in tasks)
+    runs, k = [], 0
+    for cfg in configs:
+        runs.append(out[k : k + cfg.reps_ref])
+        k += cfg.reps_ref
+    return runs
+
+
+def collect(cfg: Config, seed0: int = 0, ref: list[dict] | None = None) -> list[Row]:
+    """Run both implementations (the reference's replications may be given, run elsewhere)
+    and return one :class:`Row` per KPI."""
     sc = equivalence_scenario(cfg.accounts, cfg.days, cfg.preset, cfg.inflow)
     names = KPIS + POLICY_KPIS[cfg.label]
     eng = [simulate(sc, cfg.policy, seed=seed0 + i, audit=False).kpis for i in range(cfg.reps_engine)]
-    ref = [run_reference(sc, cfg.policy, seed=seed0 + 100_000 + i) for i in range(cfg.reps_ref)]
+    if ref is None:
+        ref = [run_reference(sc, cfg.policy, seed=seed0 + 100_000 + i) for i in range(cfg.reps_ref)]
     return [
         Row(f"{cfg.label}: {k}", np.array([_get(e, k) for e in eng]), np.array([_get(r, k) for r in ref]))
         for k in names
@@ -229,8 +246,8 @@ def report(rows: list[Row]) -> str:
 def check(configs: list[Config]) -> list[Row]:
     """Run every configuration; Holm over all KPIs of all of them."""
     rows = []
-    for cfg in configs:
-        rows += collect(cfg)
+    for cfg, ref in zip(configs, _reference_runs(configs), strict=True):
+        rows += collect(cfg, ref=ref)
     return holm(rows)
 
 
