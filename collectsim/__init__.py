@@ -33,6 +33,8 @@ _EXPORTS: dict[str, str] = {
     "optimize": "collectsim.api",
     "stylized_facts": "collectsim.api",
     "sweep_experiment": "collectsim.api",
+    "synthesize_history": "collectsim.api",
+    "read_history": "collectsim.history",
     "dashboard_app": "collectsim.api",
     "serve_dashboard": "collectsim.api",
     "compare": "collectsim.experiments.compare",

@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # each job's machinery is imported when the job runs (a run n
     from collectsim.experiments.optimize import OptimizeResult
     from collectsim.experiments.sweep import SweepResult
 
-__all__ = ["run_experiment", "compare_experiment", "optimize", "stylized_facts", "sweep_experiment", "dashboard_app",
-           "serve_dashboard"]
+__all__ = ["run_experiment", "compare_experiment", "optimize", "stylized_facts", "sweep_experiment", "synthesize_history",
+           "dashboard_app", "serve_dashboard"]
 
 
 def _experiment(experiment: str | Path | Experiment, accounts: int | None, days: int | None) -> Experiment:
@@ -83,6 +83,37 @@ def run_experiment(
         result = write_run(plan, tmp, progress=progress)
         build_report(tmp)
     return out_dir, result
+
+
+def synthesize_history(
+    experiment: str | Path,
+    *,
+    out: str | Path,
+    policy: str | None = None,
+    seed: int | None = None,
+    accounts: int | None = None,
+    days: int | None = None,
+    fmt: str = "csv",
+) -> tuple[Path, dict]:
+    """Write a collections history simulated from an experiment (``collectsim synth``).
+
+    The folder ``out`` (new or empty) appears complete: the four tables of
+    :data:`collectsim.history.TABLES` (``fmt``: ``csv`` or ``parquet``), ``history.toml``,
+    ``truth.json`` (the parameters that made it, by dotted name) and ``config.toml``; see
+    :func:`collectsim.experiments.synthesize` and ``docs/data.md``. ``policy`` and ``seed``
+    override the file's ``[run]``; ``accounts`` and ``days`` its portfolio. Returns (folder,
+    rows per table).
+    """
+    from collectsim.experiments.synth import FORMATS, synthesize  # lazy: start-up time
+
+    if fmt not in FORMATS:
+        raise InputError(f"format = {fmt!r}: must be one of {', '.join(FORMATS)}")
+    exp = _experiment(experiment, accounts, days)
+    plan = plan_run(exp, policy=policy, seed=seed)  # the policy loads and fits, the seed is valid
+    out_dir = Path(out)
+    with result_folder(out_dir) as tmp:
+        rows = synthesize(exp, tmp, policy=plan.policy_name, seed=plan.seed, fmt=fmt)
+    return out_dir, rows
 
 
 def compare_experiment(

@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "collectsim.lazy": 0,
     "collectsim.vocabulary": 1,
     "collectsim.scenario": 2,
+    "collectsim.history": 2,
     "collectsim.streams": 3,
     "collectsim.policies": 4,
     "collectsim.compliance": 4,

@@ -30,6 +30,7 @@ _EXPORTS = {
     "plan_run": "collectsim.experiments.run",
     "write_run": "collectsim.experiments.run",
     "resolved_config": "collectsim.experiments.run",
+    "synthesize": "collectsim.experiments.synth",
     "Comparison": "collectsim.experiments.compare",
     "OptimizeResult": "collectsim.experiments.optimize",
     "Progress": "collectsim.experiments.progress",

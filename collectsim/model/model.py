@@ -61,10 +61,14 @@ class CollectionsModel(mesa.Model):
         Optional callable given each day's executed contacts as they are logged (keyword
         columns, see :class:`~collectsim.model.contact_log.ContactLog`), whether or not the
         log is kept: the streaming audit of :func:`collectsim.simulate` reads the run this way.
+    observer:
+        Optional callable given every day's :class:`~collectsim.policies.base.Outcomes` — what
+        the department observed, as a learning policy sees it — at the end of the day (a
+        collections history is written this way, :mod:`collectsim.experiments.synth`).
     """
 
     def __init__(self, scenario: Scenario, policy: Policy, seed: int = 0, log_contacts: bool = True,
-                 on_contacts=None) -> None:
+                 on_contacts=None, observer=None) -> None:
         super().__init__(rng=seed)
         self.portfolio = scenario.portfolio
         self.valuation = scenario.valuation
@@ -94,8 +98,11 @@ class CollectionsModel(mesa.Model):
         #: after the horizon: the run-off (see :meth:`run_off`) — no recording, no fixed team cost
         self.in_runoff = False
         self.datacollector = mesa.DataCollector(model_reporters=reporters())
-        if policy.learns:
+        #: called with each day's outcomes (see ``observer`` above), or None
+        self.observer = observer
+        if policy.learns or observer is not None:
             self.contacts.report = True
+        if policy.learns:
             policy.start(self.streams)
 
     # ----------------------------------------------------------------- reported metrics ---
@@ -122,7 +129,7 @@ class CollectionsModel(mesa.Model):
         self._enter(day)                                               # (open book: today's entries)
         self.borrowers.age(day)                                        # 1 age
         requests = self.policy.decide(self.borrowers.observe(day))     # 2 decide
-        learns = self.policy.learns
+        learns = self.policy.learns or self.observer is not None  # someone watches the day's outcomes
         paid_before = self._cash_of_active() if learns else None
         contacts = self.contacts.screen(day, requests, self.policy.name)  # 3 screen
         self.contacts.draw_outcomes(day, contacts)                     # 4 outcomes
@@ -136,7 +143,10 @@ class CollectionsModel(mesa.Model):
         if not self.in_runoff:
             self.datacollector.collect(self)                           # 9 record
         if outcomes is not None:
-            self.policy.observe(outcomes)                              # (a learning policy's evening)
+            if self.policy.learns:
+                self.policy.observe(outcomes)                          # (a learning policy's evening)
+            if self.observer is not None:
+                self.observer(outcomes)
 
     def _cash_of_active(self) -> tuple[np.ndarray, np.ndarray]:
         """The active slots and their cash so far (only they can pay today; the book shrinks, so
@@ -230,6 +240,7 @@ class CollectionsModel(mesa.Model):
         in the slot of its number.
         """
         self.policy = policy
+        self.observer = None  # the history is of the horizon
         self.contacts.report = policy.learns
         if policy.learns:
             policy.start(self.streams)

@@ -1,0 +1,136 @@
+"""``collectsim synth``: a collections history written from a simulation, with its truth.
+
+The history is what a department's CRM would hold about the simulated book — the accounts as
+they entered collections, every payment, every contact made and what it led to, and how each
+account left collections — in exactly the schema :func:`collectsim.history.read_history`
+reads (``docs/data.md``). It is recorded from the day's
+:class:`~collectsim.policies.base.Outcomes` (the model's ``observer``: what a learning policy
+is entitled to see, never a latent trait), so a calibration fitted to it sees what it would
+see in a lender's data. ``truth.json`` holds the parameters that made it: every field of the
+resolved experiment under its dotted name (``segments.0.delta2``), the names ``fit.json``
+uses, plus the policy and seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from collectsim.experiments.experiment import Experiment
+from collectsim.experiments.folders import write_atomic, write_json, write_toml
+from collectsim.experiments.provenance import provenance
+from collectsim.experiments.run import resolved_config
+from collectsim.history.schema import CONTACT_OUTCOMES, TABLES
+from collectsim.model import CollectionsModel
+from collectsim.policies import Outcomes, prepare_policy
+from collectsim.vocabulary.accounts import ACTIVE, STATUS_NAMES
+from collectsim.vocabulary.channels import CHANNELS
+
+__all__ = ["synthesize", "flatten", "FORMATS"]
+
+#: File formats a history can be written in.
+FORMATS: tuple[str, ...] = ("csv", "parquet")
+
+
+def flatten(data, prefix: str = "") -> dict:
+    """A nested configuration as ``{dotted.name: value}``: tables by key, lists by position
+    (``segments.0.delta2``, ``regimes.ability.1``); an empty table or list stays a value."""
+    if isinstance(data, dict) and data:
+        items = data.items()
+    elif isinstance(data, list) and data:
+        items = enumerate(data)
+    else:
+        return {prefix: data}
+    out: dict = {}
+    for k, v in items:
+        out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+class _Recorder:
+    """Collects each day's observed outcomes into the contacts and payments tables."""
+
+    def __init__(self) -> None:
+        self.contacts: list[dict[str, np.ndarray]] = []
+        self.payments: list[dict[str, np.ndarray]] = []
+
+    def __call__(self, o: Outcomes) -> None:
+        n = len(o.contact_account)
+        if n:
+            self.contacts.append({
+                "account": o.contact_account, "day": np.full(n, o.day, dtype=np.int32), "hour": o.contact_hour,
+                "channel": o.contact_channel, "outcome": o.contact_outcome, "complaint": o.contact_complaint,
+                "opt_out": o.contact_opted_out,
+            })
+        k = len(o.payment_account)
+        if k:
+            self.payments.append({"account": o.payment_account, "day": np.full(k, o.day, dtype=np.int32),
+                                  "amount": o.payment_amount})
+
+    @staticmethod
+    def _join(parts: list[dict[str, np.ndarray]], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+        return {c: np.concatenate([p[c] for p in parts]) if parts else np.zeros(0) for c in columns}
+
+
+def synthesize(exp: Experiment, folder: str | Path, *, policy: str, seed: int, fmt: str = "csv") -> dict:
+    """Simulate ``exp`` under ``policy`` (a name or file, resolved by the experiment) for its
+    horizon and write the history into the existing ``folder``: ``accounts``, ``payments``,
+    ``contacts``, ``outcomes`` (``.csv`` or ``.parquet``), ``history.toml`` and ``truth.json``.
+    Returns the rows written per table."""
+    folder = Path(folder)
+    sc = exp.scenario
+    pol = prepare_policy(exp.policy_ref(policy), sc)
+    days = sc.portfolio.horizon_days
+    rec = _Recorder()
+    model = CollectionsModel(sc, pol, seed=seed, log_contacts=False, observer=rec)
+    pop = model.borrowers
+    accounts = pd.DataFrame({  # slot = account number before the first day
+        "account": pop.account_id.copy(),
+        "entry_day": pop.entry_day.astype(np.int32),
+        "balance": pop.balance0 / 100.0,
+        "arrears": pop.arrears0 / 100.0,
+        "dpd": pop.dpd.astype(np.int32),
+        "product": pd.Categorical([sc.portfolio.product] * pop.n),
+        "instalment": pop.instalment / 100.0,
+        "score": pop.score.astype(np.float64).round(6),
+        "tier": pop.tier.astype(np.int32),
+    })
+    model.run_for(days)
+    c = rec._join(rec.contacts, ("account", "day", "hour", "channel", "outcome", "complaint", "opt_out"))
+    contacts = pd.DataFrame({
+        "account": c["account"].astype(np.int64), "day": c["day"].astype(np.int32), "hour": c["hour"].astype(np.int32),
+        "channel": pd.Categorical.from_codes(c["channel"].astype(np.int8), categories=list(CHANNELS)),
+        "outcome": pd.Categorical.from_codes(c["outcome"].astype(np.int8), categories=list(CONTACT_OUTCOMES)),
+        "complaint": c["complaint"].astype(bool), "opt_out": c["opt_out"].astype(bool),
+    })
+    p = rec._join(rec.payments, ("account", "day", "amount"))
+    payments = pd.DataFrame({"account": p["account"].astype(np.int64), "day": p["day"].astype(np.int32),
+                             "amount": p["amount"].astype(np.int64) / 100.0})
+    order = np.argsort(pop.account_id, kind="stable")  # (the horizon put every account back in its slot)
+    status = pop.status[order]
+    left = status != ACTIVE
+    outcomes = pd.DataFrame({
+        "account": pop.account_id[order][left],
+        "status": pd.Categorical.from_codes(status[left].astype(np.int8) - 1, categories=list(STATUS_NAMES[1:])),
+        "day": pop.resolved_day[order][left].astype(np.int32),
+    })
+    tables = {"accounts": accounts, "payments": payments, "contacts": contacts, "outcomes": outcomes}
+    for t in TABLES:  # the schema's column order
+        df = tables[t.name][[col.name for col in t.columns if col.name in tables[t.name]]]
+        path = folder / f"{t.name}.{fmt}"
+        if fmt == "csv":
+            write_atomic(path, lambda q, df=df: df.to_csv(q, index=False, float_format="%.10g"))
+        else:
+            write_atomic(path, lambda q, df=df: df.to_parquet(q, index=False))
+    write_toml(folder / "history.toml", {"days": days, "currency": "currency units of the experiment",
+                                         "generated_by": f"collectsim synth {exp.name} --policy {policy} --seed {seed}"})
+    config = resolved_config(exp, policy, seed, days)
+    write_json(folder / "truth.json", {
+        "parameters": flatten({k: v for k, v in config.items() if k != "run"}),
+        "policy": policy, "seed": seed, "days": days, "accounts": int(pop.n),
+        "provenance": provenance(experiment=exp.name, source=exp.source, seed=seed, policy=policy, days=days),
+    })
+    write_toml(folder / "config.toml", config)
+    return {name: len(df) for name, df in tables.items()}
