@@ -35,7 +35,8 @@ from collectsim.agents.counters import Tally
 from collectsim.compliance import RuleEngine
 from collectsim.model.contact_log import ContactLog
 from collectsim.model.contacts import ContactPipeline
-from collectsim.model.daily import reporters
+from collectsim.model.daily import reporters, rescore_columns
+from collectsim.model.rescoring import Rescorer
 from collectsim.policies.base import Outcomes, Policy
 from collectsim.scenario import ChannelTable, Scenario, resolve_rules
 from collectsim.streams import Streams
@@ -88,7 +89,15 @@ class CollectionsModel(mesa.Model):
         self.collected_cum = 0.0
         #: after the horizon: the run-off (see :meth:`run_off`) — no recording, no fixed team cost
         self.in_runoff = False
-        self.datacollector = mesa.DataCollector(model_reporters=reporters())
+        #: behavioural re-scoring (``[scoring] rescore_every_days`` > 0), else None
+        self.rescorer: Rescorer | None = None
+        self.rescore_columns: dict[str, tuple[int, int] | str] = {}
+        if scenario.scoring.rescore_every_days > 0:
+            # every slot holds the account of its number at the start
+            self.rescorer = Rescorer(scenario.scoring, self.borrowers.score)
+            self.contacts.rescorer = self.rescorer
+            self.rescore_columns = rescore_columns(self.borrowers.tier_names)
+        self.datacollector = mesa.DataCollector(model_reporters=reporters(self.rescore_columns))
         if policy.learns:
             self.contacts.report = True
             policy.start(self.streams)
@@ -178,6 +187,8 @@ class CollectionsModel(mesa.Model):
         last = day + 1 == self.portfolio.horizon_days and not self.in_runoff
         self._move_slots(pop.restore_account_order() if last else pop.repack())
         if self.in_runoff:  # the teams' fixed day cost ends with the horizon
+            if self.rescorer is not None:
+                self._rescore(day)
             return
         cost = sum(t.cost_per_day for t in self.teams.values()) * 100.0
         self.tally.team_cost_cents += cost
@@ -185,9 +196,27 @@ class CollectionsModel(mesa.Model):
         self.tally.discounted_cost_cents += pop.discount_factor(day) * self.tally.today["cost"]
         if (day + 1) % 30 == 0:
             self._roll(day)
+        if self.rescorer is not None:
+            self._rescore(day)
         self.collected_cum += self.tally.today["collected"]
         self.tally.today["blocked"] = float(self.rule_engine.blocked_today)
         self.tally.today["exits"] = float(self._active_at_start - pop.status_counts[ACTIVE])
+
+    def _rescore(self, day: int) -> None:
+        """Behavioural re-scoring when due (:mod:`collectsim.model.rescoring`); the migrations
+        into the day's figures."""
+        r = self.rescorer
+        moves = r.rescore(day, self.borrowers) if r.due(day) else np.zeros_like(r.last_moves)
+        for col, what in self.rescore_columns.items():
+            if what == "rescored":
+                v = moves.sum()
+            elif what == "riskier":
+                v = np.tril(moves, -1).sum()
+            elif what == "safer":
+                v = np.triu(moves, 1).sum()
+            else:
+                v = moves[what]
+            self.tally.today[col] = float(v)
 
     def _move_slots(self, move: SlotMove | None) -> None:
         """Apply the population's slot move to the model's other per-account state."""
