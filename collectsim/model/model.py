@@ -26,6 +26,8 @@ size of the book (``docs/performance.md``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import mesa
 import numpy as np
 
@@ -40,7 +42,7 @@ from collectsim.model.rescoring import Rescorer
 from collectsim.policies.base import Outcomes, Policy
 from collectsim.scenario import ChannelTable, Scenario, resolve_rules
 from collectsim.streams import Streams
-from collectsim.vocabulary.accounts import ACTIVE, BUCKETS, CHARGED_OFF
+from collectsim.vocabulary.accounts import ACTIVE, BUCKETS, CHARGED_OFF, CURED
 
 __all__ = ["CollectionsModel"]
 
@@ -136,6 +138,8 @@ class CollectionsModel(mesa.Model):
         self.borrowers.receive_payments(day)                           # 7 payments
         outcomes = self._outcomes(day, paid_before, promises) if learns else None
         self.borrowers.charge_off(day)                                 # 8 close
+        if outcomes is not None:
+            outcomes = self._resolutions(outcomes, paid_before[0])
         self.close_day(day)
         if not self.in_runoff:
             self.datacollector.collect(self)                           # 9 record
@@ -172,6 +176,19 @@ class CollectionsModel(mesa.Model):
             promise_kept=pop.account_id[due[~broken]].copy(),
             promise_broken=pop.account_id[due[broken]].copy(),
         )
+
+    def _resolutions(self, outcomes: Outcomes, slots: np.ndarray) -> Outcomes:
+        """Add the accounts that left collections today (after the charge-offs, before slots
+        move) and the books' value of each resolution to the day's outcomes."""
+        pop = self.borrowers
+        st = pop.status[slots]
+        gone = slots[st != ACTIVE]
+        st = st[st != ACTIVE]
+        v = self.valuation
+        value = np.where(st == CURED, v.performing_value_rate * pop.balance[gone],
+                         np.where(st == CHARGED_OFF, v.debt_sale_rate * pop.charged_off[gone], 0.0))
+        return dataclasses.replace(outcomes, resolved_account=pop.account_id[gone].copy(),
+                                   resolved_status=st.astype(np.int8), resolved_value=value.astype(np.float64))
 
     def _enter(self, day: int) -> None:
         """Newly delinquent accounts enter collections (an open book)."""
