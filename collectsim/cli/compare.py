@@ -48,13 +48,15 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
 
 def _compare(args: argparse.Namespace) -> int:
     from collectsim.experiments import ProgressBars  # lazy: start-up time
-    from collectsim.reports import headline_sentences  # lazy: start-up time
+    from collectsim.reports import contrast_sentences, headline_sentences  # lazy: start-up time
 
     with ProgressBars("collectsim compare: ", enabled=not args.quiet) as bars:
         out, result = _compare_run(args, bars)
     summary = result.summary()
     print(f"wrote {out}")
     for line in headline_sentences(result.table, summary):
+        print(f"  {line}")
+    for line in contrast_sentences(result.contrasts, summary):
         print(f"  {line}")
     st = result.stopping
     tail = ""

@@ -122,6 +122,8 @@ class ContactPipeline:
         self.report = False
         #: the day's made contacts as :class:`~collectsim.policies.base.Outcomes` fields (when :attr:`report`)
         self.made_today: dict[str, np.ndarray] = {}
+        #: behavioural re-scoring's counter of contacts made and answered per account (or None)
+        self.rescorer = None
 
     # ---------------------------------------------------------------- 3. screen --------
     def screen(self, day: int, requests: Requests, policy: str = "policy") -> DayContacts:
@@ -198,6 +200,8 @@ class ContactPipeline:
             return
         complaint = pop.absorb_contacts(day, c.account, c.channel, c.hour, c.connected, c.reached, c.optout, c.seq,
                                         c.skill, ch, c.team_cost, made=c.done)
+        if self.rescorer is not None:
+            self.rescorer.count_contacts(pop.account_id[c.account[c.done]], c.connected[c.done])
         t.contact_cost_cents += cost
         t.today["cost"] += cost
         t.today["complaints"] += int(np.count_nonzero(complaint))

@@ -5,7 +5,8 @@ Money is in currency units. ``collected``, ``cost``, ``complaints``, ``optouts``
 were answered), ``ptps``, ``inflow`` (accounts entering collections: an open book) and
 ``exits`` (accounts leaving it), and ``contacts_<channel>`` are the day's
 figures; ``collected_cum``, ``recovery_rate`` and ``churned`` are cumulative; statuses and
-DPD buckets are counts of accounts at the end of the day.
+DPD buckets are counts of accounts at the end of the day. Under behavioural re-scoring the
+re-score's tier migrations are more of the day's figures (:func:`rescore_columns`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collectsim.vocabulary.accounts import BUCKETS, STATUS_NAMES
 from collectsim.vocabulary.channels import CHANNELS
 from collectsim.vocabulary.units import CENTS_PER_UNIT
 
-__all__ = ["DAILY_COLUMNS", "CUMULATIVE_COLUMNS", "reporters"]
+__all__ = ["DAILY_COLUMNS", "CUMULATIVE_COLUMNS", "reporters", "rescore_columns"]
 
 #: Columns of the daily series (``daily.parquet``), besides ``day``.
 DAILY_COLUMNS: tuple[str, ...] = (
@@ -62,8 +63,23 @@ def _bucket_count(model, k: int) -> int:
     return int(model.borrowers.bucket_counts[k])
 
 
-def reporters() -> dict:
-    """Mesa ``model_reporters`` for every column of :data:`DAILY_COLUMNS` (and ``day``)."""
+def rescore_columns(tier_names) -> dict[str, tuple[int, int] | str]:
+    """The daily series' extra columns under behavioural re-scoring (``[scoring]
+    rescore_every_days`` > 0; :mod:`collectsim.model.rescoring`), each with what it counts:
+    ``rescored`` (accounts re-scored that day; 0 on days without a re-score), ``tier_riskier``
+    and ``tier_safer`` (of them, moved to a riskier or a safer tier) and
+    ``tier_<from>_to_<to>`` for every pair of distinct tiers (index pair ``(from, to)``)."""
+    out: dict[str, tuple[int, int] | str] = {"rescored": "rescored", "tier_riskier": "riskier", "tier_safer": "safer"}
+    for i, a in enumerate(tier_names):
+        for j, b in enumerate(tier_names):
+            if i != j:
+                out[f"tier_{a}_to_{b}"] = (i, j)
+    return out
+
+
+def reporters(extra=()) -> dict:
+    """Mesa ``model_reporters`` for every column of :data:`DAILY_COLUMNS` (and ``day``), then
+    the day's figures named in ``extra`` (e.g. :func:`rescore_columns`)."""
     out: dict = {"day": "day"}
     for key in ("collected", "cost"):
         out[key] = functools.partial(_today_money, key=key)
@@ -78,4 +94,6 @@ def reporters() -> dict:
         out[name] = functools.partial(_status_count, code=code)
     for k, name in enumerate(BUCKETS):
         out[name] = functools.partial(_bucket_count, k=k)
+    for key in extra:
+        out[key] = functools.partial(_today, key=key)
     return out

@@ -26,6 +26,8 @@ size of the book (``docs/performance.md``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import mesa
 import numpy as np
 
@@ -35,11 +37,12 @@ from collectsim.agents.counters import Tally
 from collectsim.compliance import RuleEngine
 from collectsim.model.contact_log import ContactLog
 from collectsim.model.contacts import ContactPipeline
-from collectsim.model.daily import reporters
+from collectsim.model.daily import reporters, rescore_columns
+from collectsim.model.rescoring import Rescorer
 from collectsim.policies.base import Outcomes, Policy
 from collectsim.scenario import ChannelTable, Scenario, resolve_rules
 from collectsim.streams import Streams
-from collectsim.vocabulary.accounts import ACTIVE, BUCKETS, CHARGED_OFF
+from collectsim.vocabulary.accounts import ACTIVE, BUCKETS, CHARGED_OFF, CURED
 
 __all__ = ["CollectionsModel"]
 
@@ -97,7 +100,15 @@ class CollectionsModel(mesa.Model):
         self.collected_cum = 0.0
         #: after the horizon: the run-off (see :meth:`run_off`) — no recording, no fixed team cost
         self.in_runoff = False
-        self.datacollector = mesa.DataCollector(model_reporters=reporters())
+        #: behavioural re-scoring (``[scoring] rescore_every_days`` > 0), else None
+        self.rescorer: Rescorer | None = None
+        self.rescore_columns: dict[str, tuple[int, int] | str] = {}
+        if scenario.scoring.rescore_every_days > 0:
+            # every slot holds the account of its number at the start
+            self.rescorer = Rescorer(scenario.scoring, self.borrowers.score)
+            self.contacts.rescorer = self.rescorer
+            self.rescore_columns = rescore_columns(self.borrowers.tier_names)
+        self.datacollector = mesa.DataCollector(model_reporters=reporters(self.rescore_columns))
         #: called with each day's outcomes (see ``observer`` above), or None
         self.observer = observer
         if policy.learns or observer is not None:
@@ -139,6 +150,8 @@ class CollectionsModel(mesa.Model):
         self.borrowers.receive_payments(day)                           # 7 payments
         outcomes = self._outcomes(day, paid_before, promises) if learns else None
         self.borrowers.charge_off(day)                                 # 8 close
+        if outcomes is not None:
+            outcomes = self._resolutions(outcomes, paid_before[0])
         self.close_day(day)
         if not self.in_runoff:
             self.datacollector.collect(self)                           # 9 record
@@ -179,6 +192,19 @@ class CollectionsModel(mesa.Model):
             promise_broken=pop.account_id[due[broken]].copy(),
         )
 
+    def _resolutions(self, outcomes: Outcomes, slots: np.ndarray) -> Outcomes:
+        """Add the accounts that left collections today (after the charge-offs, before slots
+        move) and the books' value of each resolution to the day's outcomes."""
+        pop = self.borrowers
+        st = pop.status[slots]
+        gone = slots[st != ACTIVE]
+        st = st[st != ACTIVE]
+        v = self.valuation
+        value = np.where(st == CURED, v.performing_value_rate * pop.balance[gone],
+                         np.where(st == CHARGED_OFF, v.debt_sale_rate * pop.charged_off[gone], 0.0))
+        return dataclasses.replace(outcomes, resolved_account=pop.account_id[gone].copy(),
+                                   resolved_status=st.astype(np.int8), resolved_value=value.astype(np.float64))
+
     def _enter(self, day: int) -> None:
         """Newly delinquent accounts enter collections (an open book)."""
         before = int(self.borrowers.status_counts[ACTIVE])
@@ -193,6 +219,8 @@ class CollectionsModel(mesa.Model):
         last = day + 1 == self.portfolio.horizon_days and not self.in_runoff
         self._move_slots(pop.restore_account_order() if last else pop.repack())
         if self.in_runoff:  # the teams' fixed day cost ends with the horizon
+            if self.rescorer is not None:
+                self._rescore(day)
             return
         cost = sum(t.cost_per_day for t in self.teams.values()) * 100.0
         self.tally.team_cost_cents += cost
@@ -200,9 +228,27 @@ class CollectionsModel(mesa.Model):
         self.tally.discounted_cost_cents += pop.discount_factor(day) * self.tally.today["cost"]
         if (day + 1) % 30 == 0:
             self._roll(day)
+        if self.rescorer is not None:
+            self._rescore(day)
         self.collected_cum += self.tally.today["collected"]
         self.tally.today["blocked"] = float(self.rule_engine.blocked_today)
         self.tally.today["exits"] = float(self._active_at_start - pop.status_counts[ACTIVE])
+
+    def _rescore(self, day: int) -> None:
+        """Behavioural re-scoring when due (:mod:`collectsim.model.rescoring`); the migrations
+        into the day's figures."""
+        r = self.rescorer
+        moves = r.rescore(day, self.borrowers) if r.due(day) else np.zeros_like(r.last_moves)
+        for col, what in self.rescore_columns.items():
+            if what == "rescored":
+                v = moves.sum()
+            elif what == "riskier":
+                v = np.tril(moves, -1).sum()
+            elif what == "safer":
+                v = np.triu(moves, 1).sum()
+            else:
+                v = moves[what]
+            self.tally.today[col] = float(v)
 
     def _move_slots(self, move: SlotMove | None) -> None:
         """Apply the population's slot move to the model's other per-account state."""

@@ -81,7 +81,7 @@ BASES = {"seed-champion": seed_champion, "sms-only": sms_only}
 
 #: The columns of :attr:`AdaptivePolicy.reviews`.
 REVIEW_COLUMNS = ("review", "day", "tier", "arm", "period_start", "period_end", "window_end", "accounts",
-                  "account_days", "cash", "contact_cost", "value_per_account_day", "posterior_mean", "posterior_sd",
+                  "account_days", "cash", "contact_cost", "resolution_value", "value_per_account_day", "posterior_mean", "posterior_sd",
                   "p_best", "share_before", "share_after", "why")
 
 
@@ -122,6 +122,14 @@ class AdaptiveSpec(BaseModel):
     prior_sd: float = Field(50.0, gt=0.0, le=1e6, description="Prior sd of an arm's value per account-day, currency units.")
     min_share: float = Field(0.05, ge=0.0, le=0.5, description="Least traffic share of an arm (keeps exploring).")
     draws: int = Field(2000, ge=100, le=100_000, description="Thompson draws per review to estimate P(best).")
+    reward: Literal["cash", "value"] = Field(
+        "cash",
+        description=(
+            "An account's reward: 'cash' (its payments in the window less its contact cost) or 'value' (that plus "
+            "the books' value of its leaving collections in the window: a cure at the scenario's performing value "
+            "of the balance, a charge-off at the debt-sale value; Outcomes.resolved_value)."
+        ),
+    )
 
     @field_validator("arms")
     @classmethod
@@ -213,6 +221,7 @@ class _Cohort:
     days: np.ndarray
     cash: np.ndarray
     cost: np.ndarray
+    value: np.ndarray
 
 
 class AdaptivePolicy(Policy):
@@ -308,6 +317,7 @@ class AdaptivePolicy(Policy):
             c.days = np.concatenate([c.days, np.zeros(extra, dtype=np.int32)])
             c.cash = np.concatenate([c.cash, np.zeros(extra)])
             c.cost = np.concatenate([c.cost, np.zeros(extra)])
+            c.value = np.concatenate([c.value, np.zeros(extra)])
 
     def _pick(self, day: int, ids: np.ndarray, tiers: np.ndarray) -> np.ndarray:
         """An arm for each account by the current shares of its tier (stream ``adaptive``/``assign``)."""
@@ -341,7 +351,7 @@ class AdaptivePolicy(Policy):
             size = len(self._arm)
             self._cohorts.append(_Cohort(day, day + self.spec.review_days, np.full(size, -1, dtype=np.int8),
                                          np.zeros(size, dtype=np.int8), np.zeros(size, dtype=np.int32),
-                                         np.zeros(size), np.zeros(size)))
+                                         np.zeros(size), np.zeros(size), np.zeros(size)))
         c = self._cohorts[-1]
         arm = self._arm[ids]
         c.arm[ids] = arm
@@ -357,12 +367,13 @@ class AdaptivePolicy(Policy):
     def observe(self, outcomes: Outcomes) -> None:
         """Credit the day's payments (within each open cohort's window) and contact costs (within its period)."""
         day = outcomes.day
-        top = max([len(self._arm)] + [int(a.max()) + 1 for a in (outcomes.payment_account, outcomes.contact_account)
-                                      if len(a)])
+        top = max([len(self._arm)] + [int(a.max()) + 1 for a in (outcomes.payment_account, outcomes.contact_account,
+                                                                 outcomes.resolved_account) if len(a)])
         self._grow(top)
         for c in self._cohorts:
             if day < c.end + self.spec.attribution_days:
                 np.add.at(c.cash, outcomes.payment_account, outcomes.payment_amount / 100.0)
+                np.add.at(c.value, outcomes.resolved_account, outcomes.resolved_value / 100.0)
             if day < c.end:
                 np.add.at(c.cost, outcomes.contact_account, outcomes.contact_cost / 100.0)
 
@@ -377,7 +388,8 @@ class AdaptivePolicy(Policy):
         for row in self.stats:
             for s in row:
                 s.decay(sp.decay)
-        period: dict[tuple[int, int], tuple] = {}  # (tier, arm or -1 holdout) -> accounts, days, cash, cost
+        period: dict[tuple[int, int], tuple] = {}  # (tier, arm or -1 holdout) -> accounts, days, cash, cost, value
+        valued = sp.reward == "value"
         for c in ready:
             seen = np.flatnonzero(c.days > 0)
             hold = self._holdout[seen]
@@ -385,11 +397,14 @@ class AdaptivePolicy(Policy):
                 for a in range(-1, k):
                     sel = seen[(c.tier[seen] == t) & (hold if a < 0 else (~hold & (c.arm[seen] == a)))]
                     y = c.cash[sel] - c.cost[sel]
+                    if valued:
+                        y = y + c.value[sel]
                     if a >= 0:
                         self.stats[t][a].add(y, c.days[sel])
-                    prev = period.get((t, a), (0, 0, 0.0, 0.0))
+                    prev = period.get((t, a), (0, 0, 0.0, 0.0, 0.0))
                     period[(t, a)] = (prev[0] + len(sel), prev[1] + int(c.days[sel].sum()),
-                                      prev[2] + float(c.cash[sel].sum()), prev[3] + float(c.cost[sel].sum()))
+                                      prev[2] + float(c.cash[sel].sum()), prev[3] + float(c.cost[sel].sum()),
+                                      prev[4] + float(c.value[sel].sum()))
         p_start = min((c.start for c in ready), default=None)
         p_end = max((c.end for c in ready), default=None)
         before = self.shares.copy()
@@ -409,14 +424,15 @@ class AdaptivePolicy(Policy):
                    f"{self.arm_names[lead]} best with P = {best[lead]:.2f} "
                    f"({mean[lead]:.3f} ± {sd[lead]:.3f} per account-day)")
             for a in range(-1, k):
-                acc, days, cash, cost = period.get((t, a), (0, 0, 0.0, 0.0))
+                acc, days, cash, cost, value = period.get((t, a), (0, 0, 0.0, 0.0, 0.0))
                 row = {
                     "review": self._n_reviews, "day": day, "tier": tier,
                     "arm": "holdout" if a < 0 else self.arm_names[a],
                     "period_start": p_start, "period_end": p_end,
                     "window_end": None if p_end is None else p_end + sp.attribution_days,
                     "accounts": acc, "account_days": days, "cash": cash, "contact_cost": cost,
-                    "value_per_account_day": (cash - cost) / days if days else float("nan"),
+                    "resolution_value": value,
+                    "value_per_account_day": (cash - cost + (value if valued else 0.0)) / days if days else float("nan"),
                     "posterior_mean": float("nan") if a < 0 else float(mean[a]),
                     "posterior_sd": float("nan") if a < 0 else float(sd[a]),
                     "p_best": float("nan") if a < 0 else float(best[a]),

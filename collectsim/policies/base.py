@@ -103,6 +103,15 @@ class Outcomes:
     payment_amount: np.ndarray = field(default_factory=lambda: _empty(np.int64))  #: int64: what each paid today, cents
     promise_kept: np.ndarray = field(default_factory=lambda: _empty(np.int64))  #: int64: accounts whose promise due today was kept
     promise_broken: np.ndarray = field(default_factory=lambda: _empty(np.int64))  #: int64: accounts whose promise due today was broken
+    #: int64: accounts that left collections today (cured, paid, settled or charged off)
+    resolved_account: np.ndarray = field(default_factory=lambda: _empty(np.int64))
+    #: int8: the status each left in (``collectsim.vocabulary.accounts.STATUS_NAMES`` code)
+    resolved_status: np.ndarray = field(default_factory=lambda: _empty(np.int8))
+    #: float64: what the lender's books value the resolution at, cents, with the scenario's
+    #: ``[valuation]`` rates (not discounted): a cure ``performing_value_rate`` × the balance
+    #: that performs again, a charge-off ``debt_sale_rate`` × the charged-off balance, a paid
+    #: or settled account 0 (its cash is in ``payment_amount``)
+    resolved_value: np.ndarray = field(default_factory=lambda: _empty(np.float64))
 
 
 #: The fields of :class:`Requests` and their dtypes.

@@ -13,6 +13,7 @@ _EXPORTS = {
     "build_report": "collectsim.reports.build",
     "folder_kind": "collectsim.reports.build",
     "headline_sentences": "collectsim.reports.pages.compare",
+    "contrast_sentences": "collectsim.reports.pages.compare",
     "shape_sentences": "collectsim.reports.pages.sweep",
     "format_value": "collectsim.reports.format",
     "format_diff": "collectsim.reports.format",

@@ -414,6 +414,37 @@ class Scoring(Strict):
         default_factory=lambda: [0.25, 0.5],
         description="Ascending score cut-offs in (0, 1); one fewer than tier_names.",
     )
+    rescore_every_days: int = Field(
+        0,
+        ge=0,
+        le=365,
+        description=(
+            "Behavioural re-scoring: every this many days the score of each account in collections for at least "
+            "that long is recomputed from its entry score and its observed behaviour, and its tier cut again "
+            "(docs/model.md section 2); 0 = off (the score is assigned once at entry)."
+        ),
+    )
+    rescore_paid: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="Re-scoring weight (logit units): + this if the account paid in the last period, - this if not.",
+    )
+    rescore_broken_promise: float = Field(
+        0.5,
+        ge=0.0,
+        le=10.0,
+        description="Re-scoring weight (logit units) subtracted per promise the account has broken so far.",
+    )
+    rescore_answered: float = Field(
+        0.5,
+        ge=0.0,
+        le=10.0,
+        description=(
+            "Re-scoring weight (logit units) times (2 x share of the contacts made to the account that were "
+            "answered - 1); nothing for an account never contacted."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Scoring:

@@ -61,6 +61,7 @@ import mesa
 import numpy as np
 import scipy.linalg
 
+from collectsim.errors import InputError
 from collectsim.policies import Observation, Policy, prepare_policy
 from collectsim.scenario import PRESETS, Rule, Scenario
 from collectsim.vocabulary.channels import CALL, CHANNELS, VISIT
@@ -652,6 +653,10 @@ class ReferenceModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario, policy: Policy, seed: int = 0) -> None:
+        if scenario.scoring.rescore_every_days > 0:
+            raise InputError(f"scoring.rescore_every_days = {scenario.scoring.rescore_every_days}: the reference "
+                             "model scores an account once at entry; behavioural re-scoring runs only in the "
+                             "engine (allowed here: 0)")
         super().__init__(rng=seed)
         self.inputs = scenario
         self.policy = policy

@@ -18,7 +18,7 @@ from collectsim.policies.base import Observation, Outcomes, Policy, Requests
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import PRESETS, Scenario
 from collectsim.validation.audit import StreamingAudit, audit
-from collectsim.vocabulary import CHANNELS, CHARGED_OFF
+from collectsim.vocabulary import ACTIVE, CHANNELS, CHARGED_OFF, CURED
 
 POLICIES = sorted(BUILTIN)
 
@@ -334,6 +334,17 @@ def test_a_learning_policy_sees_its_contacts_and_payments_by_account_number():
     cost = sum(float(o.contact_cost.sum()) for o in rec.seen)
     assert cost == pytest.approx(pop.cost_cents.sum(), rel=1e-9)
     assert sum(len(o.promise_kept) + len(o.promise_broken) for o in rec.seen) <= model.tally.ptp_due
+    # every account that left collections, once, on its day, in its status, valued at the books' rates
+    ids = np.concatenate([o.resolved_account for o in rec.seen])
+    status = np.concatenate([o.resolved_status for o in rec.seen])
+    value = np.concatenate([o.resolved_value for o in rec.seen])
+    st, bal, co = pop.status[order], pop.balance[order], pop.charged_off[order]
+    assert len(np.unique(ids)) == len(ids) and set(ids) == set(np.flatnonzero(st != ACTIVE))
+    assert (status == st[ids]).all() and (status == CURED).sum() > 20
+    v = sc.valuation
+    want = np.where(status == CURED, v.performing_value_rate * bal[ids],
+                    np.where(status == CHARGED_OFF, v.debt_sale_rate * co[ids], 0.0))
+    assert value == pytest.approx(want, rel=1e-12)
 
 
 def test_a_static_policy_gets_no_outcomes_and_the_same_run():

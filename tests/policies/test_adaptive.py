@@ -238,3 +238,27 @@ def test_the_seed_failure_experiment_pits_the_adaptive_policy_against_the_champi
     pol = get_policy(exp.policy_ref(cmp.challengers[0]))
     assert isinstance(pol, AdaptivePolicy)
     pol.prepare(tuple(exp.scenario.scoring.tier_names))
+    assert get_policy(exp.policy_ref(cmp.challengers[1])).spec.reward == "value"
+    # the best static policy in hindsight is a challenger and the reference of the regret
+    hindsight = "policies/seed-failure-hindsight.toml"
+    assert hindsight in cmp.challengers and cmp.also_against == [hindsight, "policies/thompson.toml"]
+    get_policy(exp.policy_ref(hindsight)).prepare(tuple(exp.scenario.scoring.tier_names))
+    # it was searched on the same book: the optimizer file's scenario is the comparison's
+    opt = collectsim.load_experiment("experiments/seed-failure-hindsight.toml")
+    assert opt.scenario.resolved() == exp.scenario.resolved()
+
+
+def test_the_value_reward_adds_the_books_value_of_resolutions_in_the_window():
+    cash, value = AdaptivePolicy(_spec()), AdaptivePolicy(_spec(reward="value"))
+    simulate(_scenario(), cash, 4)
+    simulate(_scenario(), value, 4)
+    for pol, valued in ((cash, False), (value, True)):
+        rv = pol.reviews.dropna(subset=["value_per_account_day"])
+        want = (rv["cash"] - rv["contact_cost"] + (rv["resolution_value"] if valued else 0.0)) / rv["account_days"]
+        assert np.allclose(rv["value_per_account_day"], want, rtol=1e-12)
+        assert (rv["resolution_value"] > 0).sum() > 10  # cures happen in every tier
+    # the first learning review sees the same accounts, cash and cures; only what it learns from differs
+    first = [p.reviews[p.reviews["review"] == 2].reset_index(drop=True) for p in (cash, value)]
+    for col in ("accounts", "account_days", "cash", "contact_cost", "resolution_value", "share_before"):
+        assert first[0][col].equals(first[1][col])
+    assert not first[0]["posterior_mean"].equals(first[1]["posterior_mean"])

@@ -11,6 +11,8 @@ _EXPORTS = {
     "CompareSettings": "collectsim.experiments.compare.settings",
     "Variant": "collectsim.experiments.compare.settings",
     "TABLE_COLUMNS": "collectsim.experiments.compare.table",
+    "CONTRAST_COLUMNS": "collectsim.experiments.compare.table",
+    "contrast_table": "collectsim.experiments.compare.table",
     "comparison_table": "collectsim.experiments.compare.table",
     "normalised": "collectsim.experiments.compare.table",
     "stress_table": "collectsim.experiments.compare.table",

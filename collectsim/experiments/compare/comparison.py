@@ -38,7 +38,14 @@ from pydantic import ValidationError
 from collectsim.errors import InputError, from_pydantic
 from collectsim.experiments.compare import stats
 from collectsim.experiments.compare.settings import CompareSettings, Variant
-from collectsim.experiments.compare.table import comparison_table, normalised, stress_table, unit_of
+from collectsim.experiments.compare.table import (
+    CONTRAST_COLUMNS,
+    comparison_table,
+    contrast_table,
+    normalised,
+    stress_table,
+    unit_of,
+)
 from collectsim.experiments.compare.variants import build_variants
 from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.folders import unique_file_names, write_atomic, write_json, write_toml
@@ -84,6 +91,10 @@ class Comparison:
         The resolved configuration (scenario, ``[run]``, ``[compare]``), re-runnable.
     policy_tables:
         The rule table of every policy given as a file or object, by label.
+    contrasts:
+        :func:`~collectsim.experiments.compare.table.contrast_table` against every
+        ``also_against`` reference (empty without one): every other policy's paired
+        difference against it, all variants, portfolio-wide and per tier.
     """
 
     settings: CompareSettings
@@ -97,6 +108,12 @@ class Comparison:
     meta: dict
     config: dict = field(default_factory=dict)
     policy_tables: dict[str, dict] = field(default_factory=dict)
+    contrasts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(CONTRAST_COLUMNS)))
+
+    @property
+    def references(self) -> list[str]:
+        """Labels of the ``also_against`` references (in the contrasts' order)."""
+        return list(dict.fromkeys(self.contrasts["reference"])) if len(self.contrasts) else []
 
     @property
     def champion(self) -> str:
@@ -132,6 +149,7 @@ class Comparison:
             "seeds": self.seeds,
             "stopping": self.stopping,
             "policy_tables": self.policy_tables,
+            "also_against": self.references,
             "meta": self.meta,
         }
 
@@ -151,6 +169,9 @@ class Comparison:
         write_atomic(folder / "daily.parquet", lambda p: self.daily.to_parquet(p, index=False))
         write_json(folder / "summary.json", self.summary())
         names = ["comparison.csv", "stress.csv", "replications.parquet", "daily.parquet", "summary.json"]
+        if len(self.contrasts):
+            write_atomic(folder / "contrasts.csv", lambda p: self.contrasts.to_csv(p, index=False))
+            names.append("contrasts.csv")
         if self.config:
             config = copy.deepcopy(self.config)
             refs = []
@@ -164,6 +185,8 @@ class Comparison:
                 else:
                     refs.append(label.split(" (")[0])
             config["compare"]["champion"], config["compare"]["challengers"] = refs[0], refs[1:]
+            if self.references:
+                config["compare"]["also_against"] = [refs[self.policies.index(r)] for r in self.references]
             write_toml(folder / "config.toml", config)
             names.append("config.toml")
         return names
@@ -377,6 +400,15 @@ def compare(
         },
     )
     entries = _resolve_policies([champ_ref, *chall_refs], scenario, resolve, distinct)
+    references = []
+    for i, ref in enumerate(s.also_against):
+        hit = [e.label for e in entries if ref in (e.ref, e.label)]
+        if not hit:
+            raise InputError(
+                f"compare.also_against[{i}] = {ref!r}: neither the champion nor a challenger; allowed: "
+                + ", ".join(repr(e.ref) for e in entries)
+            )
+        references.append(hit[0])
     scenarios = build_variants(scenario, s.variants, source)
     workers = (os.cpu_count() or 1) if jobs == -1 else jobs
     check_memory("compare", max(sc.portfolio.accounts for sc in scenarios.values()), scenario.portfolio.horizon_days,
@@ -436,6 +468,9 @@ def compare(
         correction=s.correction,
         scopes=["all", *tiers],
     )
+    pairs = [(e.label, ref) for ref in references for e in entries if e.label != ref]
+    contrasts = contrast_table(replications, pairs, s.all_kpis(), per_accounts=s.per_accounts, level=s.level,
+                               test=s.test, scopes=["all", *tiers])
     s = _effective_settings(s, {"reps": n, "seed": seed0})
     stopping = {
         "reason": reason,
@@ -481,4 +516,5 @@ def compare(
         meta=meta,
         config=config,
         policy_tables=policy_tables,
+        contrasts=contrasts,
     )

@@ -107,6 +107,14 @@ class CompareSettings(BaseModel):
         None, ge=0, le=2**63 - 1, description="First seed (replication i uses seed + i); default: [run].seed."
     )
     variants: list[Variant] = Field(default_factory=list, description="What-if stress variants.")
+    also_against: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Further references besides the champion (each the champion or a challenger, as listed): every other "
+            "policy's paired difference against each is reported too (contrasts.csv), e.g. an adaptive policy "
+            "against the best static policy found in hindsight (its regret)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CompareSettings:
@@ -122,6 +130,9 @@ class CompareSettings(BaseModel):
                 raise ValueError(
                     f"policy {ref!r} is listed twice (champion and challengers must be distinct); list each once"
                 )
+        for ref in self.also_against:  # that each is the champion or a challenger: compare() checks
+            if self.also_against.count(ref) > 1:
+                raise ValueError(f"also_against lists {ref!r} twice; list each reference once")
         if self.champion is not None and not self.champion.strip():
             raise ValueError("champion is empty; give a built-in policy name or a policy file")
         if self.max_reps is not None and self.max_reps < self.reps:

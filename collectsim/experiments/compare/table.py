@@ -15,7 +15,8 @@ import pandas as pd
 from collectsim.experiments.compare import stats
 from collectsim.results.catalogue import KPIS
 
-__all__ = ["TABLE_COLUMNS", "unit_of", "normalised", "comparison_table", "stress_table"]
+__all__ = ["TABLE_COLUMNS", "CONTRAST_COLUMNS", "unit_of", "normalised", "comparison_table", "contrast_table",
+           "stress_table"]
 
 #: Columns of :attr:`Comparison.table` (and of ``comparison.csv``).
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -38,6 +39,26 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "unpaired_ci_halfwidth",
     "p_value",
     "p_adjusted",
+    "p_better",
+    "n_better",
+    "n_tied",
+)
+
+#: Columns of :attr:`Comparison.contrasts` (and of ``contrasts.csv``).
+CONTRAST_COLUMNS: tuple[str, ...] = (
+    "variant",
+    "scope",
+    "policy",
+    "reference",
+    "kpi",
+    "unit",
+    "higher_is_better",
+    "n",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "diff_ci_halfwidth",
+    "p_value",
     "p_better",
     "n_better",
     "n_tied",
@@ -182,6 +203,64 @@ def comparison_table(
                 for i, p in zip(family, adj, strict=False):
                     rows[i]["p_adjusted"] = float(p)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def contrast_table(
+    replications: pd.DataFrame,
+    pairs: Sequence[tuple[str, str]],
+    kpis: Sequence[str],
+    *,
+    per_accounts: int = 1000,
+    level: float = 0.95,
+    test: str = "t",
+    scopes: Sequence[str] = ("all",),
+) -> pd.DataFrame:
+    """Paired differences ``policy − reference`` for given pairs of policies (besides the
+    champion's column of :func:`comparison_table`): one row per variant × scope × pair × KPI.
+
+    Parameters
+    ----------
+    replications:
+        One row per (variant, policy, seed) with flat KPI columns.
+    pairs:
+        ``(policy, reference)`` label pairs.
+    kpis, per_accounts, level, test, scopes:
+        As in :func:`comparison_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`CONTRAST_COLUMNS`: the mean paired difference over the seeds both
+        ran, its t interval, the paired test's p-value (not adjusted for multiplicity), the
+        share of pairs the policy did better in (ties one half), the counts better and tied.
+    """
+    rows: list[dict] = []
+    for variant, sub in replications.groupby("variant", sort=False):
+        for scope in scopes:
+            for kpi in kpis:
+                info = KPIS[kpi]
+                wide = pd.DataFrame(
+                    {"seed": sub["seed"], "policy": sub["policy"], "v": normalised(sub, kpi, scope, per_accounts)}
+                ).pivot(index="seed", columns="policy", values="v")
+                for pol, ref in pairs:
+                    if pol not in wide or ref not in wide or wide[[pol, ref]].isna().all().all():
+                        continue
+                    x, y = wide[ref].to_numpy(float), wide[pol].to_numpy(float)
+                    paired = stats.paired_difference(x, y, level=level, test=test,
+                                                     higher_is_better=info.higher_is_better)
+                    ok = np.isfinite(x) & np.isfinite(y)
+                    d = y[ok] - x[ok]
+                    up = info.higher_is_better
+                    rows.append({
+                        "variant": variant, "scope": scope, "policy": pol, "reference": ref, "kpi": kpi,
+                        "unit": unit_of(kpi, per_accounts), "higher_is_better": up, "n": paired.interval.n,
+                        "diff": paired.interval.estimate, "diff_ci_low": paired.interval.low,
+                        "diff_ci_high": paired.interval.high, "diff_ci_halfwidth": paired.interval.halfwidth,
+                        "p_value": paired.p_value, "p_better": paired.p_better,
+                        "n_better": int(((d > 0) if up else (d < 0)).sum()) if up is not None else None,
+                        "n_tied": int((d == 0).sum()),
+                    })
+    return pd.DataFrame(rows, columns=list(CONTRAST_COLUMNS))
 
 
 def stress_table(table: pd.DataFrame, headline: str, also: Sequence[str] = ()) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from collectsim.reports.page import Page
 from collectsim.reports.plots.compare import write_compare_plots
 from collectsim.results.catalogue import KPIS
 
-__all__ = ["compare_page", "headline_sentences"]
+__all__ = ["compare_page", "headline_sentences", "contrast_sentences"]
 
 # ------------------------------------------------------------------ headline sentences ---
 def _effect(kpi: str, d: float, per_accounts: int) -> str:
@@ -104,6 +104,56 @@ def headline_sentences(table: pd.DataFrame, summary: dict) -> list[str]:
             f"{with_}; {wins_s}, {p_s}.{clear}"
         )
     return out
+
+def contrast_sentences(contrasts: pd.DataFrame, summary: dict, variants: Sequence[str] | None = None) -> list[str]:
+    """One sentence per policy and ``also_against`` reference on the headline KPI and its
+    side effects (portfolio-wide), per variant (``variants``: default all, ``base`` first).
+
+    Parameters
+    ----------
+    contrasts:
+        ``Comparison.contrasts`` (or ``contrasts.csv``).
+    summary:
+        ``Comparison.summary()`` (or ``summary.json``).
+    variants:
+        Which variants to describe (default: every variant in ``contrasts``).
+
+    Returns
+    -------
+    list of str
+        E.g. "Against hindsight-best (base): adaptive is worth 812 less per 1,000 accounts
+        (net value: ...) (95% CI 1,310 to 314 less), with ...; better in 2 of 16 paired
+        replications, p = 0.003 (not adjusted)."
+    """
+    if contrasts is None or not len(contrasts):
+        return []
+    head, also = summary["headline"], [k for k in summary.get("headline_also", []) if k != summary["headline"]]
+    per = int(summary.get("per_accounts", 0) or 0)
+    level = int(round(100 * float(summary.get("level", 0.95))))
+    t = contrasts[contrasts["scope"] == "all"]
+    out = []
+    for variant in variants or list(dict.fromkeys(t["variant"])):
+        tv = t[t["variant"] == variant]
+        for _, r in tv[tv["kpi"] == head].iterrows():
+            pol, ref = r["policy"], r["reference"]
+            side = []
+            for k in also:
+                x = tv[(tv["kpi"] == k) & (tv["policy"] == pol) & (tv["reference"] == ref)]
+                if len(x) and np.isfinite(x["diff"].iloc[0]):
+                    side.append(_effect(k, float(x["diff"].iloc[0]), per))
+            with_ = f", with {' and '.join(side)}" if side else ""
+            p = r["p_value"]
+            p_s = f"p {format_p(p)}" if format_p(p).startswith("<") else f"p = {format_p(p)}"
+            clear = ""
+            if np.isfinite(r["diff_ci_low"]) and r["diff_ci_low"] <= 0 <= r["diff_ci_high"]:
+                clear = f" The interval includes zero: no clear difference at {level}% confidence."
+            out.append(
+                f"Against {ref} ({variant}): {pol} {_main_clause(head, float(r['diff']), per)} "
+                f"({level}% CI {_range(head, r['diff_ci_low'], r['diff_ci_high'])}){with_}; "
+                f"{_wins_text(r)}, {p_s} (not adjusted).{clear}"
+            )
+    return out
+
 
 def _wins_text(r: pd.Series) -> str:
     """How the paired replications went: "better in 7 of 10", "tied in all 10", "better in 4, tied in 2 of 10"."""
@@ -190,6 +240,19 @@ def compare_page(folder: Path, progress=None) -> Page:
         "Green: clearly better, red: clearly worse.",
     )
     page.add("table", *_kpi_table(base, summary["kpis"], policies))
+    contrasts_file = folder / "contrasts.csv"
+    if contrasts_file.exists():
+        contrasts = pd.read_csv(contrasts_file)
+        refs = ", ".join(dict.fromkeys(contrasts["reference"]))
+        page.add("h2", f"Against {refs}")
+        page.add(
+            "p",
+            f"Paired differences policy − reference on the same seeds ([compare] also_against), with {lv}% t "
+            "intervals and paired p-values not adjusted for multiplicity; every variant.",
+        )
+        for line in contrast_sentences(contrasts, summary):
+            page.add("p", line)
+        page.add("table", *_contrast_table(contrasts, [head, *also]))
     page.add("h2", "Recovery curves")
     page.add(
         "img",
@@ -279,6 +342,25 @@ def _kpi_table(base: pd.DataFrame, kpis: Sequence[str], policies: Sequence[str])
             diff = _diff_text(kpi, r)
             rows.append([label, (p, "l"), mean, (diff, cls), format_p(r["p_adjusted"]), pb])
     return cols, rows
+
+def _contrast_table(contrasts: pd.DataFrame, kpis: Sequence[str]):
+    """Variant × pair rows, portfolio-wide: Δ [95% CI] per KPI, the headline's p and wins."""
+    t = contrasts[contrasts["scope"] == "all"]
+    cols = ["variant", "policy − reference", *[f"Δ {KPIS[k].label} [95% CI]" for k in kpis], "p", "better in"]
+    rows = []
+    for (variant, pol, ref), g in t.groupby(["variant", "policy", "reference"], sort=False):
+        row: list[Any] = [(variant, "l"), (f"{pol} − {ref}", "l")]
+        for k in kpis:
+            x = g[g["kpi"] == k]
+            row.append((_diff_text(k, x.iloc[0]), sig_class(k, x["diff_ci_low"].iloc[0], x["diff_ci_high"].iloc[0]))
+                       if len(x) else "–")
+        h = g[g["kpi"] == kpis[0]]
+        row += [format_p(h["p_value"].iloc[0]) if len(h) else "–",
+                f"{int(h['n_better'].iloc[0])} of {int(h['n'].iloc[0])}" if len(h) and np.isfinite(h["n_better"].iloc[0])
+                else "–"]
+        rows.append(row)
+    return cols, rows
+
 
 def _diff_text(kpi: str, r: pd.Series) -> str:
     if not np.isfinite(r["diff"]):
