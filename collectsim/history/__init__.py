@@ -8,7 +8,16 @@ optional ``outcomes`` — in CSV or Parquet, plus ``history.toml`` (the window i
 """
 
 from collectsim.history.read import History, read_history
-from collectsim.history.schema import CONTACT_OUTCOMES, PERSONAL_DATA, STATUSES, TABLES, Column, Table, looks_personal, schema_markdown
+from collectsim.history.schema import (
+           CONTACT_OUTCOMES,
+           PERSONAL_DATA,
+           STATUSES,
+           TABLES,
+           Column,
+           Table,
+           looks_personal,
+           schema_markdown,
+)
 
 __all__ = ["History", "read_history", "TABLES", "Table", "Column", "CONTACT_OUTCOMES", "STATUSES", "PERSONAL_DATA",
            "looks_personal", "schema_markdown"]
