@@ -37,8 +37,10 @@ Numerics: ``V`` on a grid uniform in ``log w`` (``[w_lo, w0]``; below ``w_lo`` e
 worth its cost and ``V = w·N``, which the solution confirms by ``w_min >> w_lo``) and uniform in
 ``λ`` (``[min(λ0, λ∞), λ_max]``, intensities above ``λ_max`` treated as ``λ_max``); cubic
 Lagrange interpolation in ``λ`` (the daily drift ``μ - λ`` is far smaller than the step, so
-linear interpolation would smear ``V`` over thousands of days), linear in ``log w`` (the
-balance only moves at a repayment), Gauss–Legendre over ``R``. The interpolation weights do not
+linear interpolation would smear ``V`` over thousands of days), linear in ``log w`` of the
+value per unit of balance ``V/w`` (the balance only moves at a repayment; where no effort is
+worth its cost ``V/w = N`` exactly, so the no-action part carries no ``w``-interpolation
+error), Gauss–Legendre over ``R``. The interpolation weights do not
 depend on the day and are built once; each day is one compiled pass over the grid.
 :func:`grid_convergence` halves every step and reports the change.
 
@@ -199,12 +201,14 @@ def _day_g(v_next, n_next, w, q, p_event, stay_f, stay_w, jump_f, jump_w, wl_lo,
     # where w(1 - R) lands on the log-w grid: index, weight, or below it
     wi0 = np.empty((nw, nr), dtype=np.int64)
     wa = np.empty((nw, nr))
+    wv = np.empty((nw, nr))
     for i in range(nw):
         for r in range(nr):
-            x = (math.log(w[i] * (1.0 - r_nodes[r])) - wl_lo) / wl_step
+            wv[i, r] = w[i] * (1.0 - r_nodes[r])
+            x = (math.log(wv[i, r]) - wl_lo) / wl_step
             if x < 0.0:
                 wi0[i, r] = -1
-                wa[i, r] = w[i] * (1.0 - r_nodes[r])
+                wa[i, r] = 0.0
             else:
                 k = min(int(x), nw - 2)
                 wi0[i, r] = k
@@ -217,10 +221,11 @@ def _day_g(v_next, n_next, w, q, p_event, stay_f, stay_w, jump_f, jump_w, wl_lo,
                 f, wt = jump_f[j, r], jump_w[j, r]
                 k = wi0[i, r]
                 if k < 0:
-                    nxt = wa[i, r] * _interp_l(n_next, f, wt)
-                else:
+                    nxt = wv[i, r] * _interp_l(n_next, f, wt)
+                else:  # the value per unit of balance, V/w, is interpolated (exact where V = w·N)
                     a = wa[i, r]
-                    nxt = (1.0 - a) * _interp_l(v_next[k], f, wt) + a * _interp_l(v_next[k + 1], f, wt)
+                    nxt = wv[i, r] * ((1.0 - a) * _interp_l(v_next[k], f, wt) / w[k]
+                                      + a * _interp_l(v_next[k + 1], f, wt) / w[k + 1])
                 e += r_wts[r] * (w[i] * r_nodes[r] + nxt)
             g[i, j] = q * ((1.0 - p_event[j]) * stay + p_event[j] * e)
     return g
