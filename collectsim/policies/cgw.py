@@ -20,8 +20,12 @@ reconstruction is exact up to the rounding of payments to cents (``|ΔR| <= 0.5/
 
 The threshold family (``shape``):
 
-``sqrt``   ``λ*(w) = a + b·√w`` (default; the shape the dynamic-programming optimum of the
-           reference parameters follows, ``docs/cgw.md``)
+``sqrt``     ``λ*(w) = a + b·√w`` (default; the shape the dynamic-programming optimum of the
+             reference parameters follows, ``docs/cgw.md``)
+``anchored`` the same family through two interpretable points: ``λ*(w_cross) = 0`` and
+             ``λ*(w_top) = lambda_top``, i.e. ``λ*(w) = lambda_top·(√w − √w_cross)/(√w_top − √w_cross)``
+             (what ``experiments/cgw-optimize.toml`` searches: the two parameters are far less
+             correlated than ``a`` and ``b``)
 ``log``    ``λ*(w) = a + b·ln w``
 ``linear`` ``λ*(w) = a + b·w``
 ``table``  piecewise linear in ``ln w`` through ``table_w`` / ``table_lambda`` (e.g. the
@@ -34,7 +38,7 @@ zero crossing acts as a minimal actionable balance; ``w_min`` adds an explicit o
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -55,15 +59,25 @@ class CGWThresholdSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: the fields an optimizer may search: the threshold's, not the published model's parameters
+    SEARCHABLE: ClassVar[tuple[str, ...]] = ("a", "b", "w_cross", "lambda_top", "w_min")
+
     name: str = Field("cgw-threshold", min_length=1, description="Policy name shown in reports.")
     kind: Literal["cgw-threshold"] = Field("cgw-threshold", description="Policy kind.")
-    shape: Literal["sqrt", "log", "linear", "table"] = Field(
-        "sqrt", description="Threshold family: a + b·√w, a + b·ln w, a + b·w, or a table in ln w."
+    shape: Literal["sqrt", "anchored", "log", "linear", "table"] = Field(
+        "sqrt", description=("Threshold family: a + b·√w, the same √w family anchored at two points "
+                             "(w_cross, lambda_top), a + b·ln w, a + b·w, or a table in ln w.")
     )
     a: float = Field(-0.643, ge=-100.0, le=100.0, allow_inf_nan=False,
                      description="Intercept of the threshold λ*(w), per year.")
     b: float = Field(0.2021, ge=-100.0, le=100.0, allow_inf_nan=False,
                      description="Slope of the threshold λ*(w) in √w, ln w or w (w in currency units).")
+    w_cross: float = Field(10.12, ge=0.0, le=1e6, allow_inf_nan=False,
+                           description="shape = anchored: balance where λ*(w) = 0 (effort starts a little above it).")
+    lambda_top: float = Field(1.378, ge=0.0, le=100.0, allow_inf_nan=False,
+                              description="shape = anchored: the threshold λ* at the balance w_top, per year.")
+    w_top: float = Field(100.0, gt=0.0, le=1e9, allow_inf_nan=False,
+                         description="shape = anchored: the balance where λ* = lambda_top (the book's w0).")
     table_w: list[float] | None = Field(
         None, description="shape = table: balances (currency units, increasing, > 0) of the threshold's nodes."
     )
@@ -100,7 +114,9 @@ class CGWThresholdSpec(BaseModel):
                 raise ValueError("table_w must be finite, > 0 and strictly increasing")
             if not all(math.isfinite(x) and -100 <= x <= 100 for x in lam):
                 raise ValueError("table_lambda must be finite numbers in [-100, 100]")
-        elif any(given):
+        elif self.shape == "anchored" and not self.w_cross < self.w_top:
+            raise ValueError(f"shape = 'anchored' needs w_cross < w_top (got {self.w_cross} and {self.w_top})")
+        if self.shape != "table" and any(given):
             raise ValueError(f"table_w / table_lambda only go with shape = 'table' (shape = {self.shape!r})")
         return self
 
@@ -109,6 +125,9 @@ class CGWThresholdSpec(BaseModel):
         w = np.asarray(w, dtype=np.float64)
         if self.shape == "sqrt":
             return self.a + self.b * np.sqrt(w)
+        if self.shape == "anchored":
+            low, top = math.sqrt(self.w_cross), math.sqrt(self.w_top)
+            return self.lambda_top * (np.sqrt(w) - low) / (top - low)
         if self.shape == "log":
             return self.a + self.b * np.log(np.maximum(w, 1e-300))
         if self.shape == "linear":

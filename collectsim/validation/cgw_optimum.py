@@ -99,9 +99,10 @@ class ControlParams:
     w0 : float
         Balance at day 0 (currency units), ``> 0``.
     horizon_days : int
-        Days ``D`` on which effort may be applied, ``>= 1``.
+        Days ``D`` on which effort may be applied, ``>= 1`` (default 3650, as
+        ``experiments/cgw-optimize.toml``).
     runoff_days : int
-        Days of no-action continuation valued after the horizon, ``>= 0``.
+        Days of no-action continuation valued after the horizon, ``>= 0`` (default 1825).
     days_per_year : int
         Steps per year (365).
     """
@@ -110,7 +111,7 @@ class ControlParams:
     delta2: float = 1.0
     cost: float = 6.0
     w0: float = 100.0
-    horizon_days: int = 1825
+    horizon_days: int = 3650
     runoff_days: int = 1825
     days_per_year: int = 365
 
@@ -442,14 +443,39 @@ def grid_convergence(cp: ControlParams | None = None, **grid) -> dict[str, float
     return {"coarse": coarse, "fine": fine, "change": fine - coarse}
 
 
-if __name__ == "__main__":
+def _report() -> str:
+    """The figures of docs/cgw.md: V*, the threshold, the stationary rules' values, the grid check."""
     import time
 
     t0 = time.time()
-    res = solve_optimum(record_days=(0, 365, 1460, 1824))
-    print(f"V*(100, 0.11) = {res.value:.4f}  (no action {res.no_action_value:.4f}); "
-          f"w_min = {res.w_min:.2f}; {time.time() - t0:.1f} s; grid {res.grid}")
-    for wv in (5, 10, 15, 20, 30, 50, 70, 100):
+    cp = ControlParams()
+    res = solve_optimum(cp, record_days=(0, 1825, 3285, 3649))
+    lines = [f"V*(100, 0.11) = {res.value:.4f}   no action {res.no_action_value:.4f}   "
+             f"w_min = {res.w_min:.2f}   ({time.time() - t0:.0f} s; grid {res.grid})"]
+    acting = ~np.isnan(res.threshold)
+    days = sorted(res.thresholds_by_day)
+    lines.append("     w   " + "  ".join(f"λ*(day {d})" for d in days))
+    for wv in (10, 13, 15, 20, 30, 50, 70, 100):
         i = int(np.argmin(abs(res.w - wv)))
-        row = "  ".join(f"d{d}: {res.thresholds_by_day[d][i]:.3f}" for d in sorted(res.thresholds_by_day))
-        print(f"  w = {res.w[i]:7.2f}  λ*: {row}")
+        lines.append(f"{res.w[i]:7.2f}   " + "  ".join(f"{res.thresholds_by_day[d][i]:11.3f}" for d in days))
+    first = int(np.flatnonzero(acting)[0])
+    w_floor = float(res.w[first - 1]) if first > 0 else 0.0
+    tw, tl = res.w[acting], res.threshold[acting]
+
+    def table(w: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.where(w > w_floor, np.interp(np.log(w), np.log(tw), tl), 0.0)
+
+    lines.append(f"stationary rule holding λ*_0(w) (table): {evaluate_threshold(table, cp):.4f}")
+    design = np.vstack([np.ones(acting.sum()), np.sqrt(tw)]).T
+    a, b = np.linalg.lstsq(design, tl, rcond=None)[0]
+    fit = evaluate_threshold(lambda w: a + b * np.sqrt(w), cp)
+    lines.append(f"least-squares fit λ*(w) = {a:.4f} + {b:.4f}·√w: {fit:.4f}  "
+                 f"(max |residual| {np.abs(design @ (a, b) - tl).max():.3f})")
+    conv = grid_convergence(cp)
+    lines.append(f"grid: {conv['coarse']:.4f} -> halved steps, 32 R nodes: {conv['fine']:.4f} "
+                 f"(change {conv['change']:+.4f}); total {time.time() - t0:.0f} s")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(_report())

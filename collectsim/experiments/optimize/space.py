@@ -699,11 +699,12 @@ class SpecSpace(SearchSpace):
 
     @staticmethod
     def fields_of(base: CGWThresholdPolicy) -> dict[str, FieldInfo]:
-        """The searchable (numeric) fields of the base policy's spec."""
+        """The searchable (numeric) fields of the base policy's spec (those its ``SEARCHABLE`` names)."""
         model = type(base.spec)
+        allowed = getattr(model, "SEARCHABLE", tuple(model.model_fields))
         out = {}
         for name, f in model.model_fields.items():
-            if f.annotation in (float, int):
+            if f.annotation in (float, int) and name in allowed:
                 info = _field_info(model, name, True)
                 lo, hi = info.low, info.high
                 for m in f.metadata:  # gt/lt bounds count as the closed range for searching
