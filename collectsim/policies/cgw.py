@@ -157,8 +157,11 @@ class CGWThresholdPolicy(Policy):
         self._today = np.zeros(0, dtype=np.int64)  # account numbers in collections this morning
 
     def start(self, streams) -> None:
-        """A new run: forget every account (the policy draws no random numbers)."""
-        self._reset()
+        """A new run (new streams): forget every account. The same run going on (its run-off,
+        the same streams) keeps what it knows. The policy draws no random numbers."""
+        if streams is not getattr(self, "_streams", None):
+            self._reset()
+        self._streams = streams
 
     def _grow(self, n: int) -> None:
         if self._lam is None or len(self._lam) < n:

@@ -159,3 +159,28 @@ def test_bad_policy_file_is_one_line(tmp_path, table, match):
     with pytest.raises(InputError, match=match) as e:
         get_policy(str(p))
     assert "\n" not in str(e.value)
+
+
+def test_cli_runs_the_builtin_and_the_file_and_lists_the_schema(tmp_path, capsys):
+    import json
+
+    from collectsim.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", str(ROOT / "experiments" / "cgw-2019.toml"), "--policy", "cgw-threshold", "--accounts", "300",
+                 "--days", "60", "--out", str(out), "--quiet"]) == 0
+    k = json.loads((out / "summary.json").read_text())["kpis"]
+    assert k["effort_units"] > 0 and k["effort_cost"] == pytest.approx(6.0 * k["effort_units"])
+    out2 = tmp_path / "run2"
+    assert main(["run", str(ROOT / "experiments" / "cgw-2019.toml"), "--policy",
+                 str(ROOT / "experiments" / "policies" / "cgw-anchored.toml"), "--accounts", "300", "--days", "60",
+                 "--out", str(out2), "--quiet"]) == 0
+    k2 = json.loads((out2 / "summary.json").read_text())["kpis"]
+    assert k2["effort_units"] == pytest.approx(k["effort_units"], rel=1e-3)  # the same rule, written otherwise
+    capsys.readouterr()
+    assert main(["schema", "policy.cgw-threshold"]) == 0
+    assert "lambda_top" in capsys.readouterr().out
+    # a book that does not price effort: one line, exit 2
+    assert main(["run", str(ROOT / "experiments" / "quickstart.toml"), "--policy", "cgw-threshold", "--accounts",
+                 "100", "--days", "5", "--out", str(tmp_path / "run3"), "--quiet"]) == 2
+    assert "costs.effort_cost_per_unit is not set" in capsys.readouterr().err
