@@ -53,7 +53,11 @@ def test_a_bad_parameter_is_one_line(tmp_path):
 def test_optimize_smoke(tmp_path):
     """Few trials on a small, short problem: the folder is whole and the best policy file loads."""
     out = tmp_path / "opt"
-    collectsim.optimize(EXP, accounts=200, days=120, trials=4, reps=1, jobs=1, out=out)
+    small = tmp_path / "small.toml"  # (a short run-off and 2 validation seeds: seconds, not minutes)
+    small.write_text(EXP.read_text().replace("runoff_max_days = 1825", "runoff_max_days = 30")
+                     .replace("validation_reps = 5 ", "validation_reps = 2 ")
+                     .replace('base = "experiments/policies/', f'base = "{ROOT}/experiments/policies/'))
+    collectsim.optimize(small, accounts=200, days=60, trials=4, reps=1, jobs=1, out=out)
     best, cand, n = _best(out)
     assert best["role"] == "candidate" and best["beats_champion"]
     data = tomllib.loads((out / "best_policy.toml").read_text())["policy"]
