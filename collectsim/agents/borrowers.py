@@ -8,6 +8,7 @@ a short sequence of named behaviour steps, each matching an equation of ``docs/m
 ``observe``            the read-only :class:`~collectsim.policies.base.Observation`
 ``draw_outcomes``      who would answer a contact (channel, hour), and opt out of it
 ``absorb_contacts``    irritation, complaints, opt-outs and the effort jump of λ
+``apply_effort``       direct effort units: λ += δ2 · units, at the effort cost per unit
 ``converse``           right-party conversations: promises, plans, settlements
 ``keep_promises``      promises falling due are kept or broken
 ``pay_plans``          plan instalments falling due are paid or the plan breaks
@@ -668,6 +669,20 @@ class BorrowerPopulation(mesa.Agent):
             float(b.complaint_out_of_hours), float(b.complaint_after_optout), self.streams.base("complaint", day),
         )
 
+    def apply_effort(self, day: int, account: np.ndarray, units: np.ndarray, cost_cents_per_unit: float) -> None:
+        """Direct effort (:class:`~collectsim.policies.base.Effort`, validated): each unit raises
+        λ by the account's segment ``δ2`` and costs ``cost_cents_per_unit``, booked to the
+        account (and its discounted cost, at the end of the day) and to the day's cost; accounts
+        no longer in collections are skipped (see :func:`_apply_effort`)."""
+        if len(account) == 0:
+            return
+        spent, cost = _apply_effort(self.acct, self.par, account, units, float(cost_cents_per_unit),
+                                    self.discount_factor(day))
+        t = self.tally
+        t.effort_units += spent
+        t.effort_cost_cents += cost
+        t.today["cost"] += cost
+
     def converse(
         self, day: int, account: np.ndarray, offer: np.ndarray, discount: np.ndarray, plan_months: np.ndarray,
         skill: np.ndarray,
@@ -930,6 +945,26 @@ def _absorb_contacts(A, P, day, account, channel, hour, connected, reached, opto
         A.last_contact_day[i] = day
         j = end
     return complaint
+
+
+@njit
+def _apply_effort(A, P, account, units, cost_per_unit, disc):
+    """Direct effort: λ ← max(λ + δ2·u, 0) for each active account, cost u·c booked to the
+    account (× ``disc`` into its discounted cost). Returns the units applied and their cost (cents)."""
+    spent = 0.0
+    total = 0.0
+    for k in range(len(account)):
+        i = account[k]
+        u = units[k]
+        if u == 0.0 or not A.is_active[i]:
+            continue
+        A.lam[i] = max(A.lam[i] + P.d2[A.segment[i]] * u, 0.0)
+        cost = u * cost_per_unit
+        A.cost_cents[i] += cost
+        A.discounted_cost[i] += cost * disc
+        spent += u
+        total += cost
+    return spent, total
 
 
 @njit

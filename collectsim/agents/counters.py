@@ -26,6 +26,9 @@ class Tally:
     reached: np.ndarray = field(default_factory=lambda: np.zeros(len(CHANNELS), np.int64))
     contact_cost_cents: float = 0.0
     team_cost_cents: float = 0.0
+    #: direct effort (:class:`~collectsim.policies.base.Effort`): units applied and what they cost
+    effort_units: float = 0.0
+    effort_cost_cents: float = 0.0
     #: Σ over days of the day's whole treatment cost × its discount factor
     discounted_cost_cents: float = 0.0
     ptp_made: int = 0

@@ -20,7 +20,7 @@ from collectsim.errors import InputError
 from collectsim.experiments.compare.settings import CompareSettings, Variant
 from collectsim.experiments.experiment import RunSettings
 from collectsim.experiments.optimize.settings import ObjectiveSettings, OptimizeSettings, ParamSpec
-from collectsim.policies import AdaptiveSpec, ArmSpec, Cell, RuleTableSpec
+from collectsim.policies import AdaptiveSpec, ArmSpec, Cell, CGWThresholdSpec, RuleTableSpec
 from collectsim.scenario import (
     Behaviour,
     ChannelSpec,
@@ -57,6 +57,7 @@ _TABLES: list[tuple[str, type[BaseModel]]] = [
     ("policy file: [[policy.cells]]", Cell),
     ("adaptive policy file (kind = \"adaptive\"): [policy]", AdaptiveSpec),
     ("adaptive policy file: [[policy.arms]]", ArmSpec),
+    ("cgw-threshold policy file (kind = \"cgw-threshold\"): [policy]", CGWThresholdSpec),
 ]
 
 
@@ -81,6 +82,8 @@ def _all_tables() -> dict[str, tuple[str, type[BaseModel]]]:
         key = _key(t)
         if key == "policy" and t.startswith("adaptive"):  # the [policy] of an adaptive policy file
             key = "policy.adaptive"
+        if key == "policy" and t.startswith("cgw-threshold"):  # the [policy] of a cgw-threshold policy file
+            key = "policy.cgw-threshold"
         out[key] = (t, m)
     return out
 

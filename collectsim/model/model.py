@@ -12,7 +12,8 @@ One day (:meth:`CollectionsModel.step`) is nine phases, in order (``docs/model.m
 5. **work** — collector teams work the agent-channel queue in priority order until their
    minutes end;
 6. **act** — executed contacts act on the borrowers (irritation, complaints, opt-outs,
-   effort); right-party conversations carry the policy's offer;
+   effort); right-party conversations carry the policy's offer; a policy's direct effort
+   units (:class:`~collectsim.policies.base.Effort`) raise the intensity at their cost;
 7. **payments** — promises and plan instalments fall due; the self-exciting repayment
    process runs;
 8. **close** — accounts at the charge-off DPD are charged off; the day's books close
@@ -35,11 +36,12 @@ from collectsim.agents.borrowers import BorrowerPopulation, SlotMove
 from collectsim.agents.collectors import CollectorTeam
 from collectsim.agents.counters import Tally
 from collectsim.compliance import RuleEngine
+from collectsim.errors import InputError
 from collectsim.model.contact_log import ContactLog
 from collectsim.model.contacts import ContactPipeline
 from collectsim.model.daily import reporters, rescore_columns
 from collectsim.model.rescoring import Rescorer
-from collectsim.policies.base import Outcomes, Policy
+from collectsim.policies.base import Effort, Outcomes, Policy
 from collectsim.scenario import ChannelTable, Scenario, resolve_rules
 from collectsim.streams import Streams
 from collectsim.vocabulary.accounts import ACTIVE, BUCKETS, CHARGED_OFF, CURED
@@ -111,6 +113,10 @@ class CollectionsModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters=reporters(self.rescore_columns))
         #: called with each day's outcomes (see ``observer`` above), or None
         self.observer = observer
+        per_unit = scenario.costs.effort_cost_per_unit
+        #: the cost of one unit of direct effort, cents (None: the scenario offers none)
+        self._effort_cents = None if per_unit is None else per_unit * 100.0
+        self._check_effort(policy)
         if policy.learns or observer is not None:
             self.contacts.report = True
         if policy.learns:
@@ -139,13 +145,17 @@ class CollectionsModel(mesa.Model):
         self.tally.new_day()
         self._enter(day)                                               # (open book: today's entries)
         self.borrowers.age(day)                                        # 1 age
-        requests = self.policy.decide(self.borrowers.observe(day))     # 2 decide
+        obs = self.borrowers.observe(day)
+        requests = self.policy.decide(obs)                             # 2 decide
+        effort = self._effort(obs) if self.policy.applies_effort else None
         learns = self.policy.learns or self.observer is not None  # someone watches the day's outcomes
         paid_before = self._cash_of_active() if learns else None
         contacts = self.contacts.screen(day, requests, self.policy.name)  # 3 screen
         self.contacts.draw_outcomes(day, contacts)                     # 4 outcomes
         self.contacts.work(contacts)                                   # 5 work
         self.contacts.act(day, contacts)                               # 6 act
+        if effort is not None:                                         # (direct effort, docs/model.md)
+            self.borrowers.apply_effort(day, effort.account, effort.units, self._effort_cents)
         promises = self._promises_due(day) if learns else None
         self.borrowers.receive_payments(day)                           # 7 payments
         outcomes = self._outcomes(day, paid_before, promises) if learns else None
@@ -160,6 +170,23 @@ class CollectionsModel(mesa.Model):
                 self.policy.observe(outcomes)                          # (a learning policy's evening)
             if self.observer is not None:
                 self.observer(outcomes)
+
+    def _effort(self, obs) -> Effort:
+        """Today's direct effort of the policy, validated (its errors name the policy)."""
+        effort = self.policy.effort(obs)
+        if not isinstance(effort, Effort):
+            raise InputError(f"policy {self.policy.name!r}: effort() returned {type(effort).__name__}; "
+                             "must return an Effort")
+        effort.validate(self.borrowers.n, self.policy.name)
+        return effort
+
+    def _check_effort(self, policy: Policy) -> None:
+        """Refuse a policy that applies direct effort when the scenario does not price it."""
+        if policy.applies_effort and self._effort_cents is None:
+            raise InputError(
+                f"policy {policy.name!r} applies direct effort; costs.effort_cost_per_unit is not set "
+                "(set it in the experiment's [costs] table: the cost of one unit of effort, >= 0)"
+            )
 
     def _cash_of_active(self) -> tuple[np.ndarray, np.ndarray]:
         """The active slots and their cash so far (only they can pay today; the book shrinks, so
@@ -285,6 +312,7 @@ class CollectionsModel(mesa.Model):
         the teams' cost per minute (booked to the accounts). Afterwards every account is back
         in the slot of its number.
         """
+        self._check_effort(policy)
         self.policy = policy
         self.observer = None  # the history is of the horizon
         self.contacts.report = policy.learns

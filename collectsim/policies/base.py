@@ -20,7 +20,7 @@ from collectsim.vocabulary.accounts import dpd_buckets
 from collectsim.vocabulary.channels import CHANNELS
 from collectsim.vocabulary.offers import OFFERS
 
-__all__ = ["Observation", "Outcomes", "Requests", "Policy"]
+__all__ = ["Observation", "Outcomes", "Requests", "Effort", "Policy"]
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,47 @@ class Requests:
         )
 
 
+@dataclass
+class Effort:
+    """Direct collection effort of one day: units of effort per account (parallel arrays).
+
+    The abstract effort of Chehrazi, Glynn & Weber (2019, primer §6): each unit raises the
+    account's repayment intensity by its segment's ``delta2`` and costs the scenario's
+    ``costs.effort_cost_per_unit``, with no contact, reach, irritation or collector minutes.
+    Returned by :meth:`Policy.effort` (only a policy that sets :attr:`Policy.applies_effort`);
+    applied in phase 6 (act), after the contacts and before the day's payments
+    (``docs/model.md`` §Direct effort). ``account`` names slots, like :class:`Requests`;
+    entries for accounts no longer in collections are ignored; an account may appear more
+    than once (its units add up).
+    """
+
+    account: np.ndarray = field(default_factory=lambda: _empty(np.int64))  #: int64: slot
+    units: np.ndarray = field(default_factory=lambda: _empty(np.float64))  #: float64: units of effort, finite, >= 0
+
+    def __len__(self) -> int:
+        return len(self.account)
+
+    def validate(self, n: int, policy: str = "policy") -> None:
+        """Check and normalise in place; raise :class:`~collectsim.errors.InputError` naming
+        ``policy`` and the field: ``account`` slots in ``[0, n)``, ``units`` finite and
+        ``>= 0``, both one-dimensional and of the same length."""
+        where = f"policy {policy!r}: Effort"
+        self.account = _as_array(self.account, "account", np.int64, where)
+        self.units = _as_array(self.units, "units", np.float64, where)
+        if len(self.units) != len(self.account):
+            raise InputError(f"{where}.units has length {len(self.units)}; must equal len(account) = {len(self.account)}")
+        if len(self.account) == 0:
+            return
+        bad = np.flatnonzero((self.account < 0) | (self.account >= n))
+        if len(bad):
+            j = int(bad[0])
+            raise InputError(f"{where}.account[{j}] = {int(self.account[j])}: must be a slot in [0, {n})")
+        bad = np.flatnonzero(~(self.units >= 0))
+        if len(bad):
+            j = int(bad[0])
+            raise InputError(f"{where}.units[{j}] = {float(self.units[j])!r}: must be a finite number >= 0")
+
+
 class Policy(abc.ABC):
     """A contact policy: observable state in, contact requests out.
 
@@ -261,9 +302,14 @@ class Policy(abc.ABC):
     run's random streams once (:meth:`start`) and, at the end of every day, what the
     department observed that day (:meth:`observe`, an :class:`Outcomes`). Static policies
     leave both hooks alone and the model builds no outcomes for them.
+
+    A policy that applies *direct effort* (the published model's continuous effort, not a
+    contact) sets :attr:`applies_effort` and returns each day's units from :meth:`effort`.
     """
 
     name: str = "policy"
+    #: Whether the model asks :meth:`effort` every day for direct effort units (:class:`Effort`).
+    applies_effort: bool = False
     #: Whether the model reports each day's :class:`Outcomes` to :meth:`observe` (and calls :meth:`start`).
     learns: bool = False
 
@@ -281,6 +327,12 @@ class Policy(abc.ABC):
     @abc.abstractmethod
     def decide(self, obs: Observation) -> Requests:
         """Return today's contact requests for the observable state ``obs``."""
+
+    def effort(self, obs: Observation) -> Effort:
+        """Today's direct effort units (only when :attr:`applies_effort`; called right after
+        :meth:`decide` with the same ``obs``; default: none). The scenario must price it
+        (``costs.effort_cost_per_unit``)."""
+        return Effort()
 
     def to_dict(self) -> dict | None:
         """The policy as plain data (a policy file's ``[policy]`` table), or None if it has none."""

@@ -10,6 +10,7 @@ from collectsim.errors import InputError, from_pydantic
 from collectsim.policies.adaptive import load_adaptive
 from collectsim.policies.base import Policy
 from collectsim.policies.baselines import MaxLegal, NoContact, seed_champion, sms_only
+from collectsim.policies.cgw import cgw_threshold, load_cgw_threshold
 from collectsim.policies.rule_table import RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import Scenario
 from collectsim.userfiles import read_toml
@@ -22,12 +23,14 @@ BUILTIN = {
     "sms-only": sms_only,
     "max-legal": MaxLegal,
     "seed-champion": seed_champion,
+    "cgw-threshold": cgw_threshold,
 }
 
 
 def load_policy_file(path: str | Path) -> Policy:
     """Load a policy from a TOML file with a ``[policy]`` table: a rule table, or an
-    adaptive policy (``kind = "adaptive"``, :mod:`collectsim.policies.adaptive`)."""
+    adaptive policy (``kind = "adaptive"``, :mod:`collectsim.policies.adaptive`), or the
+    Chehrazi–Glynn–Weber threshold policy (``kind = "cgw-threshold"``, :mod:`collectsim.policies.cgw`)."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"policy = {str(path)!r}: no such file (and not a built-in: {', '.join(BUILTIN)})")
@@ -39,6 +42,8 @@ def load_policy_file(path: str | Path) -> Policy:
         raise InputError(f"{p}: policy: missing required table [policy]")
     if isinstance(data["policy"], dict) and data["policy"].get("kind") == "adaptive":
         return load_adaptive(data["policy"], str(p))
+    if isinstance(data["policy"], dict) and data["policy"].get("kind") == "cgw-threshold":
+        return load_cgw_threshold(data["policy"], str(p))
     try:
         return RuleTablePolicy(RuleTableSpec.model_validate(data["policy"]))
     except ValidationError as e:

@@ -107,7 +107,7 @@ def compute_kpis(model: CollectionsModel) -> tuple[dict, dict]:
         pop.churned, pop.cost_cents,
     )
     clv, dic = pop.clv_by_segment, pop.discount_is_cost
-    total_cost = t.contact_cost_cents + t.team_cost_cents
+    total_cost = t.contact_cost_cents + t.team_cost_cents + t.effort_cost_cents
     overall = _block(tot.sum(axis=0), churn_seg.sum(axis=0), clv, total_cost, dic)
     calls = int(t.contacts[CALL])
     overall.update(
@@ -134,6 +134,8 @@ def compute_kpis(model: CollectionsModel) -> tuple[dict, dict]:
             },
             "settlements": {"offered": t.settlements_offered, "accepted": t.settlements_accepted},
             "optouts": t.optouts,
+            "effort_units": float(t.effort_units),
+            "effort_cost": t.effort_cost_cents / 100.0,
             "unworked_by_team": {name: int(t.unworked.get(name, 0)) for name in model.teams},
             "utilisation": {name: team.utilisation(model.day + 1) for name, team in model.teams.items()},
         }

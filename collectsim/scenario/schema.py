@@ -601,6 +601,18 @@ class Costs(Strict):
         True,
         description="net_recovery subtracts settlement discounts given (primer §2 definition).",
     )
+    effort_cost_per_unit: float | None = Field(
+        None,
+        ge=0.0,
+        le=1e9,
+        allow_inf_nan=False,
+        description=(
+            "Cost (currency units) of one unit of direct collection effort, the continuous effort "
+            "of Chehrazi, Glynn & Weber (2019, primer §6: c = 6): each unit raises the repayment "
+            "intensity by the segment's delta2, with no contact. Unset: direct effort is not "
+            "available and a policy that applies it is refused (docs/model.md §Direct effort)."
+        ),
+    )
 
 
 class Valuation(Strict):

@@ -688,7 +688,7 @@ class ReferenceModel(mesa.Model):
             for k in (
                 "collected", "contact_cost_cents", "complaints", "optouts", "conversations", "ptp_made", "ptp_due",
                 "ptp_kept", "plans_offered", "plans_accepted", "plans_broken", "settlements_offered",
-                "settlements_accepted", "requested", "unworked", "rpcs",
+                "settlements_accepted", "requested", "unworked", "rpcs", "effort_units", "effort_cost_cents",
                 *[f"contacts_{c}" for c in CHANNELS], *[f"reached_{c}" for c in CHANNELS],
                 *[f"connected_{c}" for c in CHANNELS],
             )
@@ -752,7 +752,9 @@ class ReferenceModel(mesa.Model):
         for b in active:
             b.age(day, matrix)
         # 2. the policy asks; each borrower receives its own requests
-        self.deliver(self.policy.decide(self.observe(day)))
+        obs = self.observe(day)
+        self.deliver(self.policy.decide(obs))
+        effort = self.policy.effort(obs) if self.policy.applies_effort else None
         # 3-4. each borrower's requests are screened by the rules; reach is drawn
         attempts: list[Contact] = []
         for b in active:
@@ -768,6 +770,9 @@ class ReferenceModel(mesa.Model):
         for b, made in made_by.items():
             made.sort(key=lambda c: (c.hour, c.order))
             b.absorb_contacts(day, made)
+        # direct effort (docs/model.md §Direct effort): λ += δ2·u, u·c booked to the account
+        if effort is not None:
+            self.apply_effort(day, effort)
         # 7-8. promises, plans, repayments, charge-off: each borrower's own step
         for b in active:
             b.step()
@@ -782,6 +787,25 @@ class ReferenceModel(mesa.Model):
                 self.roll(day)
         self.contact_cost_before = self.tally["contact_cost_cents"]
         self.day += 1
+
+    def apply_effort(self, day: int, effort) -> None:
+        """Each unit of direct effort raises the borrower's λ by its segment's δ2 and costs
+        ``costs.effort_cost_per_unit`` (counted in the day's contact cost, so discounted with it)."""
+        per_unit = self.inputs.costs.effort_cost_per_unit
+        if per_unit is None:
+            raise InputError(f"policy {self.policy.name!r} applies direct effort; costs.effort_cost_per_unit is not set")
+        effort.validate(len(self.borrowers), self.policy.name)
+        for slot, u in zip(effort.account.tolist(), effort.units.tolist()):
+            b = self.borrowers[slot]
+            if u == 0.0 or not b.in_collections(day):
+                continue
+            b.lam = max(b.lam + b.seg.delta2 * u, 0.0)
+            cost = u * per_unit * 100.0
+            b.cost_cents += cost
+            b.discounted_cost_cents += cost * self.discount(day)
+            self.tally["contact_cost_cents"] += cost
+            self.tally["effort_units"] += u
+            self.tally["effort_cost_cents"] += cost
 
     def discount(self, day: int) -> float:
         """Present value at day 0 of one unit paid at the end of ``day``."""
@@ -939,6 +963,8 @@ class ReferenceModel(mesa.Model):
             "conversations": t["conversations"],
             "requested": t["requested"],
             "optouts": t["optouts"],
+            "effort_units": float(t["effort_units"]),
+            "effort_cost": t["effort_cost_cents"] / 100.0,
             "contacts": {c: t[f"contacts_{c}"] for c in CHANNELS},
             "reached": {c: t[f"reached_{c}"] for c in CHANNELS},
             "blocked": dict(self.blocked),

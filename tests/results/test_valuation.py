@@ -19,7 +19,8 @@ _SIGN = {"discounted_treatment_cost": -1.0}
 
 def _scenario(product: str = "card", rho: float = 0.06, **extra) -> Scenario:
     data = {"portfolio": {"accounts": 2500, "horizon_days": 60, "product": product},
-            "valuation": {"discount_rate_per_year": rho}}
+            "valuation": {"discount_rate_per_year": rho},
+            "costs": {"effort_cost_per_unit": 6.0}}  # (priced for cgw-threshold; no other policy uses it)
     data.update(extra)
     return Scenario.model_validate(data)
 
@@ -44,7 +45,7 @@ def test_net_value_is_the_sum_of_its_parts_to_the_cent(policy, product, rho):
     assert k["runoff"]["still_open_accounts"] == 0, "a card or instalment book resolves in its run-off"
 
 
-@pytest.mark.parametrize("policy", ["seed-champion", "max-legal"])
+@pytest.mark.parametrize("policy", ["seed-champion", "max-legal", "cgw-threshold"])
 def test_discounted_cash_and_cost_are_the_daily_series_discounted(policy):
     rho = 0.09
     r = collectsim.simulate(_scenario(rho=rho), policy, seed=2)

@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from collectsim.experiments.folders import write_atomic, write_json, write_toml
 from collectsim.experiments.optimize.plan import StudyPlan
 from collectsim.experiments.optimize.validation import ValidatedPolicy
-from collectsim.policies import RuleTablePolicy
+from collectsim.policies import CGWThresholdPolicy, RuleTablePolicy
 from collectsim.results.catalogue import OPTIMIZE_RECORDED
 
 __all__ = ["trials_frame", "importances", "write_outputs"]
@@ -96,6 +96,9 @@ def write_outputs(
     if best_spec is not None:
         spec = best_spec.model_copy(update={"name": f"{plan.experiment.name}-best" if best.role != "champion" else best_spec.name})
         write_atomic(out / "best_policy.toml", lambda p: write_toml(p, {"policy": spec.model_dump(mode="json")}))
+    elif isinstance(best.policy, CGWThresholdPolicy):  # a parametric policy: its file form
+        data = dict(best.policy.to_dict(), name=f"{plan.experiment.name}-best" if best.role != "champion" else best.policy.name)
+        write_atomic(out / "best_policy.toml", lambda p: write_toml(p, {"policy": data}))
     if isinstance(plan.champion, RuleTablePolicy):  # the report says what changes from it, cell by cell
         champ_spec = plan.champion.table
         write_atomic(out / "champion_policy.toml", lambda p: write_toml(p, {"policy": champ_spec.model_dump(mode="json")}))
@@ -104,7 +107,7 @@ def write_outputs(
     for old in cdir.glob("trial-*.toml"):  # from an earlier validation of a resumed study
         old.unlink()
     for c in cands:
-        write_atomic(cdir / f"trial-{c.trial}.toml", lambda p, c=c: write_toml(p, {"policy": c.policy.table.model_dump(mode="json")}))
+        write_atomic(cdir / f"trial-{c.trial}.toml", lambda p, c=c: write_toml(p, {"policy": _file_form(c.policy)}))
     # validation.json
     imp = importances(study, plan)
     states = df["state"].value_counts().to_dict() if len(df) else {}
@@ -150,3 +153,10 @@ def write_outputs(
     }
     write_atomic(out / "validation.json", lambda p: write_json(p, validation))
     return validation
+
+
+def _file_form(policy) -> dict:
+    """A candidate's policy file ``[policy]`` table (a rule table, or a parametric policy's spec)."""
+    if isinstance(policy, RuleTablePolicy):
+        return policy.table.model_dump(mode="json")
+    return policy.to_dict()

@@ -16,8 +16,8 @@ from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.optimize.banks import seed_banks
 from collectsim.experiments.optimize.objective import Objective
 from collectsim.experiments.optimize.settings import OptimizeSettings
-from collectsim.experiments.optimize.space import SearchSpace
-from collectsim.policies import RuleTablePolicy, prepare_policy
+from collectsim.experiments.optimize.space import SearchSpace, SpecSpace
+from collectsim.policies import CGWThresholdPolicy, RuleTablePolicy, prepare_policy
 from collectsim.scenario import Scenario, config_hash
 
 __all__ = ["StudyPlan", "plan_study"]
@@ -124,16 +124,27 @@ def plan_study(
     champion = _resolve_policy(experiment, s.champion, "champion")
     base_ref = s.base or s.champion
     base = champion if s.base is None else _resolve_policy(experiment, s.base, "base")
-    if not isinstance(base, RuleTablePolicy):
+    if not isinstance(base, (RuleTablePolicy, CGWThresholdPolicy)):
         what = "base" if s.base else "champion"
         raise InputError(
-            f"{src}: optimize.{what} = {base_ref!r}: not a rule-table policy; the search modifies a rule table "
-            "(seed-champion, sms-only or a policy file); set optimize.base to one"
+            f"{src}: optimize.{what} = {base_ref!r}: not a rule-table or cgw-threshold policy; the search modifies "
+            "a rule table (seed-champion, sms-only or a policy file) or the threshold of cgw-threshold; "
+            "set optimize.base to one"
         )
-    space = SearchSpace.from_settings(s, tier_names, base.table, source=src)
+    if isinstance(base, RuleTablePolicy):
+        space = SearchSpace.from_settings(s, tier_names, base.table, source=src)
+        base_desc = base.table.model_dump(mode="json")
+    else:
+        space = SpecSpace.from_settings(s, tier_names, base, source=src)
+        base_desc = base.to_dict()
     objective = Objective.from_settings(s.objective)
     search, validation = seed_banks(s, reps)
-    champion_params = space.params_of(champion.table) if isinstance(champion, RuleTablePolicy) else None
+    if isinstance(champion, RuleTablePolicy) and isinstance(base, RuleTablePolicy):
+        champion_params = space.params_of(champion.table)
+    elif isinstance(champion, CGWThresholdPolicy) and isinstance(base, CGWThresholdPolicy):
+        champion_params = space.params_of(champion.spec)
+    else:
+        champion_params = None
     jobs_ = jobs or s.jobs
     batch_ = batch or s.batch or max(4, 2 * jobs_)
     champ_desc = champion.table.model_dump(mode="json") if isinstance(champion, RuleTablePolicy) else s.champion
@@ -147,7 +158,7 @@ def plan_study(
             ),
             "search_seeds": search,
             "champion": champ_desc,
-            "base": base.table.model_dump(mode="json"),
+            "base": base_desc,
         }
     )
     return StudyPlan(

@@ -5,6 +5,7 @@ and the connection to a Dask cluster when the study runs there.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from collectsim.experiments.optimize.plan import StudyPlan
 from collectsim.experiments.optimize.space import spec_key
 from collectsim.experiments.progress import counter
 from collectsim.experiments.replicate import Task, run_tasks
-from collectsim.policies import RuleTablePolicy
+from collectsim.policies import CGWThresholdPolicy, RuleTablePolicy
 
 __all__ = ["SimulationRunner", "connect_backend"]
 
@@ -37,6 +38,8 @@ class SimulationRunner:
     def key(self, policy: Any) -> str:
         if isinstance(policy, RuleTablePolicy):
             return spec_key(policy.table, self.plan.space.tier_names)
+        if isinstance(policy, CGWThresholdPolicy):  # what it does: its spec without the name
+            return "cgw:" + json.dumps({k: v for k, v in policy.to_dict().items() if k != "name"}, sort_keys=True)
         return "policy:" + str(getattr(policy, "name", type(policy).__name__))
 
     def run(

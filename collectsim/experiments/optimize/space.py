@@ -25,6 +25,7 @@ contact) and its own field set.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import typing
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from optuna.distributions import (
 
 from collectsim.errors import InputError
 from collectsim.experiments.optimize.settings import OptimizeSettings, ParamSpec
+from collectsim.policies.cgw import CGWThresholdPolicy
 from collectsim.policies.rule_table import FREQUENCY_FIELDS, Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.vocabulary.accounts import BUCKETS
 
@@ -50,6 +52,7 @@ __all__ = [
     "TABLE_FIELDS",
     "Parameter",
     "SearchSpace",
+    "SpecSpace",
     "expand_grid",
     "compress_grid",
     "spec_key",
@@ -263,11 +266,13 @@ class Parameter:
     value: Any = None
     tie: str | None = None
     scale: float | None = None
+    #: the field's :class:`FieldInfo` when it is not a rule-table field (a :class:`SpecSpace` parameter)
+    finfo: FieldInfo | None = None
 
     @property
     def info(self) -> FieldInfo:
         """The field's :class:`FieldInfo`."""
-        return FIELDS[self.field]
+        return self.finfo if self.finfo is not None else FIELDS[self.field]
 
     @property
     def searched(self) -> bool:
@@ -672,3 +677,141 @@ def _root_values(p: Parameter) -> list:
     if p.mode == "choices":
         return list(p.choices)
     return [p.info.cast(p.low), p.info.cast(p.high)]
+
+
+class SpecSpace(SearchSpace):
+    """Parameters over a *parametric* policy that is not a rule table: the numeric fields of
+    its spec (today :class:`~collectsim.policies.cgw.CGWThresholdPolicy`, whose threshold
+    family ``λ*(w) = a + b·√w`` is searched through ``a`` and ``b``).
+
+    Every parameter is table-level (no ``tiers``/``buckets``); its ``field`` names a numeric
+    field of the spec; ranges, steps, fixed values and ties work as for a rule table.
+    ``to_spec`` returns the base spec with the values set, ``policy`` the policy built from it.
+    """
+
+    def __init__(self, base: CGWThresholdPolicy, tier_names: tuple[str, ...] | list[str],
+                 parameters: list[Parameter]) -> None:
+        self.base = base.spec
+        self.policy_type = type(base)
+        self.tier_names = tuple(tier_names)
+        self.parameters = list(parameters)
+        self.by_name = {p.name: p for p in self.parameters}
+
+    @staticmethod
+    def fields_of(base: CGWThresholdPolicy) -> dict[str, FieldInfo]:
+        """The searchable (numeric) fields of the base policy's spec (those its ``SEARCHABLE`` names)."""
+        model = type(base.spec)
+        allowed = getattr(model, "SEARCHABLE", tuple(model.model_fields))
+        out = {}
+        for name, f in model.model_fields.items():
+            if f.annotation in (float, int) and name in allowed:
+                info = _field_info(model, name, True)
+                lo, hi = info.low, info.high
+                for m in f.metadata:  # gt/lt bounds count as the closed range for searching
+                    if isinstance(m, annotated_types.Gt):
+                        lo = float(m.gt)
+                    elif isinstance(m, annotated_types.Lt):
+                        hi = float(m.lt)
+                out[name] = FieldInfo(name, info.kind, low=lo, high=hi, table=True)
+        return out
+
+    @classmethod
+    def from_settings(cls, settings: OptimizeSettings, tier_names: tuple[str, ...] | list[str],
+                      base: CGWThresholdPolicy, *, source: str = "") -> SpecSpace:
+        """Validate ``settings.params`` against the base spec's fields (InputError naming the
+        parameter, the field, the value and what is allowed)."""
+        pre = f"{source}: " if source else ""
+        fields = cls.fields_of(base)
+        if not settings.params:
+            raise InputError(f"{pre}optimize.params: empty search space; add at least one [[optimize.params]] table")
+        params: list[Parameter] = []
+        seen: set[str] = set()
+        owner: dict[str, str] = {}
+        for i, p in enumerate(settings.params):
+            where = f"{pre}optimize.params[{i}]"
+            if p.field not in fields:
+                raise InputError(f"{where}.field = {p.field!r}: not a numeric field of policy "
+                                 f"{base.name!r}; allowed: {', '.join(fields)}")
+            name = p.name or p.field
+            where = f"{where} ({name})"
+            if name in seen:
+                raise InputError(f"{where}.name = {name!r}: duplicate parameter name; give each a distinct name")
+            seen.add(name)
+            if p.tiers != "*" or p.buckets != "*":
+                raise InputError(f"{where}: field {p.field!r} applies to the whole policy; remove tiers/buckets")
+            if p.field in owner:
+                raise InputError(f"{where}: sets {p.field}, which parameter {owner[p.field]!r} already sets")
+            owner[p.field] = name
+            info = fields[p.field]
+            param = SearchSpace._parameter(p, name, info, (), where)
+            params.append(dataclasses.replace(param, finfo=info))
+        space = cls(base, tier_names, params)
+        space._check_ties(pre)
+        if not any(q.searched for q in params):
+            raise InputError(
+                f"{pre}optimize.params: no parameter is searched (all fixed or tied); give one a low/high range or choices"
+            )
+        try:
+            space.to_spec(space.minimal_contact_params())
+        except InputError as e:
+            raise InputError(f"{pre}optimize.params: {e}") from None
+        return space
+
+    def to_spec(self, params: dict[str, Any], name: str = "candidate"):
+        """The base spec with the parameter values set (validated)."""
+        values = self.resolve(params)
+        data = self.base.model_dump(mode="json", exclude_none=True)
+        data["name"] = name
+        for p in self.parameters:
+            data[p.field] = values[p.name]
+        try:
+            return type(self.base).model_validate(data)
+        except Exception as e:  # a pydantic ValidationError: one line
+            raise InputError(f"policy {name!r}: {str(e).splitlines()[-1].strip()}") from None
+
+    def policy(self, params: dict[str, Any], name: str = "candidate"):
+        """The policy for parameter values ``params``."""
+        return self.policy_type(self.to_spec(params, name))
+
+    def params_of(self, spec) -> dict[str, Any] | None:
+        """Searched-parameter values that reproduce ``spec`` (None if it lies outside the space)."""
+        if not isinstance(spec, type(self.base)):
+            return None
+        out: dict[str, Any] = {}
+        for p in self.searched:
+            v = getattr(spec, p.field)
+            if not p.contains(v):
+                return None
+            out[p.name] = p.info.cast(v)
+        a = self.to_spec(out).model_dump(mode="json", exclude={"name"})
+        return out if a == spec.model_dump(mode="json", exclude={"name"}) else None
+
+    def minimal_contact_params(self) -> dict[str, Any]:
+        """The least-effort point of the space: every searched parameter at its lowest value."""
+        out = {}
+        for p in self.searched:
+            low = p.lowest()
+            out[p.name] = low if low is not None else p.choices[0]
+        return out
+
+    def _current(self, p: Parameter) -> Any:
+        return getattr(self.base, p.field)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The parameters as plain data (for provenance and reports)."""
+        out = []
+        for p in self.parameters:
+            d: dict[str, Any] = {"name": p.name, "field": p.field, "mode": p.mode}
+            for k in ("low", "high", "step", "value", "tie", "scale"):
+                v = getattr(p, k)
+                if v is not None:
+                    d[k] = v
+            if p.choices is not None:
+                d["choices"] = list(p.choices)
+            if p.log:
+                d["log"] = True
+            out.append(d)
+        return out
+
+    def __repr__(self) -> str:
+        return f"SpecSpace({len(self.searched)} searched of {len(self.parameters)} parameters)"

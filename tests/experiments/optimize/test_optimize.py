@@ -407,7 +407,7 @@ def test_api_bad_options(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(SMALL.format(name="b", trials=3, reps=2, vreps=3, mode="scalar", objective="",
                                 extra='champion = "max-legal"'))
-    with pytest.raises(InputError, match="not a rule-table policy"):
+    with pytest.raises(InputError, match="not a rule-table or cgw-threshold policy"):
         optimize(bad, out=out)
     bad.write_text(SMALL.format(name="b", trials=3, reps=2, vreps=3, mode="scalar", objective="",
                                 extra="search_seeds = [1, 2]\nvalidation_seeds = [2, 3]"))
