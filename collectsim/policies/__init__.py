@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collectsim.policies.adaptive import AdaptivePolicy, AdaptiveSpec, ArmSpec
 from collectsim.policies.base import Effort, Observation, Outcomes, Policy, Requests
-from collectsim.policies.cgw import CGWThresholdPolicy, CGWThresholdSpec
 from collectsim.policies.baselines import MaxLegal, NoContact, seed_champion, sms_only
+from collectsim.policies.cgw import CGWThresholdPolicy, CGWThresholdSpec
 from collectsim.policies.registry import BUILTIN, get_policy, load_policy_file, prepare_policy
 from collectsim.policies.rule_table import Cell, RuleTablePolicy, RuleTableSpec
 

@@ -43,7 +43,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from collectsim.errors import InputError, from_pydantic
+from collectsim.errors import from_pydantic
 from collectsim.policies.base import Effort, Observation, Outcomes, Policy, Requests
 from collectsim.vocabulary.units import CENTS_PER_UNIT, DT
 
@@ -110,7 +110,7 @@ class CGWThresholdSpec(BaseModel):
             w, lam = self.table_w, self.table_lambda
             if len(w) != len(lam) or len(w) < 2:
                 raise ValueError(f"table_w and table_lambda must have the same length >= 2 (got {len(w)}, {len(lam)})")
-            if not all(math.isfinite(x) and x > 0 for x in w) or any(b <= a for a, b in zip(w, w[1:])):
+            if not all(math.isfinite(x) and x > 0 for x in w) or any(b <= a for a, b in zip(w, w[1:], strict=False)):
                 raise ValueError("table_w must be finite, > 0 and strictly increasing")
             if not all(math.isfinite(x) and -100 <= x <= 100 for x in lam):
                 raise ValueError("table_lambda must be finite numbers in [-100, 100]")

@@ -795,7 +795,7 @@ class ReferenceModel(mesa.Model):
         if per_unit is None:
             raise InputError(f"policy {self.policy.name!r} applies direct effort; costs.effort_cost_per_unit is not set")
         effort.validate(len(self.borrowers), self.policy.name)
-        for slot, u in zip(effort.account.tolist(), effort.units.tolist()):
+        for slot, u in zip(effort.account.tolist(), effort.units.tolist(), strict=True):
             b = self.borrowers[slot]
             if u == 0.0 or not b.in_collections(day):
                 continue
