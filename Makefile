@@ -12,10 +12,10 @@ quickstart: setup
 	$(PY) -m collectsim run experiments/quickstart.toml
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 test-all: setup
-	$(PY) -m pytest -q --runslow
+	$(PY) -m pytest -q -n auto --dist loadfile --runslow
 
 bench: setup
 	$(PY) benchmarks/throughput.py
