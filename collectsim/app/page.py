@@ -146,7 +146,7 @@ def _policy_choices() -> list[PolicyChoice]:
 
 def _default_policies(exp, choices: list[PolicyChoice]) -> list[str]:
     """The experiment's own champion and challengers (``[compare]``), else its ``[run]`` policy
-    and the first ready policy file: labels of ``choices``, two to four."""
+    and the first ready policy file that can run on its book: labels of ``choices``, two to four."""
     cmp = exp.sections.get("compare")
     refs = [cmp.champion or exp.run.policy, *cmp.challengers] if cmp is not None and cmp.challengers else [exp.run.policy]
     by_ref = {}
@@ -160,9 +160,19 @@ def _default_policies(exp, choices: list[PolicyChoice]) -> list[str]:
     for c in [c for c in choices if c.source == "file"] + choices:
         if len(out) >= 2:
             break
-        if c.label not in out:
+        if c.label not in out and _fits(c, exp):
             out.append(c.label)
     return out[:4]
+
+
+def _fits(choice: PolicyChoice, exp) -> bool:
+    """Whether a policy can run on the experiment's book as it is (it loads, fits the scenario,
+    and, if it applies direct effort, the scenario prices effort)."""
+    try:
+        pol = collectsim.prepare_policy(choice.ref, exp.scenario)
+    except InputError:
+        return False
+    return not pol.applies_effort or exp.scenario.costs.effort_cost_per_unit is not None
 
 
 def select_experiment(key: str) -> None:
