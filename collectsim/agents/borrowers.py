@@ -13,6 +13,7 @@ a short sequence of named behaviour steps, each matching an equation of ``docs/m
 ``pay_plans``          plan instalments falling due are paid or the plan breaks
 ``repay``              the self-exciting repayment intensity (Chehrazi, Glynn & Weber 2019)
 ``receive_payments``   the three before, in that order
+``bankrupt``           bankruptcy notices: charge-off outside the buckets
 ``charge_off``         accounts reaching the charge-off DPD (and the day's active index)
 =====================  =================================================================
 
@@ -175,6 +176,7 @@ class Params(NamedTuple):
     settle_accept: float
     settle_half: float
     chargeoff_dpd: int
+    bankruptcy: np.ndarray  # by regime: daily probability of a bankruptcy notice
 
 
 @functools.lru_cache(maxsize=64)
@@ -350,6 +352,8 @@ class BorrowerPopulation(mesa.Agent):
         self.clv_by_segment = sp("clv")
         self.churn_base_by_segment = sp("churn_base")
         self.churn_irr_by_segment = sp("churn_irritation")
+        #: daily probability of a bankruptcy notice by regime, 1 − e^{−h/365} (docs/model.md §3.4)
+        self.bankruptcy_by_regime = -np.expm1(-np.array(scenario.regimes.bankruptcy_per_year, dtype=float) * DT)
         self.p_day = daily_transition_matrix(scenario.regimes.monthly_transitions)
         self.p_day_shock = (
             daily_transition_matrix(scenario.regimes.monthly_transitions, scenario.shock.stress_multiplier)
@@ -470,6 +474,7 @@ class BorrowerPopulation(mesa.Agent):
             self.churn_irr_by_segment, float(b.churn_irritation_scale), float(b.ptp_keep), float(b.plan_keep),
             float(b.plan_affordability), float(b.backlash_irritation or math.inf), int(b.reage_after_payments), float(b.ptp_accept), int(b.ptp_days_max), float(b.plan_accept),
             float(b.settle_accept), float(b.settle_half_discount), int(self.chargeoff_dpd),
+            self.bankruptcy_by_regime,
         )
 
     # ------------------------------------------------------------------ helpers ---------
@@ -712,6 +717,14 @@ class BorrowerPopulation(mesa.Agent):
         acc, amount = _repay(self.acct, self.par, self.active_idx, s.base("repay_event", day),
                              s.base("full_payment", day), s.base("repay_fraction", day))
         _pay_all(self.acct, self.par, acc, amount, day, disc, churn, self._ledger, PAID)
+        self._flush()
+
+    def bankrupt(self, day: int) -> None:
+        """Bankruptcy notices: an active account is charged off with the daily probability
+        1 − e^{−h/365} of its regime's hazard h, whatever its DPD (docs/model.md §3.4)."""
+        if self.chargeoff_dpd <= 0 or not self.bankruptcy_by_regime.any():
+            return
+        _bankrupt(self.acct, self.par, self.active_idx, day, self.streams.base("bankruptcy", day), self._ledger)
         self._flush()
 
     def charge_off(self, day: int) -> None:
@@ -1118,3 +1131,22 @@ def _charge_off(A, P, idx, day, charge, g):
             buckets[bucket_of(A.dpd[i])] += 1
     _resolve_all(A, P, out[:n], np.full(n, CHARGED_OFF, dtype=np.int8), day, np.uint64(0), g)
     return idx[:m], buckets
+
+
+@njit
+def _bankrupt(A, P, idx, day, base, g):
+    """A bankruptcy notice: with probability ``P.bankruptcy[regime]`` an active account's
+    balance is written off today (charged off outside the buckets)."""
+    out = np.empty(len(idx), dtype=np.int64)
+    n = 0
+    for i in idx:
+        if A.status[i] != ACTIVE:
+            continue
+        p = P.bankruptcy[A.regime[i]]
+        if p > 0.0 and uniform_at(base, A.account_id[i]) < p:
+            A.charged_off[i] += A.balance[i]
+            A.balance[i] = 0
+            A.arrears[i] = 0
+            out[n] = i
+            n += 1
+    _resolve_all(A, P, out[:n], np.full(n, CHARGED_OFF, dtype=np.int8), day, np.uint64(0), g)

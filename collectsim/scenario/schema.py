@@ -361,6 +361,25 @@ class Regimes(Strict):
             "daily chain by the matrix 30th root (docs/model.md)."
         ),
     )
+    bankruptcy_per_year: list[float] = Field(
+        default_factory=lambda: [0.0, 0.0, 0.0],
+        min_length=3,
+        max_length=3,
+        description=(
+            "Hazard (per year) of a bankruptcy notice on an account in collections, in each regime "
+            "[stable, stressed, hardship]; the account is charged off that day, whatever its DPD "
+            "(FFIEC Uniform Retail Credit Classification Policy, 2000: charge off within 60 days of "
+            "the notice; docs/model.md §3.4). 0: charge-off only at the charge-off DPD. Ignored for "
+            "product 'recovery'."
+        ),
+    )
+
+    @field_validator("bankruptcy_per_year")
+    @classmethod
+    def _hazard(cls, v: list[float]) -> list[float]:
+        if any(not 0.0 <= h <= 12.0 for h in v):
+            raise ValueError(f"each hazard must be in [0, 12] a year, got {v}")
+        return v
 
     @field_validator("ability")
     @classmethod

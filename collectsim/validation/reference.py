@@ -516,6 +516,8 @@ class ReferenceBorrower(mesa.Agent):
         if self.status == ACTIVE and not self.in_plan:
             self.repay(day)
         if self.status == ACTIVE:
+            self.bankrupt(day)
+        if self.status == ACTIVE:
             self.charge_off(day)
 
     def affordability(self, plan_amount: int) -> float:
@@ -583,6 +585,17 @@ class ReferenceBorrower(mesa.Agent):
             self.pay(max(round(r * self.arrears), 1), day)
         else:
             self.lam = relaxed
+
+    def bankrupt(self, day: int) -> None:
+        """A bankruptcy notice arrives with probability 1 − e^{−h/365} (h: the hazard a year of
+        the borrower's regime); the remaining balance is then written off, whatever the DPD."""
+        h = self.model.inputs.regimes.bankruptcy_per_year[self.regime]
+        if h <= 0 or self.model.chargeoff_dpd <= 0:
+            return
+        if self.model.random.random() < -math.expm1(-h / DAYS_PER_YEAR):
+            self.charged_off += self.balance
+            self.balance, self.arrears = 0, 0
+            self._resolve(CHARGED_OFF, day)
 
     def charge_off(self, day: int) -> None:
         """At the charge-off DPD the remaining balance is written off."""
