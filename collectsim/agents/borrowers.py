@@ -177,6 +177,7 @@ class Params(NamedTuple):
     settle_half: float
     chargeoff_dpd: int
     bankruptcy: np.ndarray  # by regime: daily probability of a bankruptcy notice
+    effect_fade: float  # −ln 2 / effect_half_life_dpd: effort × e^{effect_fade·(d − 1)} at DPD d (0: none)
 
 
 @functools.lru_cache(maxsize=64)
@@ -475,6 +476,7 @@ class BorrowerPopulation(mesa.Agent):
             float(b.plan_affordability), float(b.backlash_irritation or math.inf), int(b.reage_after_payments), float(b.ptp_accept), int(b.ptp_days_max), float(b.plan_accept),
             float(b.settle_accept), float(b.settle_half_discount), int(self.chargeoff_dpd),
             self.bankruptcy_by_regime,
+            0.0 if b.effect_half_life_dpd is None or self.product == "recovery" else -math.log(2.0) / b.effect_half_life_dpd,
         )
 
     # ------------------------------------------------------------------ helpers ---------
@@ -878,8 +880,9 @@ def _absorb_contacts(A, P, day, account, channel, hour, connected, reached, opto
     complaint: p = base · s · w_c · (1 + k_I · I) · (ooh if h ∉ [8, 21)) · (opt if opted out),
     with I and the opt-outs as the account's day began; then each contact adds its
     channel's irritation, cost and (right-party contacts) effort
-    λ += δ2 · effect_c · w · skill · a(g) · (1 − I/I_b) (I_b: the backlash irritation, past which a
-    contact lowers the intensity; λ stays ≥ 0), and opts out of its channel if drawn so. The collector teams' cost comes first, team by team; the
+    λ += δ2 · effect_c · w · skill · a(g) · 2^{−(d−1)/h} · (1 − I/I_b) (h: the effect's half-life in
+    days past due, none by default; I_b: the backlash irritation, past which a contact lowers the
+    intensity; λ stays ≥ 0), and opts out of its channel if drawn so. The collector teams' cost comes first, team by team; the
     day's cost booked to the account also enters its discounted cost (× ``disc``).
     """
     m = len(account)
@@ -901,6 +904,8 @@ def _absorb_contacts(A, P, day, account, channel, hour, connected, reached, opto
         w = np.float64(A.willingness[i])
         response = 1.0 - np.float64(irr0) / P.backlash  # how a right-party contact lands today
         ability = P.ability[A.regime[i]]  # effort brings a payment sooner only as far as the debtor can pay
+        if P.effect_fade != 0.0:  # and works less the longer the account is in arrears
+            ability *= math.exp(P.effect_fade * (np.float64(A.dpd[i]) - 1.0))
         tier = A.tier[i]
         aid = A.account_id[i]  # draw counters: account number, request
         irr, cost_i, lam, opted = irr0, A.cost_cents[i], A.lam[i], opted0

@@ -165,7 +165,8 @@ def test_charge_off_facts_follow_accounts_through_31_dpd(runs):
             at31.setdefault(int(pop.account_id[slot]), (day, int(pop.dpd[slot]), int(pop.balance[slot])))
     co = {int(a): (int(b), int(d)) for a, b, d, st in zip(pop.account_id, pop.charged_off, pop.resolved_day,
                                                          pop.status, strict=True) if st == CHARGED_OFF}
-    # an account charged off the day it would first be seen at 31+ DPD counts at its charged-off balance
+    # an account charged off before it is seen at 31+ DPD (on a bankruptcy notice, or at a charge-off
+    # DPD ≤ 31) counts as reaching it the day it is charged off, at its charged-off balance
     for a, (b, d) in co.items():
         at31.setdefault(a, (d, co_dpd, b))
     # "eventually": only accounts whose whole way to the charge-off DPD lies inside the run
