@@ -62,7 +62,7 @@ def ci_card():
     return scorecard(_default(CI_ACCOUNTS), reps=CI_REPS, jobs=2)
 
 
-#: Facts the default book is known to miss, with why (docs/facts.md, "What the default misses").
+#: Facts the default book is known to miss, with why (none since the refit of docs/model.md §1.2).
 #: Each must still fail: once the model meets one, its entry has to go.
 KNOWN_GAPS: dict[str, str] = {}
 
