@@ -476,7 +476,7 @@ class BorrowerPopulation(mesa.Agent):
             float(b.plan_affordability), float(b.backlash_irritation or math.inf), int(b.reage_after_payments), float(b.ptp_accept), int(b.ptp_days_max), float(b.plan_accept),
             float(b.settle_accept), float(b.settle_half_discount), int(self.chargeoff_dpd),
             self.bankruptcy_by_regime,
-            0.0 if b.effect_half_life_dpd is None or self.product == "recovery" else -math.log(2.0) / b.effect_half_life_dpd,
+            0.0 if not b.effect_half_life_dpd or self.product == "recovery" else -math.log(2.0) / b.effect_half_life_dpd,
         )
 
     # ------------------------------------------------------------------ helpers ---------
@@ -881,7 +881,7 @@ def _absorb_contacts(A, P, day, account, channel, hour, connected, reached, opto
     with I and the opt-outs as the account's day began; then each contact adds its
     channel's irritation, cost and (right-party contacts) effort
     λ += δ2 · effect_c · w · skill · a(g) · 2^{−(d−1)/h} · (1 − I/I_b) (h: the effect's half-life in
-    days past due, none by default; I_b: the backlash irritation, past which a contact lowers the
+    days past due, behaviour.effect_half_life_dpd, 0: no fading; I_b: the backlash irritation, past which a contact lowers the
     intensity; λ stays ≥ 0), and opts out of its channel if drawn so. The collector teams' cost comes first, team by team; the
     day's cost booked to the account also enters its discounted cost (× ``disc``).
     """

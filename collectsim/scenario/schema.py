@@ -554,12 +554,12 @@ class Behaviour(Strict):
     )
     effect_half_life_dpd: float | None = Field(
         140.0,
-        gt=0.0,
+        ge=0.0,
         le=3650.0,
         description=(
             "Days past due over which the effect of a right-party contact halves: the effort jump of "
             "an account d days past due is × 2^(−(d−1)/h), so collection works less the longer the "
-            "account is in arrears (docs/model.md §5.2). None: the effect does not fade. Ignored for "
+            "account is in arrears (docs/model.md §5.2). 0 or None: the effect does not fade. Ignored for "
             "product 'recovery'. The default is fitted (docs/model.md §1.2)."
         ),
     )

@@ -428,7 +428,7 @@ class ReferenceBorrower(mesa.Agent):
         b = model.inputs.behaviour
         irritation0, opted0 = self.irritation, self.opted_out  # as the day's contacts began
         response = 1.0 - irritation0 / (b.backlash_irritation or math.inf)  # past I_b contact backfires
-        if b.effect_half_life_dpd is not None and model.inputs.portfolio.product != "recovery":
+        if b.effect_half_life_dpd and model.inputs.portfolio.product != "recovery":  # 0 or None: no fading
             response *= 0.5 ** ((self.dpd - 1) / b.effect_half_life_dpd)  # the longer in arrears, the less it works
         for c in made:
             self.history.append((day, c.channel, c.connected, c.reached))

@@ -6,7 +6,8 @@
   share charged off by day ``t`` is 1 − e^{−h t/365}, checked within 4 binomial standard errors
   in both implementations; a hazard only in the hardship regime charges off no stable account.
 * The effort jump of a right-party contact at DPD ``d`` is × 2^{−(d−1)/h}: the jumps of the same
-  call to accounts at DPD 1, 1 + h, 1 + 2h, … halve exactly (engine kernel, one call each).
+  call to accounts at DPD 1, 1 + h, 1 + 2h, … halve exactly (engine kernel, one call each), and
+  are equal with a half-life of 0 (no fading).
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ def test_a_hardship_hazard_spares_stable_accounts():
     assert (model.borrowers.status == CHARGED_OFF).mean() > 0.5
 
 
-def test_the_effect_of_a_contact_halves_every_half_life_in_days_past_due():
-    hl = 20.0
+@pytest.mark.parametrize("hl", [20.0, 0.0], ids=["half-life 20", "0: no fading"])
+def test_the_effect_of_a_contact_halves_every_half_life_in_days_past_due(hl):
+    step = 20
     sc = Scenario.model_validate({
         "portfolio": {"accounts": 4, "horizon_days": 10, "entry_dpd": 1},
         "behaviour": {"effect_half_life_dpd": hl},
@@ -82,7 +84,7 @@ def test_the_effect_of_a_contact_halves_every_half_life_in_days_past_due():
     })
     model = CollectionsModel(sc, prepare_policy("no-contact", sc), seed=0)
     pop = model.borrowers
-    pop.dpd[:] = [1, 1 + int(hl), 1 + 2 * int(hl), 1 + 3 * int(hl)]
+    pop.dpd[:] = [1, 1 + step, 1 + 2 * step, 1 + 3 * step]
     pop.regime[:] = 0
     before = pop.lam.copy()
     k = np.arange(4, dtype=np.int64)
@@ -91,5 +93,5 @@ def test_the_effect_of_a_contact_halves_every_half_life_in_days_past_due():
                         yes, yes, np.zeros(4, dtype=bool), k, np.ones(4), model.channels, np.zeros(4), yes)
     per_unit = (pop.lam - before) / pop.willingness  # δ2 · effect · skill · 2^{−(d−1)/h}, same segment
     seg_d2 = pop.d2_by_segment[pop.segment]
-    np.testing.assert_allclose(per_unit / seg_d2, model.channels.effect[CHANNELS.index("call")] * 0.5 ** np.arange(4),
+    np.testing.assert_allclose(per_unit / seg_d2, model.channels.effect[CHANNELS.index("call")] * (0.5 ** np.arange(4) if hl else 1.0),
                                rtol=1e-6)
