@@ -80,6 +80,7 @@ SOURCES: dict[str, Source] = {
                use="acceptance of the offer in a conversation; the promised day"),
         Source("keep", "daily", "account", ("promise", "plan"), use="promises kept; plan instalments paid"),
         Source("churn", "daily", "account", use="whether a resolved customer leaves"),
+        Source("bankruptcy", "daily", "account", use="whether a bankruptcy notice charges an account off"),
         Source("policy", "daily", "account", use="a policy's own randomisation"),
         Source("adaptive", "daily", "account", ("holdout", "assign", "posterior", "posterior_angle"),
                use="the adaptive policy: holdout membership, arm assignment, Thompson draws of the posterior"),

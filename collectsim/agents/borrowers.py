@@ -14,6 +14,7 @@ a short sequence of named behaviour steps, each matching an equation of ``docs/m
 ``pay_plans``          plan instalments falling due are paid or the plan breaks
 ``repay``              the self-exciting repayment intensity (Chehrazi, Glynn & Weber 2019)
 ``receive_payments``   the three before, in that order
+``bankrupt``           bankruptcy notices: charge-off outside the buckets
 ``charge_off``         accounts reaching the charge-off DPD (and the day's active index)
 =====================  =================================================================
 
@@ -176,6 +177,8 @@ class Params(NamedTuple):
     settle_accept: float
     settle_half: float
     chargeoff_dpd: int
+    bankruptcy: np.ndarray  # by regime: daily probability of a bankruptcy notice
+    effect_fade: float  # −ln 2 / effect_half_life_dpd: effort × e^{effect_fade·(d − 1)} at DPD d (0: none)
 
 
 @functools.lru_cache(maxsize=64)
@@ -351,6 +354,8 @@ class BorrowerPopulation(mesa.Agent):
         self.clv_by_segment = sp("clv")
         self.churn_base_by_segment = sp("churn_base")
         self.churn_irr_by_segment = sp("churn_irritation")
+        #: daily probability of a bankruptcy notice by regime, 1 − e^{−h/365} (docs/model.md §3.4)
+        self.bankruptcy_by_regime = -np.expm1(-np.array(scenario.regimes.bankruptcy_per_year, dtype=float) * DT)
         self.p_day = daily_transition_matrix(scenario.regimes.monthly_transitions)
         self.p_day_shock = (
             daily_transition_matrix(scenario.regimes.monthly_transitions, scenario.shock.stress_multiplier)
@@ -471,6 +476,8 @@ class BorrowerPopulation(mesa.Agent):
             self.churn_irr_by_segment, float(b.churn_irritation_scale), float(b.ptp_keep), float(b.plan_keep),
             float(b.plan_affordability), float(b.backlash_irritation or math.inf), int(b.reage_after_payments), float(b.ptp_accept), int(b.ptp_days_max), float(b.plan_accept),
             float(b.settle_accept), float(b.settle_half_discount), int(self.chargeoff_dpd),
+            self.bankruptcy_by_regime,
+            0.0 if not b.effect_half_life_dpd or self.product == "recovery" else -math.log(2.0) / b.effect_half_life_dpd,
         )
 
     # ------------------------------------------------------------------ helpers ---------
@@ -729,6 +736,14 @@ class BorrowerPopulation(mesa.Agent):
         _pay_all(self.acct, self.par, acc, amount, day, disc, churn, self._ledger, PAID)
         self._flush()
 
+    def bankrupt(self, day: int) -> None:
+        """Bankruptcy notices: an active account is charged off with the daily probability
+        1 − e^{−h/365} of its regime's hazard h, whatever its DPD (docs/model.md §3.4)."""
+        if self.chargeoff_dpd <= 0 or not self.bankruptcy_by_regime.any():
+            return
+        _bankrupt(self.acct, self.par, self.active_idx, day, self.streams.base("bankruptcy", day), self._ledger)
+        self._flush()
+
     def charge_off(self, day: int) -> None:
         """Active accounts at or past the charge-off DPD are charged off (balance written off).
 
@@ -880,8 +895,9 @@ def _absorb_contacts(A, P, day, account, channel, hour, connected, reached, opto
     complaint: p = base · s · w_c · (1 + k_I · I) · (ooh if h ∉ [8, 21)) · (opt if opted out),
     with I and the opt-outs as the account's day began; then each contact adds its
     channel's irritation, cost and (right-party contacts) effort
-    λ += δ2 · effect_c · w · skill · a(g) · (1 − I/I_b) (I_b: the backlash irritation, past which a
-    contact lowers the intensity; λ stays ≥ 0), and opts out of its channel if drawn so. The collector teams' cost comes first, team by team; the
+    λ += δ2 · effect_c · w · skill · a(g) · 2^{−(d−1)/h} · (1 − I/I_b) (h: the effect's half-life in
+    days past due, behaviour.effect_half_life_dpd, 0: no fading; I_b: the backlash irritation, past which a contact lowers the
+    intensity; λ stays ≥ 0), and opts out of its channel if drawn so. The collector teams' cost comes first, team by team; the
     day's cost booked to the account also enters its discounted cost (× ``disc``).
     """
     m = len(account)
@@ -903,6 +919,8 @@ def _absorb_contacts(A, P, day, account, channel, hour, connected, reached, opto
         w = np.float64(A.willingness[i])
         response = 1.0 - np.float64(irr0) / P.backlash  # how a right-party contact lands today
         ability = P.ability[A.regime[i]]  # effort brings a payment sooner only as far as the debtor can pay
+        if P.effect_fade != 0.0:  # and works less the longer the account is in arrears
+            ability *= math.exp(P.effect_fade * (np.float64(A.dpd[i]) - 1.0))
         tier = A.tier[i]
         aid = A.account_id[i]  # draw counters: account number, request
         irr, cost_i, lam, opted = irr0, A.cost_cents[i], A.lam[i], opted0
@@ -1153,3 +1171,22 @@ def _charge_off(A, P, idx, day, charge, g):
             buckets[bucket_of(A.dpd[i])] += 1
     _resolve_all(A, P, out[:n], np.full(n, CHARGED_OFF, dtype=np.int8), day, np.uint64(0), g)
     return idx[:m], buckets
+
+
+@njit
+def _bankrupt(A, P, idx, day, base, g):
+    """A bankruptcy notice: with probability ``P.bankruptcy[regime]`` an active account's
+    balance is written off today (charged off outside the buckets)."""
+    out = np.empty(len(idx), dtype=np.int64)
+    n = 0
+    for i in idx:
+        if A.status[i] != ACTIVE:
+            continue
+        p = P.bankruptcy[A.regime[i]]
+        if p > 0.0 and uniform_at(base, A.account_id[i]) < p:
+            A.charged_off[i] += A.balance[i]
+            A.balance[i] = 0
+            A.arrears[i] = 0
+            out[n] = i
+            n += 1
+    _resolve_all(A, P, out[:n], np.full(n, CHARGED_OFF, dtype=np.int8), day, np.uint64(0), g)

@@ -16,7 +16,8 @@ One day (:meth:`CollectionsModel.step`) is nine phases, in order (``docs/model.m
    units (:class:`~collectsim.policies.base.Effort`) raise the intensity at their cost;
 7. **payments** — promises and plan instalments fall due; the self-exciting repayment
    process runs;
-8. **close** — accounts at the charge-off DPD are charged off; the day's books close
+8. **close** — accounts with a bankruptcy notice and accounts at the charge-off DPD
+   are charged off; the day's books close
    (dense slots, team costs, roll rates every 30 days, counters);
 9. **record** — the ``DataCollector`` records the day.
 
@@ -159,7 +160,8 @@ class CollectionsModel(mesa.Model):
         promises = self._promises_due(day) if learns else None
         self.borrowers.receive_payments(day)                           # 7 payments
         outcomes = self._outcomes(day, paid_before, promises) if learns else None
-        self.borrowers.charge_off(day)                                 # 8 close
+        self.borrowers.bankrupt(day)                                   # 8 close
+        self.borrowers.charge_off(day)
         if outcomes is not None:
             outcomes = self._resolutions(outcomes, paid_before[0])
         self.close_day(day)

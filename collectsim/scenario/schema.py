@@ -303,39 +303,39 @@ class Segment(Strict):
 
 def _default_segments() -> list[Segment]:
     # Fitted so that the default book passes the stylized facts of collectsim/experiments/facts
-    # (docs/facts.md; fitting procedure and the fact it still misses: docs/model.md §1.2).
+    # (docs/facts.md; fitting procedure and values: docs/model.md §1.2).
     return [
         Segment(
             name="prime",
-            share=0.746,
+            share=0.7423,
             balance_mean=2000.0,
             lambda_inf_per_year=339.0,
             lambda_sigma=0.551,
             p_full_payment=0.858,
             willingness_mean=0.75,
-            regime_shares=[0.9176, 0.0721, 0.0103],
+            regime_shares=[0.912, 0.08, 0.008],
             clv=600.0,
         ),
         Segment(
             name="near_prime",
             share=0.2311,
             balance_mean=2800.0,
-            lambda_inf_per_year=92.0,
+            lambda_inf_per_year=72.0,
             lambda_sigma=0.551,
             p_full_payment=0.622,
             willingness_mean=0.55,
-            regime_shares=[0.9408, 0.0535, 0.0057],
+            regime_shares=[0.9413, 0.0487, 0.01],
             clv=350.0,
         ),
         Segment(
             name="subprime",
-            share=0.0229,
+            share=0.0266,
             balance_mean=3500.0,
-            lambda_inf_per_year=9.01,
+            lambda_inf_per_year=9.0,
             lambda_sigma=0.551,
             p_full_payment=0.661,
             willingness_mean=0.35,
-            regime_shares=[0.7073, 0.2665, 0.0262],
+            regime_shares=[0.44, 0.3271, 0.2329],
             clv=150.0,
         ),
     ]
@@ -345,7 +345,7 @@ class Regimes(Strict):
     """Latent ability to pay as a Markov chain over [stable, stressed, hardship]."""
 
     ability: list[float] = Field(
-        default_factory=lambda: [1.0, 0.461, 0.0033],
+        default_factory=lambda: [1.0, 0.434, 0.0033],
         min_length=3,
         max_length=3,
         description="Multiplier of λ∞ and of plan/promise keeping in each regime.",
@@ -354,13 +354,32 @@ class Regimes(Strict):
         default_factory=lambda: [
             [0.94, 0.05, 0.01],
             [0.18, 0.74, 0.08],
-            [0.007, 0.021, 0.972],
+            [0.0038, 0.0112, 0.985],
         ],
         description=(
             "Row-stochastic 3×3 matrix of 30-day transition probabilities; converted to a "
             "daily chain by the matrix 30th root (docs/model.md)."
         ),
     )
+    bankruptcy_per_year: list[float] = Field(
+        default_factory=lambda: [0.0, 2.0, 2.0],
+        min_length=3,
+        max_length=3,
+        description=(
+            "Hazard (per year) of a bankruptcy notice on an account in collections, in each regime "
+            "[stable, stressed, hardship]; the account is charged off that day, whatever its DPD "
+            "(FFIEC Uniform Retail Credit Classification Policy, 2000: charge off within 60 days of "
+            "the notice; docs/model.md §3.4). Each in [0, 12]; 0: charge-off only at the charge-off DPD. "
+            "Ignored for product 'recovery'. The defaults are fitted (docs/model.md §1.2)."
+        ),
+    )
+
+    @field_validator("bankruptcy_per_year")
+    @classmethod
+    def _hazard(cls, v: list[float]) -> list[float]:
+        if any(not 0.0 <= h <= 12.0 for h in v):
+            raise ValueError(f"each hazard must be in [0, 12] a year, got {v}")
+        return v
 
     @field_validator("ability")
     @classmethod
@@ -399,7 +418,7 @@ class Scoring(Strict):
     """The observable risk score and the tiers cut from it (seed.md step 1)."""
 
     noise_sd: float = Field(
-        2.2,
+        2.56,
         ge=0.0,
         le=10.0,
         description="Sd of the noise on the logit of the latent 30-day payment propensity.",
@@ -514,7 +533,7 @@ class Behaviour(Strict):
     """Portfolio-wide behavioural response parameters (docs/model.md §Responses)."""
 
     ptp_accept: float = probability(
-        "Probability × willingness that a right-party conversation yields a promise to pay.", 0.784
+        "Probability × willingness that a right-party conversation yields a promise to pay.", 0.726
     )
     ptp_days_max: int = Field(7, ge=1, le=60, description="Promise dates are 1..this many days ahead.")
     ptp_keep: float = probability(
@@ -562,6 +581,17 @@ class Behaviour(Strict):
             "(1 − I/I_b), negative beyond I_b (over-contact hurts; negative reciprocity, primer §4). "
             "None: contact never backfires. The default is an assumption (docs/model.md §5.2): about "
             "six calls a week for weeks on end."
+        ),
+    )
+    effect_half_life_dpd: float | None = Field(
+        140.0,
+        ge=0.0,
+        le=3650.0,
+        description=(
+            "Days past due over which the effect of a right-party contact halves: the effort jump of "
+            "an account d days past due is × 2^(−(d−1)/h), so collection works less the longer the "
+            "account is in arrears (docs/model.md §5.2). 0 or None: the effect does not fade. Ignored for "
+            "product 'recovery'. The default is fitted (docs/model.md §1.2)."
         ),
     )
     answer_fatigue: float = Field(

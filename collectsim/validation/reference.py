@@ -429,6 +429,8 @@ class ReferenceBorrower(mesa.Agent):
         b = model.inputs.behaviour
         irritation0, opted0 = self.irritation, self.opted_out  # as the day's contacts began
         response = 1.0 - irritation0 / (b.backlash_irritation or math.inf)  # past I_b contact backfires
+        if b.effect_half_life_dpd and model.inputs.portfolio.product != "recovery":  # 0 or None: no fading
+            response *= 0.5 ** ((self.dpd - 1) / b.effect_half_life_dpd)  # the longer in arrears, the less it works
         for c in made:
             self.history.append((day, c.channel, c.connected, c.reached))
             ch = model.channels[c.channel]
@@ -517,6 +519,8 @@ class ReferenceBorrower(mesa.Agent):
         if self.status == ACTIVE and not self.in_plan:
             self.repay(day)
         if self.status == ACTIVE:
+            self.bankrupt(day)
+        if self.status == ACTIVE:
             self.charge_off(day)
 
     def affordability(self, plan_amount: int) -> float:
@@ -584,6 +588,17 @@ class ReferenceBorrower(mesa.Agent):
             self.pay(max(round(r * self.arrears), 1), day)
         else:
             self.lam = relaxed
+
+    def bankrupt(self, day: int) -> None:
+        """A bankruptcy notice arrives with probability 1 − e^{−h/365} (h: the hazard a year of
+        the borrower's regime); the remaining balance is then written off, whatever the DPD."""
+        h = self.model.inputs.regimes.bankruptcy_per_year[self.regime]
+        if h <= 0 or self.model.chargeoff_dpd <= 0:
+            return
+        if self.model.random.random() < -math.expm1(-h / DAYS_PER_YEAR):
+            self.charged_off += self.balance
+            self.balance, self.arrears = 0, 0
+            self._resolve(CHARGED_OFF, day)
 
     def charge_off(self, day: int) -> None:
         """At the charge-off DPD the remaining balance is written off."""

@@ -62,20 +62,15 @@ def ci_card():
     return scorecard(_default(CI_ACCOUNTS), reps=CI_REPS, jobs=2)
 
 
-#: Facts the default book is known to miss, with why (docs/facts.md, "What the default misses").
+#: Facts the default book is known to miss, with why (none since the refit of docs/model.md §1.2).
 #: Each must still fail: once the model meets one, its entry has to go.
-KNOWN_GAPS = {
-    "annual_chargeoff_rate": (
-        "the fitted default charges off 1.5 % a year; every fitted point with charge-offs of 3 % or more "
-        "had an M1->M2 roll of 0.27-0.35 (docs/facts.md)"
-    ),
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def test_the_default_book_passes_every_fact_but_the_known_gaps_on_the_reduced_book(ci_card):
     failed = {r.name for r in ci_card.rows if not r.passed}
     assert failed == set(KNOWN_GAPS), [(r.name, r.value, (r.low, r.high)) for r in ci_card.rows if not r.passed]
-    assert ci_card.passed is False
+    assert ci_card.passed is (not KNOWN_GAPS)
 
 
 def test_values_and_standard_errors_are_the_mean_and_the_spread_of_the_replications(ci_card):
@@ -165,7 +160,8 @@ def test_charge_off_facts_follow_accounts_through_31_dpd(runs):
             at31.setdefault(int(pop.account_id[slot]), (day, int(pop.dpd[slot]), int(pop.balance[slot])))
     co = {int(a): (int(b), int(d)) for a, b, d, st in zip(pop.account_id, pop.charged_off, pop.resolved_day,
                                                          pop.status, strict=True) if st == CHARGED_OFF}
-    # an account charged off the day it would first be seen at 31+ DPD counts at its charged-off balance
+    # an account charged off before it is seen at 31+ DPD (on a bankruptcy notice, or at a charge-off
+    # DPD ≤ 31) counts as reaching it the day it is charged off, at its charged-off balance
     for a, (b, d) in co.items():
         at31.setdefault(a, (d, co_dpd, b))
     # "eventually": only accounts whose whole way to the charge-off DPD lies inside the run

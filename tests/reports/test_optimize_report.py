@@ -27,7 +27,7 @@ EXPERIMENT = """
 [run]
 name = "small"
 [portfolio]
-accounts = 1200
+accounts = 2400
 horizon_days = 30
 [[teams]]
 name = "phone"
@@ -113,7 +113,7 @@ def test_the_first_sentence_says_what_to_adopt_and_what_it_gains(folder):
     assert f"by {format_number(b['improvement'], signed=True)} " in lead
     assert f"{100 * b['improvement_relative']:+.1f} %".replace("-", "\u2212") in lead
     assert f"95 % CI {format_interval('objective', *b['ci95'], diff=True)}" in lead
-    assert "1,200 accounts" in lead and v["champion"]["name"] in lead
+    assert "2,400 accounts" in lead and v["champion"]["name"] in lead
 
 
 def test_no_raw_floats_anywhere(folder):
@@ -137,8 +137,8 @@ def test_pilot_size_is_the_hand_calculation_from_the_validation_seeds(folder):
     n = math.ceil(((z(0.975) + z(0.8)) * sd / gain) ** 2)
     md = _md(folder)
     assert f"= (({z(0.975):.3f} + {z(0.8):.3f}) × {format_number(sd)} / {format_number(gain)})²" in md
-    assert f"rounded up: {n} book(s) of 1,200 accounts followed 30 days per arm (about {n * 1200:,} accounts" in md
-    assert f"pilot of {n} book(s) of 1,200 accounts per arm" in md
+    assert f"rounded up: {n} book(s) of 2,400 accounts followed 30 days per arm (about {n * 2400:,} accounts" in md
+    assert f"pilot of {n} book(s) of 2,400 accounts per arm" in md
     assert f"| sd_diff: sd of the paired differences | {format_number(sd)} |" in md
     assert f"| n per arm (rounded up) | {n} |" in md
 

@@ -5,7 +5,8 @@ Design
 * **Scenario** (:func:`equivalence_scenario`): every mechanism active — the three default
   latent segments with stronger self-excitation (δ11 = 12 a year, half the default
   probability of a full payment, so partial repayments and the jumps of λ they cause
-  weigh on the KPIs), regimes and a stress shock (days 20–44), entry in M1..M6 so charge-off
+  weigh on the KPIs), regimes and a stress shock (days 20–44), bankruptcy notices and the
+  fading of a contact's effect with DPD (the defaults), entry in M1..M6 so charge-off
   happens within the horizon, promises, instalment plans and settlements (seed-champion),
   opt-outs, complaints (sensitivity ×10), churn, collector teams at capacity (2 callers with
   200 minutes, 2 field agents) and the US Regulation F rules plus three extra rules

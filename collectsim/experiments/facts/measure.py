@@ -117,7 +117,10 @@ def run_variant(scenario: Scenario, policy, seed: int) -> RunOutcome:
             reached[ids] = day
             balance_30[ids] = pop.balance[new]
             dpd_30[ids] = pop.dpd[new]
-    # an account charged off the day it would first be seen at 31+ DPD (a charge-off DPD ≤ 31)
+    # an account charged off before it is seen at 31+ DPD (a charge-off DPD ≤ 31, or a bankruptcy
+    # notice: docs/model.md §3.4) counts as reaching it the day it is charged off, with its
+    # charged-off balance (a bankrupt account stops paying and would pass 30 DPD before the
+    # lender's charge-off, within 60 days of the notice)
     co = pop.status == CHARGED_OFF
     late = co & (reached[pop.account_id] < 0)
     reached[pop.account_id[late]] = pop.resolved_day[late]

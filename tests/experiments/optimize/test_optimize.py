@@ -104,16 +104,18 @@ def capped(tmp_path_factory):
 
 
 def known_scenario(accounts=1500, days=40) -> dict:
-    """One segment, one tier; SMS is the only treatment. Each SMS costs 15 and delivers 0.4
-    effort units: more SMS cure more and sooner, with diminishing returns, until the cost
-    wins — the net value peaks at about 2 SMS a week (by brute force below)."""
+    """One segment, one tier; SMS is the only treatment. Each SMS costs 15 and delivers 0.5
+    effort units, at any DPD (no fading of the effect): more SMS cure more and sooner, with
+    diminishing returns, until the cost wins — the net value peaks at 1-2 SMS a week (by brute
+    force below)."""
     return {
         "portfolio": {"accounts": accounts, "horizon_days": days},
         "segments": [{"name": "all", "share": 1.0, "lambda_inf_per_year": 6.0, "clv": 0.0}],
         "scoring": {"tier_names": ["all"], "tier_cutoffs": []},
         "teams": [{"name": "phone", "headcount": 1, "cost_per_day": 0.0},
                   {"name": "field", "headcount": 0, "cost_per_day": 0.0}],
-        "channels": {"sms": {"cost_per_contact": 15.0, "effect": 0.4}},
+        "channels": {"sms": {"cost_per_contact": 15.0, "effect": 0.5}},
+        "behaviour": {"effect_half_life_dpd": 0.0},
     }
 
 
