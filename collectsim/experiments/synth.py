@@ -69,9 +69,10 @@ class _Recorder:
             self.payments.append({"account": o.payment_account, "day": np.full(k, o.day, dtype=np.int32),
                                   "amount": o.payment_amount})
 
-    @staticmethod
-    def _join(parts: list[dict[str, np.ndarray]], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
-        return {c: np.concatenate([p[c] for p in parts]) if parts else np.zeros(0) for c in columns}
+
+def _join(parts: list[dict[str, np.ndarray]], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Each column's days joined into one array."""
+    return {c: np.concatenate([p[c] for p in parts]) if parts else np.zeros(0) for c in columns}
 
 
 def synthesize(exp: Experiment, folder: str | Path, *, policy: str, seed: int, fmt: str = "csv") -> dict:
@@ -98,14 +99,14 @@ def synthesize(exp: Experiment, folder: str | Path, *, policy: str, seed: int, f
         "tier": pop.tier.astype(np.int32),
     })
     model.run_for(days)
-    c = rec._join(rec.contacts, ("account", "day", "hour", "channel", "outcome", "complaint", "opt_out"))
+    c = _join(rec.contacts, ("account", "day", "hour", "channel", "outcome", "complaint", "opt_out"))
     contacts = pd.DataFrame({
         "account": c["account"].astype(np.int64), "day": c["day"].astype(np.int32), "hour": c["hour"].astype(np.int32),
         "channel": pd.Categorical.from_codes(c["channel"].astype(np.int8), categories=list(CHANNELS)),
         "outcome": pd.Categorical.from_codes(c["outcome"].astype(np.int8), categories=list(CONTACT_OUTCOMES)),
         "complaint": c["complaint"].astype(bool), "opt_out": c["opt_out"].astype(bool),
     })
-    p = rec._join(rec.payments, ("account", "day", "amount"))
+    p = _join(rec.payments, ("account", "day", "amount"))
     payments = pd.DataFrame({"account": p["account"].astype(np.int64), "day": p["day"].astype(np.int32),
                              "amount": p["amount"].astype(np.int64) / 100.0})
     order = np.argsort(pop.account_id, kind="stable")  # (the horizon put every account back in its slot)

@@ -206,8 +206,10 @@ def read_history(folder: str | Path, *, ignore_extra_columns: bool = False) -> H
     meta = _meta(folder)
     start = meta.get("start_date")
     frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
     for table in TABLES:
         path = _file(folder, table)
+        files[table.name] = path.name if path is not None else table.name
         if path is None:
             frames[table.name] = pd.DataFrame({c.name: pd.Series(dtype=object) for c in table.columns if c.required})
             continue
@@ -237,13 +239,12 @@ def read_history(folder: str | Path, *, ignore_extra_columns: bool = False) -> H
             for c in table.columns if c.name in names
         })
     h = History(frames["accounts"], frames["payments"], frames["contacts"], frames["outcomes"], 0, meta)
-    _cross_checks(folder, h)
+    _cross_checks(files, h)
     return h
 
 
-def _cross_checks(folder: Path, h: History) -> None:
-    """Checks across rows and tables; sets ``h.days``."""
-    suffix = {t.name: _file(folder, t).name if _file(folder, t) else t.name for t in TABLES}
+def _cross_checks(suffix: dict[str, str], h: History) -> None:
+    """Checks across rows and tables (``suffix``: each table's file name); sets ``h.days``."""
     acc = h.accounts
     ids = acc["account"].to_numpy()
     order = np.argsort(ids, kind="stable")

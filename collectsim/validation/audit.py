@@ -782,6 +782,7 @@ def _sorted_columns(account, day, hour, seq, code, connected, reached, opted, ha
 # --------------------------------------------------------------------------------------
 
 _NO_CONVERSATION = np.int32(-(1 << 30))  # the day of "no conversation yet": far past
+_NO_STATE = (np.zeros((0, 0), dtype=np.int32), np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.uint8))
 
 
 @njit
@@ -990,7 +991,7 @@ class StreamingAudit:
             elif ch.test == _OPT_OUT:
                 v = _day_opt_out(account, code, opted, self._scope_bit[k], st[0])
             elif ch.test in (_ATTEMPTS, _CONNECTED):
-                ring, pos, seen = st if st else (np.zeros((0, 0), dtype=np.int32),) + (np.zeros(0, dtype=np.uint8),) * 2
+                ring, pos, seen = st or _NO_STATE  # a cap of 0 remembers nothing
                 v = _day_cap(day, account, code, connected, self._counted[k], ch.test == _CONNECTED, ch.cap, ch.days,
                              ring, pos, seen)
             else:

@@ -651,24 +651,27 @@ class SearchSpace:
 
     def describe(self) -> list[dict[str, Any]]:
         """The parameters as plain data (for provenance and reports)."""
-        out = []
-        for p in self.parameters:
-            d: dict[str, Any] = {"name": p.name, "field": p.field, "mode": p.mode}
-            if not p.info.table:
-                d["cells"] = [f"{self.tier_names[t]}/{BUCKETS[b]}" for t, b in p.points]
-            for k in ("low", "high", "step", "value", "tie", "scale"):
-                v = getattr(p, k)
-                if v is not None:
-                    d[k] = v
-            if p.choices is not None:
-                d["choices"] = list(p.choices)
-            if p.log:
-                d["log"] = True
-            out.append(d)
-        return out
+        return [_describe(p, None if p.info.table else [f"{self.tier_names[t]}/{BUCKETS[b]}" for t, b in p.points])
+                for p in self.parameters]
 
     def __repr__(self) -> str:
         return f"SearchSpace({len(self.searched)} searched of {len(self.parameters)} parameters)"
+
+
+def _describe(p: Parameter, cells: list[str] | None = None) -> dict[str, Any]:
+    """One parameter as plain data (``cells``: the rule-table cells it sets, if any)."""
+    d: dict[str, Any] = {"name": p.name, "field": p.field, "mode": p.mode}
+    if cells is not None:
+        d["cells"] = cells
+    for k in ("low", "high", "step", "value", "tie", "scale"):
+        v = getattr(p, k)
+        if v is not None:
+            d[k] = v
+    if p.choices is not None:
+        d["choices"] = list(p.choices)
+    if p.log:
+        d["log"] = True
+    return d
 
 
 def _root_values(p: Parameter) -> list:
@@ -799,19 +802,7 @@ class SpecSpace(SearchSpace):
 
     def describe(self) -> list[dict[str, Any]]:
         """The parameters as plain data (for provenance and reports)."""
-        out = []
-        for p in self.parameters:
-            d: dict[str, Any] = {"name": p.name, "field": p.field, "mode": p.mode}
-            for k in ("low", "high", "step", "value", "tie", "scale"):
-                v = getattr(p, k)
-                if v is not None:
-                    d[k] = v
-            if p.choices is not None:
-                d["choices"] = list(p.choices)
-            if p.log:
-                d["log"] = True
-            out.append(d)
-        return out
+        return [_describe(p) for p in self.parameters]
 
     def __repr__(self) -> str:
         return f"SpecSpace({len(self.searched)} searched of {len(self.parameters)} parameters)"
