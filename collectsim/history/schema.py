@@ -63,8 +63,8 @@ TABLES: tuple[Table, ...] = (
         Column("dpd", "int", True, "days past due at entry", low=0, high=3650),
         Column("product", "category", True, "card, instalment or recovery", values=PRODUCTS),
         Column("instalment", "money", True, "the monthly amount due"),
-        Column("score", "float", False, "the lender's risk score at entry (higher: riskier)"),
-        Column("tier", "int", False, "the risk tier the strategy used (0: lowest risk)", low=0, high=99),
+        Column("score", "float", False, "the lender's score at entry (collectsim's: the estimated chance of paying within 30 days; higher: safer)"),
+        Column("tier", "int", False, "the risk tier the strategy used: an index into the experiment's scoring.tier_names (default 0 high, 1 medium, 2 low risk)", low=0, high=99),
     )),
     Table("payments", True, "one row per payment received", (
         Column("account", "id", True, "account number (in accounts)"),
