@@ -1,0 +1,16 @@
+"""``collectsim calibrate``: fit the simulator to a lender's collections history (docs/data.md).
+
+The parts, data flowing one way (history → estimates → fitted experiment → checks):
+
+- ``state``: the accounts' observable state replayed from the history (DPD and bucket at
+  each contact and day), which the other parts condition on;
+- ``observed``: the strategy the lender actually ran, as a rule-table policy
+  (``observed_policy.toml``);
+- ``likelihood``: maximum-likelihood fits of what the contact table identifies (reach,
+  right-party contact, opt-outs, complaints) with standard errors;
+- ``statistics``: the history's statistics that a fit is judged by (recovery curve, roll
+  rates, contact and RPC rates by channel × hour, promises, complaints, opt-outs), for the
+  data and for histories simulated from the fitted experiment, and the backtest;
+- ``calibrate``: the job that writes ``experiment.toml``, ``fit.json``,
+  ``observed_policy.toml`` and the fit report.
+"""
