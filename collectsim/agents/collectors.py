@@ -227,7 +227,10 @@ def _radix_argsort(key, nbytes):
 @njit
 def _deal(order, minutes, reached, h, budget, done, who, used, attempts, conversations):
     """Deal the ordered queue round robin (rank r to collector r mod h); each collector works
-    its share in order until the next attempt no longer fits in its minutes."""
+    its share in order while it has minutes left: it starts the next attempt when its minutes
+    used are below its budget, and the attempt runs to its end (a conversation is not cut
+    off). Whether an attempt is made never depends on how it will end (a dialer does not
+    know who will answer), so the contact log is not selected on its outcomes."""
     stopped = np.zeros(h, dtype=np.bool_)
     n_stopped = 0
     for r in range(len(order)):
@@ -235,7 +238,7 @@ def _deal(order, minutes, reached, h, budget, done, who, used, attempts, convers
         if stopped[c]:
             continue
         q = order[r]
-        if used[c] + minutes[q] <= budget + 1e-9:
+        if used[c] < budget - 1e-9:
             used[c] += minutes[q]
             done[q] = True
             who[q] = c

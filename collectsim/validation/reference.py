@@ -49,7 +49,7 @@ Conventions the engine fixes and the reference follows
   if another rule or the collectors' minutes then stopped them (conservative).
 * A collector team sorts its queue by priority (ties: account, then hour, then request
   order), deals it round robin to its collectors, and each collector works its share in
-  order until the next attempt no longer fits in its minutes.
+  order while its minutes used are below its budget (the last attempt runs to its end).
 """
 
 from __future__ import annotations
@@ -182,10 +182,11 @@ class ReferenceCollector(mesa.Agent):
         self.conversations_total = 0
 
     def work(self, queue: list[Contact]) -> None:
-        """Make the attempts of ``queue`` in order until the next one does not fit."""
+        """Make the attempts of ``queue`` in order while minutes are left (the last one runs to
+        its end: starting an attempt never depends on how it will end)."""
         self.minutes_used = 0.0
         for c in queue:
-            if self.minutes_used + c.minutes > self.minutes_per_day + 1e-9:
+            if self.minutes_used >= self.minutes_per_day - 1e-9:
                 break
             self.minutes_used += c.minutes
             c.done = True

@@ -1,0 +1,414 @@
+"""Maximum-likelihood fits of what a collections history's contact table identifies.
+
+Each fit is the likelihood of the engine's own law (docs/model.md §5), conditional on what
+the department observed, so it is exact for a history the engine made and an honest
+approximation for a lender's:
+
+- **reach** (:func:`fit_connect`): ``P(connect) = min(1, connect_c · hour_c[h] · ρ_i)`` with
+  the account's reachability ``ρ_i`` lognormal with mean 1 and log-sd σ (a random effect
+  shared by all of the account's contacts, integrated by Gauss–Hermite quadrature). Which
+  accounts are contacted, and how often, depends only on what was observed (their DPD,
+  tier, payments, earlier outcomes), so the selection is ignorable and the marginal
+  likelihood of each account's connects is the right one. Only ``connect_c · hour_c[h]`` is
+  identified; the hour with the most attempts keeps the base experiment's multiplier, and
+  ``connect_c`` and the other hours' multipliers follow.
+- **right party** (:func:`fit_right_party`): ``P(RPC | connect) = right_party_c ·
+  exp(−answer_fatigue · I)``, a binomial GLM with a log link (statsmodels) on the connects;
+  ``I`` is the account's irritation as the day began, replayed from its earlier contacts
+  (:func:`day_start_state`) with the base's per-channel irritation and half-life.
+- **opt-outs** (:func:`fit_optout`): ``P(opt-out | RPC) = optout_c · exp(k_O · I)``, the same
+  GLM on the right-party contacts of channels with an opt-out.
+- **complaints** (:func:`fit_complaints`): ``P(complaint) = base · s · w_c · (1 + k_I · I) ·
+  ooh^[h ∉ 8–21) · opt^[opted out of c]`` on every contact (statsmodels
+  ``GenericLikelihoodModel``); the sensitivity ``s`` and the channel weights ``w_c`` keep the
+  base's values (only their product with ``base`` is identified).
+
+Every estimate carries its standard error (the inverse observed information), a 95 %
+interval (on the log scale for positive parameters) and whether the data identify it: a
+parameter is *identified* when its fit saw at least :data:`MIN_EVENTS` events of each kind
+and its interval is finite and narrower than the parameter's allowed range. One that is
+not keeps its prior (the base experiment's value) and says why — never a made-up precision.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from collectsim.history.schema import CONTACT_OUTCOMES
+from collectsim.kernels import njit
+from collectsim.vocabulary.channels import CHANNELS
+
+__all__ = ["Estimate", "MIN_EVENTS", "day_start_state", "fit_connect", "fit_right_party", "fit_optout",
+           "fit_complaints", "fit_contacts"]
+
+#: Fewest events of each kind (successes and failures) a fit needs before it calls a parameter identified.
+MIN_EVENTS = 10
+_Z = 1.959963984540054
+_NODES = 24  # Gauss–Hermite nodes for the reachability random effect
+_CONNECT = CONTACT_OUTCOMES.index("connect")
+_RPC = CONTACT_OUTCOMES.index("rpc")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One fitted parameter, named by its dotted path in the experiment file.
+
+    ``estimate`` is what the fitted experiment uses (the prior when not identified);
+    ``se`` and ``ci95`` are None when not identified; ``method`` says how it was fitted and
+    on what it is conditional; ``note`` why a parameter is not identified."""
+
+    name: str
+    estimate: float
+    se: float | None
+    ci95: tuple[float, float] | None
+    method: str
+    identified: bool
+    prior: float
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        """The ``fit.json`` entry."""
+        d = {"estimate": self.estimate, "se": self.se, "ci95": list(self.ci95) if self.ci95 else None,
+             "method": self.method, "identified": self.identified, "prior": self.prior}
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+def _not_identified(name: str, prior: float, method: str, why: str) -> Estimate:
+    return Estimate(name, float(prior), None, None, method, False, float(prior), why)
+
+
+def _log_scale(name, log_est, log_se, prior, method, bounds, events_ok, why_events) -> Estimate:
+    """An estimate fitted on the log scale: interval exp(log ± z·se), se by the delta method."""
+    if not events_ok:
+        return _not_identified(name, prior, method, why_events)
+    if not (np.isfinite(log_est) and np.isfinite(log_se) and log_se > 0):
+        return _not_identified(name, prior, method, "the information matrix is singular here")
+    est = math.exp(log_est)
+    lo, hi = math.exp(log_est - _Z * log_se), math.exp(log_est + _Z * log_se)
+    return _bounded(name, est, est * log_se, (lo, hi), prior, method, bounds)
+
+
+def _bounded(name, est, se, ci, prior, method, bounds) -> Estimate:
+    lo_b, hi_b = bounds
+    if not (np.isfinite(ci[0]) and np.isfinite(ci[1])) or (ci[1] - ci[0]) >= (hi_b - lo_b):
+        return _not_identified(name, prior, method, "its 95 % interval is as wide as the allowed range")
+    return Estimate(name, float(est), float(se), (float(ci[0]), float(ci[1])), method, True, float(prior))
+
+
+def _linear(name, est, se, prior, method, bounds, events_ok, why_events) -> Estimate:
+    if not events_ok:
+        return _not_identified(name, prior, method, why_events)
+    if not (np.isfinite(est) and np.isfinite(se) and se > 0):
+        return _not_identified(name, prior, method, "the information matrix is singular here")
+    return _bounded(name, est, se, (est - _Z * se, est + _Z * se), prior, method, bounds)
+
+
+# ----------------------------------------------------------------- replayed contact state --
+@njit
+def _day_start(acc, day, chan, opt_flag, irr_c, decay):
+    n = len(acc)
+    irr = np.empty(n)
+    opted = np.zeros(n, dtype=np.uint8)
+    j = 0
+    while j < n:
+        a = acc[j]
+        cur, cur_opt, cur_day = 0.0, np.uint8(0), -1
+        while j < n and acc[j] == a:
+            d = day[j]
+            if cur_day >= 0:
+                cur *= decay ** (d - cur_day)
+            add, new_opt = 0.0, cur_opt
+            while j < n and acc[j] == a and day[j] == d:
+                irr[j] = cur
+                opted[j] = cur_opt
+                add += irr_c[chan[j]]
+                if opt_flag[j]:
+                    new_opt |= np.uint8(1 << chan[j])
+                j += 1
+            cur += add
+            cur_opt = new_opt
+            cur_day = d
+    return irr, opted
+
+
+def day_start_state(contacts, irritation_per_channel: np.ndarray, half_life_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each contact's account state as its day began, replayed from the account's earlier
+    contacts as the engine keeps it (docs/model.md §5.2): the irritation ``I`` (each executed
+    contact adds its channel's irritation; ``I`` halves every ``half_life_days``) and whether
+    the debtor had opted out of the contact's channel. Returns ``(irritation, opted_out)``
+    in the rows' order."""
+    acc = contacts["account"].to_numpy(np.int64)
+    day = contacts["day"].to_numpy(np.int64)
+    chan = _channel_codes(contacts)
+    order = np.lexsort((day, acc))
+    decay = 2.0 ** (-1.0 / half_life_days)
+    irr_s, opt_s = _day_start(acc[order], day[order], chan[order], contacts["opt_out"].to_numpy(bool)[order],
+                              np.asarray(irritation_per_channel, dtype=np.float64), decay)
+    irr = np.empty_like(irr_s)
+    opt = np.empty_like(opt_s)
+    irr[order], opt[order] = irr_s, opt_s
+    opted = ((opt >> chan.astype(np.uint8)) & 1).astype(bool)
+    return irr, opted
+
+
+def _channel_codes(contacts) -> np.ndarray:
+    import pandas as pd
+
+    return pd.Categorical(contacts["channel"].astype(str), categories=list(CHANNELS)).codes.astype(np.int64)
+
+
+def _outcome_codes(contacts) -> np.ndarray:
+    import pandas as pd
+
+    return pd.Categorical(contacts["outcome"].astype(str), categories=list(CONTACT_OUTCOMES)).codes.astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- reach ----
+def _connect_loglik(theta, cell, n, y, starts, count, x, w, n_cells):
+    q = np.exp(theta[:n_cells])
+    s = theta[n_cells]
+    rho = np.exp(s * math.sqrt(2.0) * x - 0.5 * s * s)
+    p = np.minimum(q[cell][:, None] * rho[None, :], 1.0 - 1e-12)
+    ll = y[:, None] * np.log(p) + (n - y)[:, None] * np.log1p(-p)
+    per = np.add.reduceat(ll, starts, axis=0) + np.log(w)[None, :]
+    m = per.max(axis=1, keepdims=True)
+    return float(count @ (m[:, 0] + np.log(np.exp(per - m).sum(axis=1))))
+
+
+def fit_connect(contacts, scenario) -> list[Estimate]:
+    """``channels.<c>.connect``, the observed hours' ``connect_by_hour`` and the segments'
+    ``reachability_sigma`` (one σ for all: segments are not observed) by marginal maximum
+    likelihood (see the module's docstring). Accounts with the same contacts-by-cell pattern
+    are pooled (a weight), so the cost grows with the patterns, not the accounts."""
+    from scipy.optimize import minimize
+    from statsmodels.tools.numdiff import approx_hess3
+
+    import pandas as pd
+
+    chan = _channel_codes(contacts)
+    hit = (_outcome_codes(contacts) >= _CONNECT).astype(np.int64)
+    hour = contacts["hour"].to_numpy(np.int64)
+    cell_id = chan * 24 + hour
+    cells, cell_ix = np.unique(cell_id, return_inverse=True)
+    k = len(cells)
+    df = pd.DataFrame({"a": contacts["account"].to_numpy(np.int64), "c": cell_ix, "y": hit})
+    g = df.groupby(["a", "c"], sort=True)["y"].agg(["size", "sum"]).reset_index()
+    # pool accounts with the same pattern: a pattern is the account's (cell, n, y) rows
+    acc = g["a"].to_numpy()
+    key = g["c"].to_numpy() * 1_000_003 + g["size"].to_numpy() * 1009 + g["sum"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, acc[1:] != acc[:-1]])
+    pattern = [tuple(key[s:e]) for s, e in zip(starts, np.r_[starts[1:], len(acc)])]
+    uniq, first, counts = {}, [], []
+    for i, pat in enumerate(pattern):
+        if pat in uniq:
+            counts[uniq[pat]] += 1
+        else:
+            uniq[pat] = len(first)
+            first.append(i)
+            counts.append(1)
+    ends = np.r_[starts[1:], len(acc)]
+    rows = np.concatenate([np.arange(starts[i], ends[i]) for i in first]) if first else np.zeros(0, np.int64)
+    lengths = np.array([ends[i] - starts[i] for i in first], dtype=np.int64)
+    ustarts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
+    cell_r, n_r, y_r = g["c"].to_numpy()[rows], g["size"].to_numpy()[rows].astype(float), g["sum"].to_numpy()[rows].astype(float)
+    count = np.asarray(counts, dtype=float)
+    x, w = np.polynomial.hermite.hermgauss(_NODES)
+    w = w / math.sqrt(math.pi)
+
+    tot_n = np.bincount(cell_ix, minlength=k).astype(float)
+    tot_y = np.bincount(cell_ix, weights=hit, minlength=k)
+    rate = np.clip(tot_y / np.maximum(tot_n, 1), 1e-4, 1 - 1e-4)
+    sigmas = [seg.reachability_sigma for seg in scenario.segments]
+    s0 = float(np.mean(sigmas))
+    theta0 = np.r_[np.log(rate), max(s0, 0.05)]
+    f = lambda th: -_connect_loglik(th, cell_r, n_r, y_r, ustarts, count, x, w, k)  # noqa: E731
+    bounds = [(math.log(1e-6), math.log(10.0))] * k + [(1e-3, 3.0)]
+    res = minimize(f, theta0, method="L-BFGS-B", bounds=bounds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hess = approx_hess3(res.x, f)
+        try:
+            cov = np.linalg.inv(hess)
+        except np.linalg.LinAlgError:
+            cov = np.full_like(hess, np.nan)
+    se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+    method = ("marginal maximum likelihood, connects given the account's lognormal reachability "
+              "(Gauss-Hermite, 24 nodes)")
+    out: list[Estimate] = []
+    for c in np.unique(cells // 24):
+        name = CHANNELS[c]
+        spec = scenario.channels[name]
+        mine = np.flatnonzero(cells // 24 == c)
+        ref = mine[np.argmax(tot_n[mine])]  # the channel's hour with most attempts keeps its prior multiplier
+        ref_h = int(cells[ref] % 24)
+        ref_mult = spec.connect_by_hour[ref_h]
+        ok = tot_y[ref] >= MIN_EVENTS and tot_n[ref] - tot_y[ref] >= MIN_EVENTS and ref_mult > 0
+        out.append(_log_scale(f"channels.{name}.connect", res.x[ref] - math.log(ref_mult) if ref_mult > 0 else np.nan,
+                              se[ref], spec.connect, method + f"; hour {ref_h} keeps its multiplier {ref_mult:g}",
+                              (0.0, 1.0), ok, f"fewer than {MIN_EVENTS} connects or misses at hour {ref_h}"))
+        for j in mine:
+            h = int(cells[j] % 24)
+            if j == ref:
+                continue
+            var = cov[j, j] + cov[ref, ref] - 2 * cov[j, ref]
+            ok_h = tot_y[j] >= MIN_EVENTS and tot_n[j] - tot_y[j] >= MIN_EVENTS
+            out.append(_log_scale(f"channels.{name}.connect_by_hour.{h}", res.x[j] - res.x[ref] + math.log(ref_mult),
+                                  math.sqrt(var) if var > 0 else np.nan, spec.connect_by_hour[h],
+                                  method + f"; relative to hour {ref_h}", (0.0, 10.0), ok_h,
+                                  f"fewer than {MIN_EVENTS} connects or misses at hour {h}"))
+    attempts = np.add.reduceat(n_r, ustarts) if len(ustarts) else np.zeros(0)
+    ok_s = bool((count[attempts >= 2].sum() >= MIN_EVENTS) and res.x[k] > 2e-3)
+    for i, seg in enumerate(scenario.segments):
+        out.append(_linear(f"segments.{i}.reachability_sigma", float(res.x[k]), float(se[k]), seg.reachability_sigma,
+                           method + "; one σ for every segment (segments are not observed)", (0.0, 3.0), ok_s,
+                           "at the boundary σ = 0 (no spread of reach between accounts)"))
+    return out
+
+
+# ---------------------------------------------------------------- right party, opt-outs ----
+def _glm_log(y, chan, irr, sign, names, priors, base_method, bounds_c, k_name, k_prior, k_bounds):
+    """Binomial GLM with a log link: log p = log θ_c + sign·k·I (statsmodels), one θ per channel."""
+    import statsmodels.api as sm
+
+    present = np.unique(chan)
+    X = np.column_stack([(chan == c).astype(float) for c in present] + [sign * irr])
+    events = {c: (int(y[chan == c].sum()), int((chan == c).sum() - y[chan == c].sum())) for c in present}
+    start = np.r_[[math.log(max(y[chan == c].mean(), 1e-6)) for c in present], 0.0]
+    est: list[Estimate] = []
+    fit = None
+    if y.sum() > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit = sm.GLM(y.astype(float), X, family=sm.families.Binomial(link=sm.families.links.Log())).fit(
+                    start_params=start, maxiter=100)
+            except Exception:  # noqa: BLE001 - a failed fit identifies nothing; said in the note below
+                fit = None
+    for i, c in enumerate(present):
+        name = names(CHANNELS[c])
+        ok = events[c][0] >= MIN_EVENTS and events[c][1] >= MIN_EVENTS
+        why = f"{events[c][0]} events in {sum(events[c])} trials (fewer than {MIN_EVENTS} of each)"
+        if fit is None:
+            est.append(_not_identified(name, priors(CHANNELS[c]), base_method, "the fit did not converge"))
+            continue
+        est.append(_log_scale(name, float(fit.params[i]), float(fit.bse[i]), priors(CHANNELS[c]), base_method,
+                              bounds_c, ok, why))
+    n_ev = int(y.sum())
+    ok_k = fit is not None and n_ev >= MIN_EVENTS and len(y) - n_ev >= MIN_EVENTS and np.ptp(irr) > 0
+    if fit is None:
+        est.append(_not_identified(k_name, k_prior, base_method, "no events, or the fit did not converge"))
+    else:
+        est.append(_linear(k_name, float(fit.params[-1]), float(fit.bse[-1]), k_prior, base_method, k_bounds, ok_k,
+                           f"{n_ev} events (fewer than {MIN_EVENTS}) or no spread of irritation"))
+    return est
+
+
+def fit_right_party(contacts, scenario, irr: np.ndarray) -> list[Estimate]:
+    """``channels.<c>.right_party`` and ``behaviour.answer_fatigue`` from the connects."""
+    code = _outcome_codes(contacts)
+    conn = code >= _CONNECT
+    if not conn.any():
+        return []
+    chan = _channel_codes(contacts)[conn]
+    y = (code[conn] >= _RPC).astype(float)
+    return _glm_log(y, chan, irr[conn], -1.0, lambda c: f"channels.{c}.right_party",
+                    lambda c: scenario.channels[c].right_party,
+                    "maximum likelihood, binomial GLM with log link on the connects (statsmodels), irritation "
+                    "replayed with the base's per-channel irritation and half-life", (0.0, 1.0),
+                    "behaviour.answer_fatigue", scenario.behaviour.answer_fatigue, (0.0, 10.0))
+
+
+def fit_optout(contacts, scenario, irr: np.ndarray) -> list[Estimate]:
+    """``channels.<c>.optout_prob`` and ``behaviour.optout_irritation`` from the right-party
+    contacts of the channels that have an opt-out (a base ``optout_prob`` > 0 or an opt-out
+    in the data)."""
+    code = _outcome_codes(contacts)
+    chan_all = _channel_codes(contacts)
+    flag = contacts["opt_out"].to_numpy(bool)
+    has = {c for c, name in enumerate(CHANNELS) if scenario.channels[name].optout_prob > 0} | set(
+        np.unique(chan_all[flag]).tolist())
+    rows = (code >= _RPC) & np.isin(chan_all, sorted(has))
+    if not rows.any():
+        return []
+    return _glm_log(flag[rows].astype(float), chan_all[rows], irr[rows], 1.0, lambda c: f"channels.{c}.optout_prob",
+                    lambda c: scenario.channels[c].optout_prob,
+                    "maximum likelihood, binomial GLM with log link on the right-party contacts (statsmodels), "
+                    "irritation replayed with the base's per-channel irritation and half-life", (0.0, 1.0),
+                    "behaviour.optout_irritation", scenario.behaviour.optout_irritation, (0.0, 10.0))
+
+
+def fit_complaints(contacts, scenario, irr: np.ndarray, opted: np.ndarray) -> list[Estimate]:
+    """``behaviour.complaint_base``, ``complaint_irritation``, ``complaint_out_of_hours`` and
+    ``complaint_after_optout`` from every contact (see the module's docstring)."""
+    from statsmodels.base.model import GenericLikelihoodModel
+
+    b = scenario.behaviour
+    y = contacts["complaint"].to_numpy(bool).astype(float)
+    hour = contacts["hour"].to_numpy(np.int64)
+    ooh = ((hour < 8) | (hour >= 21)).astype(float)
+    opt = opted.astype(float)
+    chan = _channel_codes(contacts)
+    weight = np.array([scenario.channels[c].complaint_weight for c in CHANNELS])[chan]
+    scale = b.complaint_sensitivity
+    offset = np.log(np.maximum(weight * scale, 1e-300))
+    method = ("maximum likelihood, Bernoulli per contact (statsmodels GenericLikelihoodModel), the channels' "
+              "complaint weights and the sensitivity held at the base")
+    names = ["behaviour.complaint_base", "behaviour.complaint_irritation", "behaviour.complaint_out_of_hours",
+             "behaviour.complaint_after_optout"]
+    priors = [b.complaint_base, b.complaint_irritation, b.complaint_out_of_hours, b.complaint_after_optout]
+    use = [True, np.ptp(irr) > 0, bool(ooh.any() and (1 - ooh).any()), bool(opt.any() and (1 - opt).any())]
+    n_ev = int(y.sum())
+    ev = [n_ev, n_ev, int(y[ooh > 0].sum()), int(y[opt > 0].sum())]
+
+    class _Complaints(GenericLikelihoodModel):
+        def loglikeobs(self, params):  # noqa: D102 - statsmodels' hook
+            full = np.array([params[free.index(i)] if i in free else fixed[i] for i in range(4)])
+            p = np.exp(full[0] + offset + full[2] * ooh + full[3] * opt) * np.maximum(1.0 + full[1] * irr, 1e-12)
+            p = np.clip(p, 1e-300, 1 - 1e-12)
+            return y * np.log(p) + (1 - y) * np.log1p(-p)
+
+    fixed = [math.log(b.complaint_base), b.complaint_irritation, math.log(b.complaint_out_of_hours),
+             math.log(b.complaint_after_optout)]
+    free = [i for i in range(4) if use[i] and (i < 2 or ev[i] >= 1)]
+    if n_ev < MIN_EVENTS:
+        return [_not_identified(n, p, method, f"{n_ev} complaints (fewer than {MIN_EVENTS})") for n, p in zip(names, priors)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = _Complaints(y, np.ones((len(y), 1)))
+        model.exog_names[:] = []
+        start = np.array([fixed[i] for i in free])
+        start[0] = math.log(max(n_ev / max(float(np.exp(offset).sum()), 1e-12), 1e-12))
+        fit = model.fit(start_params=start, method="bfgs", maxiter=500, disp=False)
+        bse = np.asarray(fit.bse)
+    out = []
+    bounds = [(0.0, 1.0), (0.0, 10.0), (1.0, 100.0), (1.0, 100.0)]
+    for i in range(4):
+        if i not in free:
+            out.append(_not_identified(names[i], priors[i], method, "no contacts that inform it"))
+            continue
+        j = free.index(i)
+        if i == 1:
+            out.append(_linear(names[i], float(fit.params[j]), float(bse[j]), priors[i], method, bounds[i],
+                               ev[i] >= MIN_EVENTS, f"{ev[i]} complaints (fewer than {MIN_EVENTS})"))
+        else:
+            out.append(_log_scale(names[i], float(fit.params[j]), float(bse[j]), priors[i], method, bounds[i],
+                                  ev[i] >= MIN_EVENTS, f"{ev[i]} complaints among the contacts that inform it "
+                                                      f"(fewer than {MIN_EVENTS})"))
+    return out
+
+
+def fit_contacts(contacts, scenario) -> list[Estimate]:
+    """Every fit of this module on a history's contacts, conditional on the base scenario's
+    other parameters (its per-channel irritation and half-life)."""
+    if len(contacts) == 0:
+        return []
+    per_channel = np.array([scenario.channels[c].irritation for c in CHANNELS])
+    irr, opted = day_start_state(contacts, per_channel, scenario.behaviour.irritation_half_life_days)
+    return (fit_connect(contacts, scenario) + fit_right_party(contacts, scenario, irr)
+            + fit_optout(contacts, scenario, irr) + fit_complaints(contacts, scenario, irr, opted))
