@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "stylized_facts": "collectsim.api",
     "sweep_experiment": "collectsim.api",
     "synthesize_history": "collectsim.api",
+    "calibrate_history": "collectsim.api",
     "read_history": "collectsim.history",
     "dashboard_app": "collectsim.api",
     "serve_dashboard": "collectsim.api",

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # each job's machinery is imported when the job runs (a run n
     from collectsim.experiments.sweep import SweepResult
 
 __all__ = ["run_experiment", "compare_experiment", "optimize", "stylized_facts", "sweep_experiment", "synthesize_history",
+           "calibrate_history",
            "dashboard_app", "serve_dashboard"]
 
 
@@ -114,6 +115,41 @@ def synthesize_history(
     with result_folder(out_dir) as tmp:
         rows = synthesize(exp, tmp, policy=plan.policy_name, seed=plan.seed, fmt=fmt)
     return out_dir, rows
+
+
+def calibrate_history(
+    data: str | Path,
+    *,
+    out: str | Path | None = None,
+    base: str | Path | Experiment | None = None,
+    ignore_extra_columns: bool = False,
+    reps: int = 8,
+    seed: int = 0,
+    jobs: int = 1,
+) -> tuple[Path, dict]:
+    """Fit the simulator to a collections history and write the complete folder
+    (``collectsim calibrate``, docs/data.md): ``experiment.toml`` (runs as it is),
+    ``fit.json`` (every parameter: estimate, se, ci95, method, identified, prior),
+    ``observed_policy.toml``, the fit checks and backtest, ``report.html`` and ``report.md``.
+    ``base`` is the experiment whose other parameters the fit keeps (default: the default
+    book). Bad input (a history ``read_history`` refuses) is an :class:`InputError` and
+    nothing is written. Returns (folder, ``fit.json``'s content)."""
+    from collectsim.experiments.calibrate.calibrate import calibrate  # lazy: start-up time
+    from collectsim.history import read_history  # lazy: start-up time
+
+    read_history(data, ignore_extra_columns=ignore_extra_columns)  # refuse bad input before anything is made
+    if base is None:
+        base_exp = experiment_from_dict({}, name="default")
+    else:
+        base_exp = _experiment(base, None, None)
+    if reps < 2:
+        raise InputError(f"reps = {reps}: must be at least 2 (the bands need replications)")
+    out_dir = Path(out) if out is not None else default_out_dir("calibrate", Path(data).name)
+    with result_folder(out_dir) as tmp:
+        fit = calibrate(data, tmp, base=base_exp, ignore_extra_columns=ignore_extra_columns, reps=reps, seed=seed,
+                        jobs=jobs)
+        build_report(tmp)
+    return out_dir, fit
 
 
 def compare_experiment(

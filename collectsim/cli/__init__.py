@@ -16,13 +16,13 @@ import argparse
 import sys
 
 import collectsim
-from collectsim.cli import app, compare, dashboard, facts, optimize, run, schema, sweep, synth
+from collectsim.cli import app, calibrate, compare, dashboard, facts, optimize, run, schema, sweep, synth
 from collectsim.cli.args import Parser
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: sub-command name -> (help, add_arguments, handler), in the order ``--help`` lists them
-COMMANDS: dict[str, tuple] = {**run.COMMANDS, **optimize.COMMANDS, **compare.COMMANDS, **sweep.COMMANDS, **synth.COMMANDS, **facts.COMMANDS,
+COMMANDS: dict[str, tuple] = {**run.COMMANDS, **optimize.COMMANDS, **compare.COMMANDS, **sweep.COMMANDS, **synth.COMMANDS, **calibrate.COMMANDS, **facts.COMMANDS,
                               **schema.COMMANDS, **app.COMMANDS, **dashboard.COMMANDS}
 
 

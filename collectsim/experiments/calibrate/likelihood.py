@@ -6,7 +6,7 @@ approximation for a lender's:
 
 - **reach** (:func:`fit_connect`): ``P(connect) = min(1, connect_c · hour_c[h] · ρ_i)`` with
   the account's reachability ``ρ_i`` lognormal with mean 1 and log-sd σ (a random effect
-  shared by all of the account's contacts, integrated by Gauss–Hermite quadrature). Which
+  shared by all of the account's contacts, integrated on a fine grid). Which
   accounts are contacted, and how often, depends only on what was observed (their DPD,
   tier, payments, earlier outcomes), so the selection is ignorable and the marginal
   likelihood of each account's connects is the right one. Only ``connect_c · hour_c[h]`` is
@@ -48,7 +48,7 @@ __all__ = ["Estimate", "MIN_EVENTS", "day_start_state", "fit_connect", "fit_righ
 #: Fewest events of each kind (successes and failures) a fit needs before it calls a parameter identified.
 MIN_EVENTS = 10
 _Z = 1.959963984540054
-_NODES = 24  # Gauss–Hermite nodes for the reachability random effect
+_NODES = 161  # grid nodes for the reachability random effect (z in [−6, 6], Simpson's rule)
 _CONNECT = CONTACT_OUTCOMES.index("connect")
 _RPC = CONTACT_OUTCOMES.index("rpc")
 
@@ -170,15 +170,65 @@ def _outcome_codes(contacts) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- reach ----
-def _connect_loglik(theta, cell, n, y, starts, count, x, w, n_cells):
-    q = np.exp(theta[:n_cells])
-    s = theta[n_cells]
-    rho = np.exp(s * math.sqrt(2.0) * x - 0.5 * s * s)
-    p = np.minimum(q[cell][:, None] * rho[None, :], 1.0 - 1e-12)
-    ll = y[:, None] * np.log(p) + (n - y)[:, None] * np.log1p(-p)
-    per = np.add.reduceat(ll, starts, axis=0) + np.log(w)[None, :]
-    m = per.max(axis=1, keepdims=True)
-    return float(count @ (m[:, 0] + np.log(np.exp(per - m).sum(axis=1))))
+def _normal_grid(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights integrating against the standard normal on [−6, 6] (Simpson's rule,
+    renormalised). A fine grid rather than Gauss–Hermite: the integrand has a kink where
+    ``connect_c · hour_c[h] · ρ`` reaches 1, which spoils a Gaussian rule's accuracy and
+    the smoothness the standard errors need."""
+    z = np.linspace(-6.0, 6.0, n)
+    simpson = np.ones(n)
+    simpson[1:-1:2], simpson[2:-1:2] = 4.0, 2.0
+    w = simpson * np.exp(-0.5 * z * z)
+    return z, w / w.sum()
+
+
+@njit
+def _connect_kernel(log_q, s, cell, n, y, starts, ends, count, z, log_w):
+    """Weighted log-likelihood of the account patterns and its gradient in (log q, σ).
+
+    For pattern i and node k: ℓ_ik = Σ_r y_r log p_rk + (n_r − y_r) log(1 − p_rk) with
+    p_rk = min(q_c(r) ρ_k, 1 − ε), ρ_k = exp(σ z_k − σ²/2); L_i = log Σ_k w_k e^{ℓ_ik}.
+    Where p < 1 − ε, ∂ℓ/∂log q_c = Σ_{r in c} g_rk and ∂ℓ/∂σ = (z_k − σ) Σ_r g_rk with
+    g = y − (n − y) p / (1 − p); a clipped p has no derivative."""
+    n_cells = len(log_q)
+    m = len(z)
+    total = 0.0
+    grad = np.zeros(n_cells + 1)
+    q = np.exp(log_q)
+    rho = np.exp(s * z - 0.5 * s * s)
+    cap = 1.0 - 1e-12
+    ll = np.empty(m)
+    gq = np.empty((m, n_cells))
+    gs = np.empty(m)
+    for i in range(len(starts)):
+        ll[:] = log_w
+        gq[:, :] = 0.0
+        gs[:] = 0.0
+        for r in range(starts[i], ends[i]):
+            c = cell[r]
+            nr, yr = n[r], y[r]
+            for k in range(m):
+                p = q[c] * rho[k]
+                if p >= cap:
+                    p = cap
+                    ll[k] += yr * math.log(p) + (nr - yr) * math.log1p(-p)
+                else:
+                    ll[k] += yr * math.log(p) + (nr - yr) * math.log1p(-p)
+                    g = yr - (nr - yr) * p / (1.0 - p)
+                    gq[k, c] += g
+                    gs[k] += g * (z[k] - s)
+        top = ll.max()
+        acc = 0.0
+        for k in range(m):
+            ll[k] = math.exp(ll[k] - top)
+            acc += ll[k]
+        total += count[i] * (top + math.log(acc))
+        for k in range(m):
+            post = count[i] * ll[k] / acc
+            for c in range(n_cells):
+                grad[c] += post * gq[k, c]
+            grad[n_cells] += post * gs[k]
+    return total, grad
 
 
 def fit_connect(contacts, scenario) -> list[Estimate]:
@@ -187,7 +237,7 @@ def fit_connect(contacts, scenario) -> list[Estimate]:
     likelihood (see the module's docstring). Accounts with the same contacts-by-cell pattern
     are pooled (a weight), so the cost grows with the patterns, not the accounts."""
     from scipy.optimize import minimize
-    from statsmodels.tools.numdiff import approx_hess3
+    from statsmodels.tools.numdiff import approx_fprime
 
     import pandas as pd
 
@@ -218,8 +268,10 @@ def fit_connect(contacts, scenario) -> list[Estimate]:
     ustarts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
     cell_r, n_r, y_r = g["c"].to_numpy()[rows], g["size"].to_numpy()[rows].astype(float), g["sum"].to_numpy()[rows].astype(float)
     count = np.asarray(counts, dtype=float)
-    x, w = np.polynomial.hermite.hermgauss(_NODES)
-    w = w / math.sqrt(math.pi)
+    z, w = _normal_grid(_NODES)
+    log_w = np.log(w)
+    uends = ustarts + lengths
+    cell_r = cell_r.astype(np.int64)
 
     tot_n = np.bincount(cell_ix, minlength=k).astype(float)
     tot_y = np.bincount(cell_ix, weights=hit, minlength=k)
@@ -227,19 +279,23 @@ def fit_connect(contacts, scenario) -> list[Estimate]:
     sigmas = [seg.reachability_sigma for seg in scenario.segments]
     s0 = float(np.mean(sigmas))
     theta0 = np.r_[np.log(rate), max(s0, 0.05)]
-    f = lambda th: -_connect_loglik(th, cell_r, n_r, y_r, ustarts, count, x, w, k)  # noqa: E731
+    def f(th):
+        v, g = _connect_kernel(th[:k].copy(), float(th[k]), cell_r, n_r, y_r, ustarts, uends, count, z, log_w)
+        return -v, -g
+
     bounds = [(math.log(1e-6), math.log(10.0))] * k + [(1e-3, 3.0)]
-    res = minimize(f, theta0, method="L-BFGS-B", bounds=bounds)
+    res = minimize(f, theta0, method="L-BFGS-B", jac=True, bounds=bounds)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        hess = approx_hess3(res.x, f)
+        hess = approx_fprime(res.x, lambda th: f(th)[1], centered=True)
+        hess = 0.5 * (hess + hess.T)
         try:
             cov = np.linalg.inv(hess)
         except np.linalg.LinAlgError:
             cov = np.full_like(hess, np.nan)
     se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     method = ("marginal maximum likelihood, connects given the account's lognormal reachability "
-              "(Gauss-Hermite, 24 nodes)")
+              "(161-node grid)")
     out: list[Estimate] = []
     for c in np.unique(cells // 24):
         name = CHANNELS[c]

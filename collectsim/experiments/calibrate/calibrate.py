@@ -1,0 +1,254 @@
+"""The calibration job: a history in, a fitted experiment and the evidence for it out.
+
+:func:`fit_history` estimates what the history identifies and returns the fitted
+experiment's configuration with one :class:`~collectsim.experiments.calibrate.likelihood.Estimate`
+per parameter; :func:`calibrate` writes the folder (``docs/data.md``, "Calibration").
+
+What is estimated, and how:
+
+- the **book** (moments of the accounts table): its size, the window, the product, the
+  monthly due fraction (instalment / balance), the opening stock's shares by DPD bucket,
+  and a common scale of the segments' mean balances (the segments are not observed: their
+  ratios keep the base's values);
+- **contacts** (maximum likelihood, :mod:`~collectsim.experiments.calibrate.likelihood`):
+  reach by channel and hour and its spread between accounts, right-party contact and
+  answer fatigue, opt-outs and their growth with irritation, complaints;
+- everything else keeps the base experiment's value and is listed in ``fit.json`` as not
+  identified by this version, with the reason: the repayment intensity and its
+  heterogeneity, the ability regimes and the segments have no tractable likelihood in a
+  history (the regime and the segment are latent) and need simulation-based estimation;
+  promises, plans and settlements depend on the offer made, which a contact table does not
+  record.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from collectsim.errors import InputError
+from collectsim.experiments.calibrate.likelihood import Estimate, _Z, fit_contacts
+from collectsim.experiments.experiment import Experiment
+from collectsim.experiments.files import experiment_from_dict
+from collectsim.experiments.run import resolved_config
+from collectsim.history.read import History
+from collectsim.vocabulary.accounts import BUCKETS, dpd_buckets
+
+__all__ = ["calibrate", "fit_history", "set_dotted", "NOT_ESTIMATED", "fitted_experiment"]
+
+#: Parameters this version does not estimate (they keep the base's value), with the reason.
+NOT_ESTIMATED: dict[str, str] = {
+    "lambda_inf_per_year": "the repayment intensity's level: latent regimes and segments, no tractable likelihood "
+                           "(needs simulated moments)",
+    "lambda_sigma": "the intensity's spread between accounts: needs simulated moments",
+    "p_full_payment": "the share of repayments that clear the arrears: depends on the latent segment",
+    "willingness_mean": "latent: only its product with the acceptance probabilities would be identified",
+    "share": "the segments' shares: the segment is latent (needs a mixture fit)",
+}
+_BEHAVIOUR_NOT_ESTIMATED = {
+    "ptp_accept": "a promise depends on the offer made, which the contact table does not record",
+    "ptp_keep": "keeping depends on the latent ability and willingness (needs simulated moments)",
+    "plan_accept": "a plan depends on the offer made, which the contact table does not record",
+    "plan_keep": "keeping depends on the latent ability (needs simulated moments)",
+    "settle_accept": "a settlement depends on the offer made, which the contact table does not record",
+}
+
+
+def set_dotted(config: dict, name: str, value) -> None:
+    """Set ``config``'s field at a dotted path (``segments.0.delta2``; list items by index)."""
+    parts = name.split(".")
+    node = config
+    for p in parts[:-1]:
+        node = node[int(p)] if isinstance(node, list) else node[p]
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _get_dotted(config: dict, name: str):
+    node = config
+    for p in name.split("."):
+        node = node[int(p)] if isinstance(node, list) else node[p]
+    return node
+
+
+def _book(h: History, base: Experiment) -> list[Estimate]:
+    """The book's size, window, product, due fraction, entry buckets and balance scale."""
+    a = h.accounts
+    sc = base.scenario
+    out = [
+        Estimate("portfolio.accounts", int(len(a)), None, None, "count of the accounts table", True,
+                 sc.portfolio.accounts),
+        Estimate("portfolio.horizon_days", int(h.days), None, None, "the history's window", True,
+                 sc.portfolio.horizon_days),
+    ]
+    products = a["product"].astype(str).value_counts()
+    out.append(Estimate("portfolio.product", products.index[0], None, None,
+                        "the most frequent product of the accounts table", True, sc.portfolio.product,
+                        "" if len(products) == 1 else f"{len(products)} products in the data; one book has one"))
+    bal = a["balance"].to_numpy(float)
+    inst = a["instalment"].to_numpy(float)
+    ok = bal > 0
+    if products.index[0] != "recovery" and ok.sum() >= 2:
+        ratio = inst[ok] / bal[ok]
+        est, se = float(ratio.mean()), float(ratio.std(ddof=1) / math.sqrt(ok.sum()))
+        out.append(Estimate("portfolio.monthly_due_fraction", est, se, (est - _Z * se, est + _Z * se),
+                            "mean of instalment / balance at entry", True, sc.portfolio.monthly_due_fraction))
+    stock = a[a["entry_day"].to_numpy() == 0]
+    if len(stock):
+        b = np.asarray(dpd_buckets(stock["dpd"].to_numpy(np.int64)))
+        n = len(stock)
+        for i, name in enumerate(BUCKETS):
+            k = int((b == i).sum())
+            prior = sc.portfolio.entry_buckets.get(name, 0.0)
+            if k == 0 and prior == 0:
+                continue
+            p = k / n
+            se = math.sqrt(max(p * (1 - p), 1e-12) / n)
+            out.append(Estimate(f"portfolio.entry_buckets.{name}", p, se, (max(p - _Z * se, 0.0), min(p + _Z * se, 1.0)),
+                                "share of the opening stock in the bucket (binomial)", True, prior))
+    if ok.sum() >= 2:
+        out += _balance_scale(bal, base, {e.name: e.estimate for e in out if e.name.startswith("portfolio.entry_buckets.")})
+    return out
+
+
+def _balance_scale(bal: np.ndarray, base: Experiment, buckets: dict) -> list[Estimate]:
+    """A common scale of the segments' mean balances, by simulated moments: the mean entry
+    balance of the data over that of a book drawn from the base (with the fitted entry
+    buckets: survivor selection changes the segments' mix by DPD), 20,000 accounts or the
+    data's size if larger; its standard error counts both samples."""
+    from collectsim.model import CollectionsModel  # lazy: start-up time
+    from collectsim.policies import prepare_policy  # lazy: start-up time
+
+    cfg = base.scenario.resolved()
+    n_sim = max(20_000, len(bal))
+    cfg["portfolio"]["accounts"] = n_sim
+    if buckets:
+        cfg["portfolio"]["entry_buckets"] = {k.rsplit(".", 1)[1]: v for k, v in buckets.items() if v > 0}
+    sim = experiment_from_dict(cfg, name="balance-moment").scenario
+    drawn = CollectionsModel(sim, prepare_policy("no-contact", sim), seed=0, log_contacts=False).borrowers.balance0 / 100.0
+    sim_mean = float(drawn.mean())
+    scale = float(bal.mean()) / sim_mean
+    rel = math.sqrt((bal.std(ddof=1) / bal.mean()) ** 2 / len(bal) + (drawn.std(ddof=1) / sim_mean) ** 2 / n_sim)
+    out = []
+    for i, s in enumerate(base.scenario.segments):
+        est, se = s.balance_mean * scale, s.balance_mean * scale * rel
+        out.append(Estimate(f"segments.{i}.balance_mean", est, se, (est - _Z * se, est + _Z * se),
+                            "simulated moments: a common scale of the base's segment means, matching the mean entry "
+                            "balance of a book drawn from the base (the segments' ratios keep the base's values: "
+                            "segments are not observed)", True, s.balance_mean))
+    return out
+
+
+def _not_estimated(base: Experiment) -> list[Estimate]:
+    sc = base.scenario
+    out = []
+    for i, s in enumerate(sc.segments):
+        for field, why in NOT_ESTIMATED.items():
+            v = getattr(s, field)
+            out.append(Estimate(f"segments.{i}.{field}", float(v), None, None, "not estimated (prior)", False,
+                                float(v), why))
+    for field, why in _BEHAVIOUR_NOT_ESTIMATED.items():
+        v = getattr(sc.behaviour, field)
+        out.append(Estimate(f"behaviour.{field}", float(v), None, None, "not estimated (prior)", False, float(v), why))
+    for j, v in enumerate(sc.regimes.ability):
+        out.append(Estimate(f"regimes.ability.{j}", float(v), None, None, "not estimated (prior)", False, float(v),
+                            "the ability regimes are latent (needs simulated moments)"))
+    return out
+
+
+def _clip_to_bounds(config: dict, base: Experiment, name: str, value):
+    """The value as the experiment file accepts it: inside the field's bounds."""
+    if name.startswith("channels.") and ".connect_by_hour." in name:
+        return float(min(max(value, 0.0), 10.0))
+    if isinstance(value, float):
+        for lo_key, lo in (("optout_prob", 0.0), ("right_party", 0.0), ("connect", 0.0)):
+            if name.endswith("." + lo_key):
+                return float(min(max(value, lo), 1.0))
+        if name.endswith(("answer_fatigue", "optout_irritation", "complaint_irritation", "reachability_sigma")):
+            return float(max(value, 0.0))
+        if name.endswith(("complaint_out_of_hours", "complaint_after_optout")):
+            return float(max(value, 1.0))
+    return value
+
+
+def fit_history(h: History, base: Experiment) -> tuple[dict, list[Estimate]]:
+    """The fitted experiment's configuration (``base``'s, with every identified estimate in
+    place, inside its bounds) and the estimates, book first, then contacts, then what this
+    version does not estimate."""
+    if len(h.accounts) == 0:
+        raise InputError("accounts: the history has no accounts")
+    estimates = _book(h, base) + fit_contacts(h.contacts, base.scenario) + _not_estimated(base)
+    config = resolved_config(base, base.run.policy or "seed-champion", base.run.seed, h.days)
+    for e in estimates:
+        if e.identified:
+            set_dotted(config, e.name, _clip_to_bounds(config, base, e.name, e.estimate))
+    return config, estimates
+
+
+def fitted_experiment(config: dict, *, name: str, base_dir: Path | None = None) -> Experiment:
+    """The fitted configuration as an :class:`Experiment` (validated as ``collectsim run`` would)."""
+    return experiment_from_dict(dict(config), name=name, base_dir=base_dir)
+
+
+def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_extra_columns: bool = False,
+              reps: int = 8, seed: int = 0, jobs: int = 1, split: float = 2 / 3) -> dict:
+    """Fit ``base`` to the history in ``data`` and write into the existing ``folder``:
+    ``experiment.toml`` (the fitted experiment, its ``[run]`` policy the observed one, that
+    ``collectsim run`` accepts as it is), ``observed_policy.toml``, ``fit.json`` and the
+    checks the fit report shows (observed against ``reps`` simulated histories of the fitted
+    experiment, and the backtest: fit on the first ``split`` of the window, simulate the rest).
+    Returns ``fit.json``'s content."""
+    from collectsim.experiments.calibrate.backtest import backtest  # lazy: start-up time
+    from collectsim.experiments.calibrate.observed import observed_policy  # lazy: start-up time
+    from collectsim.experiments.calibrate.state import roll_rates  # lazy: start-up time
+    from collectsim.experiments.calibrate.statistics import (  # lazy: start-up time
+        compare_statistics, history_statistics, simulated_statistics, write_fit_checks)
+    from collectsim.experiments.folders import write_json, write_toml  # lazy: start-up time
+    from collectsim.experiments.provenance import provenance  # lazy: start-up time
+    from collectsim.history.read import read_history  # lazy: start-up time
+
+    folder = Path(folder)
+    h = read_history(data, ignore_extra_columns=ignore_extra_columns)
+    config, estimates = fit_history(h, base)
+    policy = observed_policy(h, base.scenario)
+    config["run"]["policy"] = "observed_policy.toml"
+    config["run"]["seed"] = seed
+    config["run"]["name"] = f"calibrated-{Path(data).name}"
+    write_toml(folder / "observed_policy.toml", policy)
+    write_toml(folder / "experiment.toml", config)
+    exp = fitted_experiment(config, name=config["run"]["name"], base_dir=folder)
+    policy_path = str(folder / "observed_policy.toml")
+    seeds = [seed + 1 + r for r in range(reps)]
+    observed = history_statistics(h, roll_rates=roll_rates(h))
+    simulated = simulated_statistics(exp, policy_path, seeds, jobs)
+    comparison = compare_statistics(observed, simulated)
+
+    split_day = max(1, int(round(h.days * split)))
+    scratch = folder / ".backtest"
+    scratch.mkdir(exist_ok=True)
+
+    def refit(part: History):
+        cfg, _ = fit_history(part, base)
+        cfg["portfolio"]["horizon_days"] = h.days  # simulate the whole window
+        write_toml(scratch / "observed_policy.toml", observed_policy(part, base.scenario))
+        cfg["run"]["policy"] = str(scratch / "observed_policy.toml")
+        return fitted_experiment(cfg, name="backtest", base_dir=scratch), str(scratch / "observed_policy.toml")
+
+    bt = backtest(h, refit, split_day, reps=reps, seed=seed, jobs=jobs)
+    write_fit_checks(folder, comparison, bt)
+    for p in scratch.iterdir():
+        p.unlink()
+    scratch.rmdir()
+    fit = {"parameters": {e.name: e.to_dict() for e in estimates},
+           "history": {"folder": str(data), "accounts": int(len(h.accounts)), "contacts": int(len(h.contacts)),
+                       "payments": int(len(h.payments)), "days": int(h.days)},
+           "backtest": {"split_day": split_day, "reps": reps},
+           "meta": provenance(experiment=exp.name, source=str(data), seed=seed, reps=reps,
+                              base=base.source)}
+    write_json(folder / "fit.json", fit)
+    return fit
