@@ -91,7 +91,8 @@ class Replay:
     days_in_bucket: np.ndarray  #: int64 (accounts, 6): days in collections by DPD bucket (as contacts begin)
     sample_days: np.ndarray  #: int64
     sample_dpd: np.ndarray  #: int64 (accounts, len(sample_days)): DPD at the end of each sample day
-    exposure: np.ndarray | None  #: int64 (accounts, 6, channels), or None
+    exposure: np.ndarray | None  #: float64 (accounts, 6, channels), or None
+    counts: np.ndarray | None  #: float64 (accounts, 6, channels): the contacts booked against ``exposure``, or None
     mismatched_exits: int  #: accounts the replay saw leave before their outcomes row says (data inconsistent with the engine)
 
 
@@ -134,7 +135,8 @@ def tiers_of(h: History, tier_cutoffs=None, n_tiers: int | None = None) -> np.nd
 
 def replay(h: History, *, sample_days=None, reage_after: int = 3, chargeoff_dpd: int | None = None,
            tier_cutoffs=None, n_tiers: int | None = None, exposure: bool = False, visit_from=None,
-           pause_on_promise: bool = True, respect_opt_out: bool = True, ptp_days_max: int = 7) -> Replay:
+           pause_on_promise: bool = True, respect_opt_out: bool = True, ptp_days_max: int = 7,
+           channels_used=None) -> Replay:
     """Replay every account of ``h`` through the engine's DPD and arrears mechanics (module docstring).
 
     Parameters
@@ -214,14 +216,16 @@ def replay(h: History, *, sample_days=None, reage_after: int = 3, chargeoff_dpd:
 
     n_tier = int(n_tiers) if n_tiers is not None else int(max(tier.max(initial=-1) + 1, 1))
     vf = np.zeros((n_tier, len(BUCKETS)), dtype=np.int64) if visit_from is None else np.asarray(visit_from, np.int64)
+    used = (np.ones((n_tier, len(BUCKETS), len(CHANNELS)), dtype=np.bool_) if channels_used is None
+            else np.asarray(channels_used, dtype=np.bool_))
     res = _replay(
         a["entry_day"].to_numpy(dtype=np.int64), a["dpd"].to_numpy(dtype=np.int64), cents(a["balance"]),
         cents(a["arrears"]), np.maximum(cents(a["instalment"]), 1), recovery, chargeoff, out_day, out_status,
         has_outcomes, pay_ptr, pay_day.astype(np.int64), amount, con_ptr, c_day[order], con_out[order],
         con_ch[order], con_opt[order], promise_day[order], days, np.int64(reage_after), sample_days, np.maximum(tier, 0),
-        vf, exposure, pause_on_promise, respect_opt_out, np.int64(ptp_days_max), len(CHANNELS),
+        vf, used, exposure, pause_on_promise, respect_opt_out, np.int64(ptp_days_max), len(CHANNELS),
     )
-    (exit_day, exit_status, s_dpd, s_paused, s_opted, s_k, s_disc, in_bucket, sample_dpd, expo, mismatched) = res
+    (exit_day, exit_status, s_dpd, s_paused, s_opted, s_k, s_disc, in_bucket, sample_dpd, expo, count, mismatched) = res
 
     def unsort(x):  # contact arrays back to the table's row order
         y = np.empty_like(x)
@@ -233,7 +237,7 @@ def replay(h: History, *, sample_days=None, reage_after: int = 3, chargeoff_dpd:
         exit_status=exit_status, contact_dpd=unsort(s_dpd), contact_paused=unsort(s_paused),
         contact_opted_out=unsort(s_opted), plan_months=unsort(s_k), settlement_discount=unsort(s_disc),
         days_in_bucket=in_bucket, sample_days=sample_days, sample_dpd=sample_dpd,
-        exposure=expo if exposure else None, mismatched_exits=int(mismatched),
+        exposure=expo if exposure else None, counts=count if exposure else None, mismatched_exits=int(mismatched),
     )
 
 
@@ -245,7 +249,7 @@ def _bucket(d):
 @njit
 def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_status, has_outcomes, pay_ptr, pay_day,
             pay_amt, con_ptr, con_day, con_out, con_ch, con_opt, con_pday, days, reage_after, sample_days, tier,
-            visit_from, want_exposure, pause, respect, ptp_days_max, n_ch):
+            visit_from, uses, want_exposure, pause, respect, ptp_days_max, n_ch):
     """One pass over every account's days in collections (see :func:`replay`)."""
     n = len(entry)
     m = len(con_day)
@@ -259,9 +263,16 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
     in_bucket = np.zeros((n, 6), dtype=np.int64)
     n_s = len(sample_days)
     sample_dpd = np.full((n, n_s), -1, dtype=np.int64)
-    expo = np.zeros((n if want_exposure else 0, 6, n_ch), dtype=np.int64)
+    n_e = n if want_exposure else 0
+    expo = np.zeros((n_e, 6, n_ch), dtype=np.float64)
+    count = np.zeros((n_e, 6, n_ch), dtype=np.float64)
+    w = np.zeros(n_ch)  # today's exposure weight per channel
+    cnt = np.zeros(n_ch)  # today's contacts per channel
+    prev_w = np.zeros(n_ch)  # yesterday's, not yet booked
+    prev_cnt = np.zeros(n_ch)
     mismatched = 0
     for i in range(n):
+        prev_b = -1
         d = dpd0[i]
         B = bal0[i]
         A = arr0[i]
@@ -274,7 +285,9 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
         plan_row = -1  # the contact row of the running plan (its length is written there)
         plan_start_B = 0
         sure_until = -1  # last day a promise surely runs (a pausing table skips the account)
-        est_until = -1  # last day a promise is taken to run (exposure)
+        pr_start = -1  # the last promise: made on pr_start, running to pr_end (exposure)
+        pr_end = -1
+        pr_uniform = False  # its due day unseen: uniform on pr_start+1..pr_end
         opted = 0
         jp = pay_ptr[i]
         jc = con_ptr[i]
@@ -292,14 +305,24 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
             b = _bucket(d)
             in_bucket[i, b] += 1
             paused_sure = in_plan or t <= sure_until
-            paused_est = in_plan or t <= est_until
-            if want_exposure and not (pause and paused_est):
+            if in_plan or not pause or t > pr_end:
+                at_risk = 0.0 if in_plan and pause else 1.0
+            elif pr_uniform:  # P(the promise fell due before today)
+                at_risk = (t - pr_start - 1) / (pr_end - pr_start)
+            else:
+                at_risk = 0.0
+            if want_exposure:
                 for c in range(n_ch):
+                    w[c] = at_risk
+                    cnt[c] = 0.0
                     if respect and (opted >> c) & 1:
-                        continue
+                        w[c] = 0.0
                     if c == VISIT and d < visit_from[tier[i], b]:
-                        continue
-                    expo[i, b, c] += 1
+                        w[c] = 0.0
+                    if not uses[tier[i], b, c]:
+                        w[c] = -w[c]  # (exposed, but the cell makes no such contacts: nothing moves into it)
+                if prev_b >= 0:  # book yesterday: split it with today when the state changed
+                    _book(expo[i], count[i], prev_b, prev_w, prev_cnt, b, w)
             # 2-6 the day's contacts
             settled_today = False
             s_disc_row = -1
@@ -310,6 +333,8 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
                 s_dpd[jc] = d
                 s_paused[jc] = paused_sure
                 s_opted[jc] = (opted >> con_ch[jc]) & 1
+                if want_exposure:
+                    cnt[con_ch[jc]] += 1.0
                 if con_opt[jc]:
                     new_opted |= 1 << con_ch[jc]
                 o = con_out[jc]
@@ -326,22 +351,27 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
                     plan_start_B = B
                 elif o == 3:  # promise
                     sure_until = max(sure_until, t + 1)
-                    if con_pday[jc] > t:
+                    pr_start = t
+                    pr_uniform = False
+                    if con_pday[jc] > t:  # its due day is in the history
                         sure_until = max(sure_until, con_pday[jc])
-                        est_until = max(est_until, con_pday[jc])
-                    else:
+                        pr_end = con_pday[jc]
+                    else:  # due in 1..ptp_days_max days: kept on the first payment, or broken
                         end = t + ptp_days_max
-                        q = jp
-                        while q < pay_ptr[i + 1] and pay_day[q] <= t:
-                            q += 1
-                        if q < pay_ptr[i + 1]:
-                            end = min(end, pay_day[q])
                         q = jc + 1
                         while q < con_ptr[i + 1] and con_day[q] <= t:
                             q += 1
                         if q < con_ptr[i + 1] and pause:
-                            end = min(end, con_day[q] - 1)
-                        est_until = max(est_until, end)
+                            end = min(end, con_day[q] - 1)  # a pausing table contacted it again
+                        end = max(end, t + 1)
+                        q = jp
+                        while q < pay_ptr[i + 1] and pay_day[q] <= t:
+                            q += 1
+                        if q < pay_ptr[i + 1] and pay_day[q] <= end:
+                            pr_end = pay_day[q]  # kept (or overtaken) that day
+                        else:  # broken on a day unseen: uniform on t+1..end
+                            pr_end = end
+                            pr_uniform = True
                 jc += 1
             opted = new_opted
             # 7 payments (the day's total)
@@ -409,6 +439,10 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
                 d = 0
             while js < n_s and sample_days[js] < t:
                 js += 1
+            if want_exposure:
+                prev_b = b
+                prev_w[:] = w
+                prev_cnt[:] = cnt
             if status != 0:
                 exit_day[i] = t
                 exit_status[i] = status
@@ -417,7 +451,44 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
                 sample_dpd[i, js] = d
                 js += 1
             t += 1
-    return exit_day, exit_status, s_dpd, s_paused, s_opted, s_k, s_disc, in_bucket, sample_dpd, expo, mismatched
+        if want_exposure and prev_b >= 0:  # the last day: half of it when the account left, all at the window's end
+            if status != 0:
+                w[:] = 0.0
+                _book(expo[i], count[i], prev_b, prev_w, prev_cnt, -1, w)
+            else:
+                _book(expo[i], count[i], prev_b, prev_w, prev_cnt, prev_b, prev_w)
+    return exit_day, exit_status, s_dpd, s_paused, s_opted, s_k, s_disc, in_bucket, sample_dpd, expo, count, mismatched
+
+
+@njit
+def _book(expo, count, b0, w0, y0, b1, w1):
+    """Book a day's exposure ``w0`` and contacts ``y0`` (per channel) in bucket ``b0``, given the
+    next day's bucket ``b1`` (-1: not in collections) and weights ``w1``: where the state
+    changes (another bucket, or less exposure: a pause, an opt-out, an exit), half of the day
+    goes to the next day's bucket (when exposed there) and half stays; else all of it stays.
+
+    Why: an exit, a roll-back or a promise is often caused by the day's own contact, so a
+    window of days that ends on such a day ends just after a contact; counting that day whole
+    would over-count its window's contacts by half a contact on average (and the next window's
+    count, which starts just after it, would be short by as much). Half of the day on each side
+    makes both unbiased to first order, and changes nothing where the boundary does not depend
+    on the contacts (the 30-day ageing)."""
+    for c in range(len(w0)):
+        if w0[c] < 0.0:  # exposed in a cell without contacts of the channel: all of it stays
+            expo[b0, c] -= w0[c]
+            count[b0, c] += y0[c]
+            continue
+        if w0[c] == 0.0:
+            continue
+        if b1 == b0 and abs(w1[c]) >= w0[c]:
+            expo[b0, c] += w0[c]
+            count[b0, c] += y0[c]
+        else:
+            expo[b0, c] += 0.5 * w0[c]
+            count[b0, c] += 0.5 * y0[c]
+            if b1 >= 0 and w1[c] > 0.0:
+                expo[b1, c] += 0.5 * w0[c]
+                count[b1, c] += 0.5 * y0[c]
 
 
 def contact_dpd(h: History, **kw) -> np.ndarray:
