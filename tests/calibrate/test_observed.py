@@ -24,10 +24,10 @@ from collectsim.experiments.calibrate.observed import (
     observed_policy,
     write_observed_policy,
 )
+from collectsim.experiments.calibrate.state import replay
 from collectsim.experiments.synth import synthesize
 from collectsim.history import read_history
 from collectsim.policies import load_policy_file, prepare_policy
-from collectsim.experiments.calibrate.state import replay
 from collectsim.policies.rule_table import FREQUENCY_FIELDS, HOUR_FIELDS, RuleTableSpec
 from collectsim.vocabulary.accounts import BUCKETS
 from collectsim.vocabulary.channels import CHANNELS

@@ -18,10 +18,12 @@ day's phase order (§3: age, then the contacts, then the payments):
 Plans follow the engine's ``_pay_plans`` and ``_reage``: on a due day the plan's instalment
 ``⌈B/k⌉`` is paid or the plan breaks (DPD ages again from the next day). ``k`` is not in the
 history: the first due day's payment ``p`` is taken as the instalment when some plan length
-``k`` (1..127) gives ``⌈B/k⌉ = p`` exactly (the replay then knows the instalment); a due day
-without that payment is a break (a payment of another amount on it is a payment of the
-account's own after the break, as the engine allows). After ``reage_after`` kept
-instalments the account is re-aged (cured).
+``k`` (1..127) gives ``⌈B/k⌉ = p`` exactly (the replay then knows the instalment, and the
+plan's length ``k = ⌈B/p⌉``; when ``p`` is exactly the arrears the account is cured either
+way and the length is left unknown, since the account may have missed the instalment and
+paid its arrears itself); a due day without that payment is a break (a payment of another
+amount on it is a payment of the account's own after the break, as the engine allows).
+After ``reage_after`` kept instalments the account is re-aged (cured).
 
 Exits: an account leaves collections at the end of the day of its ``outcomes`` row when the
 history has one (which also covers what the tables cannot show, such as a charge-off on a
@@ -50,8 +52,8 @@ from collectsim.scenario.schema import PRODUCT_CHARGEOFF_DPD
 from collectsim.vocabulary.accounts import BUCKETS
 from collectsim.vocabulary.channels import CHANNELS, VISIT
 
-__all__ = ["Replay", "replay", "contact_dpd", "daily_dpd", "roll_rates", "NOT_IN_COLLECTIONS", "EXIT_STATUSES",
-           "cents"]
+__all__ = ["Replay", "replay", "contact_dpd", "daily_dpd", "roll_rates", "tiers_of", "NOT_IN_COLLECTIONS",
+           "EXIT_STATUSES", "cents"]
 
 #: DPD reported for an account not in collections (not yet entered, or left).
 NOT_IN_COLLECTIONS = -1
@@ -153,14 +155,22 @@ def replay(h: History, *, sample_days=None, reage_after: int = 3, chargeoff_dpd:
     tier_cutoffs, n_tiers:
         How to find tiers when the accounts table has no ``tier`` column (see :func:`tiers_of`).
     exposure:
-        Also count, per account, bucket and channel, the days in collections a rule table
-        would have asked to contact it on: not while a plan or a promise runs (if
-        ``pause_on_promise``), not on a channel opted out of on an earlier day (if
-        ``respect_opt_out``), visits only from ``visit_from[tier, bucket]`` DPD (an array
-        (tiers, 6); default 0). A promise runs from the day after it was made to its
-        ``promise_day`` when the contacts table gives one, else to the earliest of: the first
-        payment after it, ``ptp_days_max`` days after it, the day before the account's next
-        contact (a pausing table does not contact it while the promise runs).
+        Also book, per account, bucket and channel, the account-days at risk of a rule table's
+        contact and the contacts made on them (:attr:`Replay.exposure`, :attr:`Replay.counts`):
+        not while a plan runs or a promise runs (if ``pause_on_promise``), not on a channel
+        opted out of on an earlier day (if ``respect_opt_out``), visits only from
+        ``visit_from[tier, bucket]`` DPD (an array (tiers, 6); default 0), and not in a cell
+        whose ``channels_used[tier, bucket, channel]`` is false (default: all true) for what
+        moves between cells. A promise runs from the day after it was made to its
+        ``promise_day`` when the contacts table gives one; else to the first payment within
+        ``ptp_days_max`` days (kept) or, with none, to a due day taken as uniform on the days
+        up to ``ptp_days_max`` or to the day before the account's next contact, whichever is
+        first (a pausing table does not contact it while the promise runs): each of those days
+        is at risk with the probability that the promise fell due before it. A day after which
+        the account's state changes (another bucket, a pause, an opt-out, leaving collections)
+        is booked half in its own bucket and half in the next day's (see :func:`_book`).
+    ptp_days_max:
+        The longest promise (``behaviour.ptp_days_max``).
     """
     n_acc = len(h.accounts)
     acc, rows = _index(h)
@@ -400,7 +410,7 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
                                 s_k[plan_row] = 1
                         else:
                             k = (plan_start_B + p - 1) // p
-                            if k <= 127 and (plan_start_B + k - 1) // k == p:
+                            if k <= _MAX_PLAN_MONTHS and (plan_start_B + k - 1) // k == p:
                                 is_instalment = True
                                 plan_amount = p
                                 # a payment of exactly the arrears cures either way: it may as
