@@ -135,3 +135,42 @@ def test_without_outcomes_the_replay_still_sees_every_contact(tmp_path):
     cured = h.outcomes[h.outcomes["status"].astype(str) != "charged_off"]
     k = np.searchsorted(r.account, cured["account"].to_numpy())
     np.testing.assert_array_equal(r.exit_day[k], cured["day"].to_numpy())  # the good endings are the mechanics'
+
+
+def test_a_contact_is_seen_paused_exactly_when_the_engine_had_a_plan_or_promise_running(tmp_path):
+    """A table that does not pause contacts accounts during promises and plans: with the
+    promises' due days in the history (``promise_day``) the replay's pause is the engine's at
+    every contact; without them it marks only days surely paused (the plan, the day after a
+    promise)."""
+    text = Path(CHALLENGER).read_text().replace("pause_on_promise = true", "pause_on_promise = false")
+    loud = tmp_path / "loud.toml"
+    loud.write_text(text)
+    exp = _experiment(tmp_path, accept=1.0)
+    n = exp.scenario.portfolio.accounts
+    paused = np.zeros((n, DAYS), dtype=bool)
+    due = np.full((n, DAYS), -1, dtype=np.int64)
+
+    def watch(obs):
+        idx = obs.active_index
+        paused[obs.account_id[idx], obs.day] = obs.in_plan[idx] | (obs.promise_due_day[idx] >= 0)
+        due[obs.account_id[idx], obs.day] = obs.promise_due_day[idx]
+
+    folder = tmp_path / "h"
+    folder.mkdir()
+    synthesize(exp, folder, policy=str(loud), seed=SEED, watch=watch)
+    h = read_history(folder)
+    c = h.contacts
+    acc, day = c["account"].to_numpy(), c["day"].to_numpy()
+    truth = paused[acc, day]
+    assert truth.sum() > 100  # contacts during promises and plans happen
+    sure = state.replay(h).contact_paused
+    assert not (sure & ~truth).any() and sure.sum() > 0.2 * truth.sum()
+    # the promises' due days as a CRM records them: the next morning's due day
+    promised = (c["outcome"].astype(str) == "promise").to_numpy() & (day + 1 < DAYS)
+    promise_day = np.full(len(c), np.nan)
+    promise_day[promised] = np.where(due[acc[promised], day[promised] + 1] >= 0, due[acc[promised], day[promised] + 1],
+                                     np.nan)
+    full = dataclasses.replace(h, contacts=c.assign(promise_day=promise_day))
+    got = state.replay(full).contact_paused
+    late = day + 1 >= DAYS  # (a promise of the last day has no next morning)
+    np.testing.assert_array_equal(got[~late], truth[~late])

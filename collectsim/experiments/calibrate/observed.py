@@ -64,9 +64,9 @@ import pandas as pd
 import tomli_w
 
 from collectsim.errors import InputError
-from collectsim.experiments.calibrate.state import replay
+from collectsim.experiments.calibrate.state import codes_of, replay
 from collectsim.experiments.folders import write_text_atomic
-from collectsim.history import History
+from collectsim.history import CONTACT_OUTCOMES, History
 from collectsim.policies.rule_table import FREQUENCY_FIELDS, HOUR_FIELDS, Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import Scenario
 from collectsim.vocabulary.accounts import BUCKETS
@@ -91,8 +91,11 @@ def _upper(field_name: str) -> float:
 class ObservedPolicy:
     """The estimate: ``policy`` is TOML-ready (``{"policy": {...}}``, a rule table that
     :func:`collectsim.policies.load_policy_file` accepts); ``frequencies`` one row per tier ×
-    bucket × channel with ``contacts``, ``account_days`` (the exposure), ``accounts``,
-    ``per_week`` and its standard error ``se_per_week``; ``identified`` says for each
+    bucket × channel with ``contacts`` (booked, rounded), ``account_days`` (the exposure, in
+    days: fractional where a promise's due day is unseen or a day is split), ``accounts``
+    (with any exposure or contact), ``per_week``, its standard error ``se_per_week`` (the
+    larger of ``se_cluster_per_week`` and ``se_poisson_per_week``) and ``in_policy`` (the
+    tier × bucket had accounts, so the table has a cell for it); ``identified`` says for each
     table-wide setting whether the data showed it (else it is the engine's default);
     ``notes``: one line per assumption or gap, for the report."""
 
@@ -133,8 +136,8 @@ def estimate_observed_policy(h: History, scenario: Scenario, *, name: str = "obs
         "dpd": first.contact_dpd,
         "day": c["day"].to_numpy(dtype=np.int64),
         "hour": c["hour"].to_numpy(dtype=np.int64),
-        "channel": pd.Categorical(c["channel"], categories=list(CHANNELS)).codes.astype(np.int64),
-        "outcome": c["outcome"].astype(str).to_numpy(),
+        "channel": codes_of(c["channel"], CHANNELS),
+        "outcome": pd.Categorical.from_codes(codes_of(c["outcome"], CONTACT_OUTCOMES), categories=list(CONTACT_OUTCOMES)),
         "plan_months": first.plan_months,
         "discount": first.settlement_discount,
     })
@@ -202,7 +205,7 @@ def estimate_observed_policy(h: History, scenario: Scenario, *, name: str = "obs
 
     # offers: what the right-party contacts led to
     led = con[con["outcome"].isin(list(_OFFER_OF))]
-    led_counts = led.groupby(["tier", "bucket", "outcome"]).size()
+    led_counts = led.groupby(["tier", "bucket", "outcome"], observed=True).size()
 
     cells = []
     unknown_months = []

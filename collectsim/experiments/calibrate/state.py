@@ -53,7 +53,7 @@ from collectsim.vocabulary.accounts import BUCKETS
 from collectsim.vocabulary.channels import CHANNELS, VISIT
 
 __all__ = ["Replay", "replay", "contact_dpd", "daily_dpd", "roll_rates", "tiers_of", "NOT_IN_COLLECTIONS",
-           "EXIT_STATUSES", "cents"]
+           "EXIT_STATUSES", "cents", "codes_of"]
 
 #: DPD reported for an account not in collections (not yet entered, or left).
 NOT_IN_COLLECTIONS = -1
@@ -112,9 +112,13 @@ def _csr(acc_idx: np.ndarray, day: np.ndarray, n: int) -> tuple[np.ndarray, np.n
     return order, ptr.astype(np.int64)
 
 
-def _codes(values: pd.Series, vocabulary) -> np.ndarray:
-    """Codes of a text column in ``vocabulary`` (the reader has checked every value is in it)."""
-    return pd.Categorical(values, categories=list(vocabulary)).codes.astype(np.int64)
+def codes_of(values: pd.Series, vocabulary) -> np.ndarray:
+    """The index in ``vocabulary`` of each value of a text (or categorical) column; -1 for a
+    value not in it (the reader has refused those) or missing."""
+    cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+    index = {v: i for i, v in enumerate(vocabulary)}
+    lookup = np.array([index.get(str(v), -1) for v in cat.cat.categories] + [-1], dtype=np.int64)
+    return lookup[cat.cat.codes.to_numpy()]  # (code -1, a missing value, maps to -1)
 
 
 def tiers_of(h: History, tier_cutoffs=None, n_tiers: int | None = None) -> np.ndarray:
@@ -215,8 +219,8 @@ def replay(h: History, *, sample_days=None, reage_after: int = 3, chargeoff_dpd:
     c_acc = np.searchsorted(acc, c["account"].to_numpy(dtype=np.int64))
     c_day = c["day"].to_numpy(dtype=np.int64)
     order, con_ptr = _csr(c_acc, c_day, n_acc)
-    con_out = _codes(c["outcome"], CONTACT_OUTCOMES)
-    con_ch = _codes(c["channel"], CHANNELS)
+    con_out = codes_of(c["outcome"], CONTACT_OUTCOMES)
+    con_ch = codes_of(c["channel"], CHANNELS)
     con_opt = c["opt_out"].to_numpy(dtype=bool)
     if "promise_day" in c.columns:
         promise_day = c["promise_day"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
