@@ -174,3 +174,30 @@ def test_a_contact_is_seen_paused_exactly_when_the_engine_had_a_plan_or_promise_
     got = state.replay(full).contact_paused
     late = day + 1 >= DAYS  # (a promise of the last day has no next morning)
     np.testing.assert_array_equal(got[~late], truth[~late])
+
+
+@pytest.mark.slow
+def test_a_large_book_under_the_us_rules_replays_exactly(tmp_path):
+    """30,000 accounts × 180 days of the quickstart as it is (Regulation F, its collectors):
+    every contact's DPD, every cycle end and every exit are the engine's."""
+    exp = collectsim.load_experiment(ROOT / "experiments" / "quickstart.toml", accounts=30_000, days=180)
+    n, days = 30_000, 180
+    dpd = np.full((n, days), -1, dtype=np.int64)
+    plan = np.zeros((n, days), dtype=bool)
+
+    def watch(obs):
+        idx = obs.active_index
+        dpd[obs.account_id[idx], obs.day] = obs.dpd[idx]
+        plan[obs.account_id[idx], obs.day] = obs.in_plan[idx]
+
+    folder = tmp_path / "h"
+    folder.mkdir()
+    synthesize(exp, folder, policy="seed-champion", seed=SEED, watch=watch)
+    h = read_history(folder)
+    r = state.replay(h)
+    c = h.contacts
+    np.testing.assert_array_equal(r.contact_dpd, dpd[c["account"].to_numpy(), c["day"].to_numpy()])
+    for k, d in enumerate(r.sample_days[:-1]):
+        morning = dpd[:, d + 1]
+        np.testing.assert_array_equal(r.sample_dpd[:, k], np.where(morning >= 0, morning - ~plan[:, d + 1], -1))
+    assert r.days_in_bucket.sum() == (dpd >= 0).sum() and r.mismatched_exits == 0
