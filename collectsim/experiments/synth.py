@@ -24,7 +24,7 @@ from collectsim.experiments.provenance import provenance
 from collectsim.experiments.run import resolved_config
 from collectsim.history.schema import CONTACT_OUTCOMES, TABLES
 from collectsim.model import CollectionsModel
-from collectsim.policies import Outcomes, prepare_policy
+from collectsim.policies import Observation, Outcomes, Policy, prepare_policy
 from collectsim.vocabulary.accounts import ACTIVE, STATUS_NAMES
 from collectsim.vocabulary.channels import CHANNELS
 
@@ -70,19 +70,61 @@ class _Recorder:
                                   "amount": o.payment_amount})
 
 
+class _Watched(Policy):
+    """A policy that shows each morning's :class:`~collectsim.policies.base.Observation` to
+    ``watch`` before it decides (the state the day's contacts see), otherwise the same policy."""
+
+    def __init__(self, inner: Policy, watch) -> None:
+        self.inner, self.watch = inner, watch
+        self.name, self.learns, self.applies_effort = inner.name, inner.learns, inner.applies_effort
+
+    def start(self, streams) -> None:
+        """As the inner policy."""
+        self.inner.start(streams)
+
+    def observe(self, outcomes: Outcomes) -> None:
+        """As the inner policy."""
+        self.inner.observe(outcomes)
+
+    def prepare(self, tier_names: tuple[str, ...]) -> None:
+        """As the inner policy."""
+        self.inner.prepare(tier_names)
+
+    def decide(self, obs: Observation):
+        """Show ``obs`` to the watcher, then decide as the inner policy."""
+        self.watch(obs)
+        return self.inner.decide(obs)
+
+    def effort(self, obs: Observation):
+        """As the inner policy."""
+        return self.inner.effort(obs)
+
+    def to_dict(self) -> dict | None:
+        """As the inner policy."""
+        return self.inner.to_dict()
+
+
 def _join(parts: list[dict[str, np.ndarray]], columns: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Each column's days joined into one array."""
     return {c: np.concatenate([p[c] for p in parts]) if parts else np.zeros(0) for c in columns}
 
 
-def synthesize(exp: Experiment, folder: str | Path, *, policy: str, seed: int, fmt: str = "csv") -> dict:
+def synthesize(exp: Experiment, folder: str | Path, *, policy: str, seed: int, fmt: str = "csv",
+               watch=None) -> dict:
     """Simulate ``exp`` under ``policy`` (a name or file, resolved by the experiment) for its
     horizon and write the history into the existing ``folder``: ``accounts``, ``payments``,
     ``contacts``, ``outcomes`` (``.csv`` or ``.parquet``), ``history.toml`` and ``truth.json``.
-    Returns the rows written per table."""
+    Returns the rows written per table.
+
+    ``watch``: optional callable given each morning's
+    :class:`~collectsim.policies.base.Observation` (after the day's ageing, before the
+    contacts), e.g. to check a state replayed from the history against the engine's own
+    (``tests/calibrate/test_state.py``); it changes nothing the simulation does."""
     folder = Path(folder)
     sc = exp.scenario
     pol = prepare_policy(exp.policy_ref(policy), sc)
+    if watch is not None:
+        pol = _Watched(pol, watch)
     days = sc.portfolio.horizon_days
     rec = _Recorder()
     model = CollectionsModel(sc, pol, seed=seed, log_contacts=False, observer=rec)
