@@ -51,9 +51,9 @@ def draw_parameters(rng: np.random.Generator) -> dict[str, float]:
 
 
 def _config(base_file: str, draw: dict, accounts: int, days: int) -> dict:
-    from collectsim.experiments.calibrate.calibrate import set_dotted
-    from collectsim.experiments.files import load_experiment
-    from collectsim.experiments.run import resolved_config
+    from collectsim.experiments.calibrate.calibrate import set_dotted  # lazy: start-up time
+    from collectsim.experiments.files import load_experiment  # lazy: start-up time
+    from collectsim.experiments.run import resolved_config  # lazy: start-up time
 
     exp = load_experiment(base_file, accounts=accounts, days=days)
     cfg = resolved_config(exp, exp.run.policy, exp.run.seed, days)
@@ -69,10 +69,10 @@ def _config(base_file: str, draw: dict, accounts: int, days: int) -> dict:
 def recover_one(k: int, *, seed: int, accounts: int, days: int, base_file: str) -> list[dict]:
     """History ``k`` of a study: draw, simulate, write, read, fit; one row per fitted parameter
     that has a truth (``name, truth, estimate, se, lo, hi, identified``)."""
-    from collectsim.experiments.calibrate.calibrate import fit_history
-    from collectsim.experiments.files import experiment_from_dict
-    from collectsim.experiments.synth import synthesize
-    from collectsim.history import read_history
+    from collectsim.experiments.calibrate.calibrate import fit_history  # lazy: start-up time
+    from collectsim.experiments.files import experiment_from_dict  # lazy: start-up time
+    from collectsim.experiments.synth import synthesize  # lazy: start-up time
+    from collectsim.history import read_history  # lazy: start-up time
 
     rng = np.random.default_rng([seed, k])
     draw = draw_parameters(rng)
