@@ -82,7 +82,7 @@ def test_under_the_true_experiment_every_held_out_kpi_lies_in_its_band(synth):
     assert bt.attrs["level"] == pytest.approx(_family_level(bt))
     t = stats.t.ppf(1 - 0.05 / 15 / 2, REPS - 1)
     half = t * bt.sd * np.sqrt(1 + 1 / REPS)  # the band, from the replications' mean and sd
-    assert np.allclose(bt.lo, bt.simulated_mean - half) and np.allclose(bt.hi, bt.simulated_mean + half)
+    assert np.allclose(bt.lo, np.maximum(0, bt.simulated_mean - half)) and np.allclose(bt.hi, bt.simulated_mean + half)
     assert (bt.replications == REPS).all()
     outside = bt.loc[~bt.inside, "kpi"].tolist()
     assert outside == [], f"held-out KPIs outside their bands under the truth: {outside}\n{bt.to_string()}"

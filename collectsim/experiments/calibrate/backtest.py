@@ -105,7 +105,7 @@ def backtest(h: History, fit: Callable[[History], tuple[Experiment, str]], split
     data's), ``simulated_mean`` and ``sd`` (over the replications), ``lo`` and ``hi`` — the
     prediction band at ``level`` of one more history made by the fitted model, mean ± t ·
     sd · √(1 + 1/reps) with t the Student quantile at (1 + level)/2 on reps − 1 degrees of
-    freedom — ``q_lo`` and ``q_hi`` (the replications' own (1 ∓ level)/2 quantiles),
+    freedom, never below 0 — ``q_lo`` and ``q_hi`` (the replications' own (1 ∓ level)/2 quantiles),
     ``replications`` and ``inside`` (lo ≤ observed ≤ hi).
     """
     if not isinstance(split_day, (int, np.integer)) or isinstance(split_day, bool) or not 1 <= split_day < h.days:
@@ -136,7 +136,7 @@ def backtest(h: History, fit: Callable[[History], tuple[Experiment, str]], split
         v = np.array([s.get(k, 0.0) for s in sims], dtype=np.float64)
         mean, sd, q_lo, q_hi = band(v, level)
         half = t * sd * np.sqrt(1 + 1 / len(v))
-        lo, hi = mean - half, mean + half
+        lo, hi = max(0.0, mean - half), mean + half  # every held-out KPI is a count or an amount
         rows.append({"kpi": k, "observed": obs, "simulated_mean": mean, "sd": sd, "lo": lo, "hi": hi, "q_lo": q_lo,
                      "q_hi": q_hi, "replications": len(v), "inside": bool(lo <= obs <= hi)})
     out = pd.DataFrame(rows, columns=list(BACKTEST_COLUMNS))

@@ -79,9 +79,9 @@ STATISTICS: dict[str, Statistic] = {s.name: s for s in (
     Statistic("complaints", ("channel",), ("complaints_per_1k", "opt_outs_per_1k"), "contacts",
               "per channel with contacts (and all channels): complaints × 1,000 / contacts made, opt-outs × 1,000 / "
               "contacts made"),
-    Statistic("outcomes", ("status",), ("share",), "accounts",
+    Statistic("outcomes", ("status",), ("share",), "book",
               "per status (cured, paid, settled, charged_off, and in_collections: no outcome row): share = accounts "
-              "that left collections in that status / accounts in the history"),
+              "that left collections in that status / accounts in the history (book)"),
 )}
 
 
@@ -179,6 +179,7 @@ def _outcomes(h: History) -> pd.DataFrame:
     counts = {s: int((status == s).sum()) for s in ("cured", "paid", "settled", "charged_off")}
     counts["in_collections"] = n - sum(counts.values())
     return pd.DataFrame({"status": list(counts), "accounts": np.array(list(counts.values()), dtype=np.int64),
+                         "book": np.full(len(counts), n, dtype=np.int64),
                          "share": [v / n if n else np.nan for v in counts.values()]})
 
 
@@ -196,8 +197,8 @@ def history_statistics(h: History, *, roll_rates: pd.DataFrame | None = None,
     promise's day to its due day — its ``promise_day``, else ``promise_days`` later,
     behaviour.ptp_days_max — counting only promises due inside the window),
     ``complaints`` (per channel and ``all``: complaints and opt-outs per 1,000 contacts) and
-    ``outcomes`` (the share of accounts cured, paid, settled, charged off and still in
-    collections). Rows without a denominator are left out.
+    ``outcomes`` (accounts, book and share: the share of the book's accounts cured, paid,
+    settled, charged off and still in collections). Rows without a denominator are left out.
 
     ``roll_rates``, when given, is included as it is under ``"roll_rates"``: the roll rates
     by DPD bucket the history's replayed state gives (``state.roll_rates(h)``); its text and
