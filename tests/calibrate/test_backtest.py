@@ -73,6 +73,17 @@ def test_the_held_out_kpis_follow_their_definitions(synth):
     assert k["rpcs.call"] == len(c.query("channel == 'call' and outcome in ['rpc', 'promise', 'plan', 'settlement']"))
     assert k["promises"] == (c.outcome == "promise").sum() and k["complaints"] == c.complaint.sum()
     assert k["cures"] == (o.status == "cured").sum() and k["charge_offs"] == (o.status == "charged_off").sum()
+    # and from the engine's daily series of the same run (common random numbers: the same seed is the same run)
+    exp = collectsim.load_experiment(EXPERIMENT, accounts=ACCOUNTS, days=DAYS)
+    daily = collectsim.simulate(exp.scenario, exp.run.policy, SEED, audit=False, value=False).daily
+    held, before = daily[daily.day >= SPLIT], daily[daily.day == SPLIT - 1].iloc[0]
+    last = daily.iloc[-1]
+    assert k["collected_per_day"] == pytest.approx(held.collected.sum() / (DAYS - SPLIT), rel=1e-9)
+    assert k["complaints"] == held.complaints.sum() and k["promises"] == held.ptps.sum()
+    assert k["rpcs.call"] == held.rpcs.sum()  # the daily rpcs are the agent calls that reached the debtor
+    for ch in ("sms", "email", "call", "visit"):
+        assert k[f"contacts.{ch}"] == held[f"contacts_{ch}"].sum()
+    assert k["cures"] == last.cured - before.cured and k["charge_offs"] == last.charged_off - before.charged_off
 
 
 def test_under_the_true_experiment_every_held_out_kpi_lies_in_its_band(synth):
