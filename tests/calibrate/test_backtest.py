@@ -26,7 +26,7 @@ from collectsim.history import read_history
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "quickstart.toml"
-ACCOUNTS, DAYS, SEED, SPLIT, REPS = 2000, 75, 1, 50, 12
+ACCOUNTS, DAYS, SEED, SPLIT, REPS = 1500, 60, 1, 40, 10
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_the_held_out_kpis_follow_their_definitions(synth):
 
 def test_under_the_true_experiment_every_held_out_kpi_lies_in_its_band(synth):
     folder, h = synth
-    bt = backtest(h, _truth(folder), SPLIT, reps=REPS, seed=1000, jobs=2, level=1 - 0.05 / 15)
+    bt = backtest(h, _truth(folder), SPLIT, reps=REPS, seed=1000, jobs=1, level=1 - 0.05 / 15)
     assert list(bt.columns) == list(BACKTEST_COLUMNS) and len(bt) == 15  # 7 totals + contacts, rpcs of 4 channels
     assert bt.attrs["level"] == pytest.approx(_family_level(bt))
     t = stats.t.ppf(1 - 0.05 / 15 / 2, REPS - 1)
@@ -109,7 +109,7 @@ def test_a_wrong_experiment_falls_outside_for_the_affected_kpi(synth):
         data["channels"]["call"]["connect"] *= 0.5  # agent calls connect half as often
         return experiment_from_dict(data), policy
 
-    bt = backtest(h, wrong, SPLIT, reps=REPS, seed=1000, jobs=2, level=1 - 0.05 / 15).set_index("kpi")
+    bt = backtest(h, wrong, SPLIT, reps=REPS, seed=1000, jobs=1, level=1 - 0.05 / 15).set_index("kpi")
     assert not bt.loc["rpcs.call", "inside"] and bt.loc["rpcs.call", "observed"] > bt.loc["rpcs.call", "hi"]
     assert bt.loc["rpcs.sms", "inside"] and bt.loc["rpcs.email", "inside"]  # the other channels' are untouched
 
@@ -120,3 +120,4 @@ def test_backtest_refuses_a_split_without_a_held_out_part(synth):
         backtest(h, _truth(folder), DAYS, reps=3)
     with pytest.raises(InputError, match="reps = 1"):
         backtest(h, _truth(folder), SPLIT, reps=1)
+

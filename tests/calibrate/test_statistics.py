@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import collectsim
+from collectsim.experiments.calibrate.backtest import backtest
 from collectsim.experiments.calibrate.statistics import (
     PROMISE_DAYS,
     RPC_OUTCOMES,
@@ -188,13 +189,18 @@ def test_the_comparison_is_the_replications_mean_sd_and_quantiles():
     assert flags[("call", "contact_rate")] and not flags[("sms", "contact_rate")]
 
 
-def test_simulated_statistics_run_in_parallel_as_in_series(tmp_path):
+def test_replications_run_in_processes_as_in_series(tmp_path):
+    """simulated_statistics and the backtest give the same in joblib processes (one test: the
+    workers start once)."""
     exp = collectsim.load_experiment(EXPERIMENT, accounts=400, days=30)
     one = simulated_statistics(exp, exp.run.policy, [5, 6, 7], jobs=1)
     two = simulated_statistics(exp, exp.run.policy, [5, 6, 7], jobs=2)
     for a, b in zip(one, two, strict=True):
         for name in STATISTICS:
             pd.testing.assert_frame_equal(a[name], b[name])
+    h = simulate_history(exp, policy=exp.run.policy, seed=2)
+    bt = [backtest(h, lambda part: (exp, exp.run.policy), 15, reps=3, seed=50, jobs=j) for j in (1, 2)]
+    pd.testing.assert_frame_equal(bt[0], bt[1])
     direct = history_statistics(simulate_history(exp, policy=exp.run.policy, seed=6))
     pd.testing.assert_frame_equal(one[1]["contact_rates"], direct["contact_rates"])
     # the checks written and read back are the comparison

@@ -20,6 +20,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from collectsim.errors import InputError
 from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.folders import write_atomic
 from collectsim.experiments.synth import simulate_history
@@ -291,7 +292,7 @@ def compare_statistics(observed: dict[str, pd.DataFrame], simulated: list[dict[s
     The rows are the observed ones.
     """
     if not 0 < level < 1:
-        raise ValueError(f"level = {level!r}: must be in (0, 1)")
+        raise InputError(f"level = {level!r}: must be a number in (0, 1)")
     out: dict[str, pd.DataFrame] = {}
     for name, df in observed.items():
         spec = _spec(name, df)
