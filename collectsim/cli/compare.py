@@ -3,7 +3,7 @@
 ``collectsim compare EXPERIMENT.toml [--policy P ...] [--reps N] [--jobs N] [--target-ci X] [--out DIR]``
 runs :func:`collectsim.compare_experiment`: a result folder with the data files, the plots
 and the report; ``collectsim report DIR`` rebuilds the report of any
-run, compare or optimize folder (:func:`collectsim.build_report`).
+run, compare, sweep, optimize or calibrate folder (:func:`collectsim.build_report`).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _compare_run(args: argparse.Namespace, bars):
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", help="a result folder of collectsim run, compare or optimize")
+    p.add_argument("folder", help="a result folder of collectsim run, compare, sweep, optimize or calibrate")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -106,6 +106,6 @@ def _report(args: argparse.Namespace) -> int:
 COMMANDS = {
     "compare": ("run a champion against challengers on the same seeds, with stress variants and a report",
                 _compare_args, _compare),
-    "report": ("rebuild report.html and report.md of a run, compare or optimize result folder", _report_args,
+    "report": ("rebuild report.html and report.md of a run, compare, sweep, optimize or calibrate result folder", _report_args,
                _report),
 }

@@ -31,6 +31,7 @@ _EXPORTS = {
     "write_run": "collectsim.experiments.run",
     "resolved_config": "collectsim.experiments.run",
     "synthesize": "collectsim.experiments.synth",
+    "simulate_history": "collectsim.experiments.synth",
     "Comparison": "collectsim.experiments.compare",
     "OptimizeResult": "collectsim.experiments.optimize",
     "Progress": "collectsim.experiments.progress",

@@ -22,13 +22,14 @@ from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.folders import write_atomic, write_json, write_toml
 from collectsim.experiments.provenance import provenance
 from collectsim.experiments.run import resolved_config
+from collectsim.history import History
 from collectsim.history.schema import CONTACT_OUTCOMES, TABLES
 from collectsim.model import CollectionsModel
 from collectsim.policies import Observation, Outcomes, Policy, prepare_policy
 from collectsim.vocabulary.accounts import ACTIVE, STATUS_NAMES
 from collectsim.vocabulary.channels import CHANNELS
 
-__all__ = ["synthesize", "flatten", "FORMATS"]
+__all__ = ["synthesize", "simulate_history", "flatten", "FORMATS"]
 
 #: File formats a history can be written in.
 FORMATS: tuple[str, ...] = ("csv", "parquet")
@@ -109,18 +110,10 @@ def _join(parts: list[dict[str, np.ndarray]], columns: tuple[str, ...]) -> dict[
     return {c: np.concatenate([p[c] for p in parts]) if parts else np.zeros(0) for c in columns}
 
 
-def synthesize(exp: Experiment, folder: str | Path, *, policy: str, seed: int, fmt: str = "csv",
-               watch=None) -> dict:
-    """Simulate ``exp`` under ``policy`` (a name or file, resolved by the experiment) for its
-    horizon and write the history into the existing ``folder``: ``accounts``, ``payments``,
-    ``contacts``, ``outcomes`` (``.csv`` or ``.parquet``), ``history.toml`` and ``truth.json``.
-    Returns the rows written per table.
-
-    ``watch``: optional callable given each morning's
-    :class:`~collectsim.policies.base.Observation` (after the day's ageing, before the
-    contacts), e.g. to check a state replayed from the history against the engine's own
-    (``tests/calibrate/test_state.py``); it changes nothing the simulation does."""
-    folder = Path(folder)
+def _simulate(exp: Experiment, policy: str, seed: int, watch=None) -> tuple[dict[str, pd.DataFrame], int, int]:
+    """Run ``exp`` under ``policy`` for its horizon, recording what a CRM would hold: the four
+    tables in the engine's own dtypes (what :func:`synthesize` writes), the days and the
+    number of accounts. ``watch``: see :func:`synthesize`."""
     sc = exp.scenario
     pol = prepare_policy(exp.policy_ref(policy), sc)
     if watch is not None:
@@ -160,19 +153,72 @@ def synthesize(exp: Experiment, folder: str | Path, *, policy: str, seed: int, f
         "day": pop.resolved_day[order][left].astype(np.int32),
     })
     tables = {"accounts": accounts, "payments": payments, "contacts": contacts, "outcomes": outcomes}
-    for t in TABLES:  # the schema's column order
-        df = tables[t.name][[col.name for col in t.columns if col.name in tables[t.name]]]
+    ordered = {t.name: tables[t.name][[col.name for col in t.columns if col.name in tables[t.name]]]  # schema order
+               for t in TABLES}
+    return ordered, days, int(pop.n)
+
+
+def _meta(exp: Experiment, policy: str, seed: int, days: int) -> dict:
+    """``history.toml`` of a simulated history."""
+    return {"days": days, "currency": "currency units of the experiment",
+            "generated_by": f"collectsim synth {exp.name} --policy {policy} --seed {seed}"}
+
+
+_READ_DTYPES = {"id": np.int64, "day": np.int64, "int": np.int64, "money": np.float64, "float": np.float64,
+                "bool": bool}
+
+
+def _as_read(df: pd.DataFrame, table) -> pd.DataFrame:
+    """A table in the dtypes :func:`collectsim.history.read_history` gives (integers int64,
+    numbers float64, categories as text)."""
+    out = {}
+    for col in table.columns:
+        if col.name not in df:
+            continue
+        v = df[col.name]
+        if col.kind == "category":
+            out[col.name] = np.asarray(v.astype(str), dtype=object)
+        else:
+            out[col.name] = v.to_numpy().astype(_READ_DTYPES[col.kind])
+    return pd.DataFrame(out)
+
+
+def simulate_history(exp: Experiment, *, policy: str, seed: int, watch=None) -> History:
+    """The history :func:`synthesize` would write for ``exp`` under ``policy`` and ``seed``,
+    in memory: the same tables, rows and dtypes as :func:`collectsim.history.read_history`
+    returns for the written folder (integers int64, money float64, categories as text), with
+    ``days`` the experiment's horizon and ``meta`` its ``history.toml``."""
+    tables, days, _ = _simulate(exp, policy, seed, watch)
+    frames = {t.name: _as_read(tables[t.name], t) for t in TABLES}
+    return History(frames["accounts"], frames["payments"], frames["contacts"], frames["outcomes"], days,
+                   _meta(exp, policy, seed, days))
+
+
+def synthesize(exp: Experiment, folder: str | Path, *, policy: str, seed: int, fmt: str = "csv",
+               watch=None) -> dict:
+    """Simulate ``exp`` under ``policy`` (a name or file, resolved by the experiment) for its
+    horizon and write the history into the existing ``folder``: ``accounts``, ``payments``,
+    ``contacts``, ``outcomes`` (``.csv`` or ``.parquet``), ``history.toml`` and ``truth.json``.
+    The tables are those of :func:`simulate_history`. Returns the rows written per table.
+
+    ``watch``: optional callable given each morning's
+    :class:`~collectsim.policies.base.Observation` (after the day's ageing, before the
+    contacts), e.g. to check a state replayed from the history against the engine's own
+    (``tests/calibrate/test_state.py``); it changes nothing the simulation does."""
+    folder = Path(folder)
+    tables, days, n = _simulate(exp, policy, seed, watch)
+    for t in TABLES:
+        df = tables[t.name]
         path = folder / f"{t.name}.{fmt}"
         if fmt == "csv":
             write_atomic(path, lambda q, df=df: df.to_csv(q, index=False, float_format="%.10g"))
         else:
             write_atomic(path, lambda q, df=df: df.to_parquet(q, index=False))
-    write_toml(folder / "history.toml", {"days": days, "currency": "currency units of the experiment",
-                                         "generated_by": f"collectsim synth {exp.name} --policy {policy} --seed {seed}"})
+    write_toml(folder / "history.toml", _meta(exp, policy, seed, days))
     config = resolved_config(exp, policy, seed, days)
     write_json(folder / "truth.json", {
         "parameters": flatten({k: v for k, v in config.items() if k != "run"}),
-        "policy": policy, "seed": seed, "days": days, "accounts": int(pop.n),
+        "policy": policy, "seed": seed, "days": days, "accounts": n,
         "provenance": provenance(experiment=exp.name, source=exp.source, seed=seed, policy=policy, days=days),
     })
     write_toml(folder / "config.toml", config)

@@ -22,7 +22,7 @@ __all__ = ["build_report", "folder_kind"]
 
 # ------------------------------------------------------------------ folders ---------------
 def folder_kind(folder: str | Path) -> str:
-    """``compare``, ``optimize``, ``sweep`` or ``run``: what kind of result folder ``folder`` is.
+    """``compare``, ``optimize``, ``sweep``, ``calibrate`` or ``run``: what kind of result folder ``folder`` is.
 
     A folder is recognised by files that collectsim writes, with their content checked, not
     by their names alone: ``comparison.csv`` with a ``summary.json`` of kind ``compare``; an
@@ -30,7 +30,7 @@ def folder_kind(folder: str | Path) -> str:
     ``[policy]`` table, a ``validation.json`` or a ``trials.csv`` whose header has the
     optimizer's ``number`` column (next to another of these files); a ``summary.json``
     with ``kpis`` and ``meta`` tables next to ``daily.parquet``; a ``sweep.json`` with
-    ``settings`` and ``shape``.
+    ``settings`` and ``shape``; a calibration's ``fit.json`` with a ``parameters`` table.
 
     Raises
     ------
@@ -45,6 +45,8 @@ def folder_kind(folder: str | Path) -> str:
         return "compare"
     if _is_sweep(f / "sweep.json"):
         return "sweep"
+    if isinstance(_json_object(f / "fit.json").get("parameters"), dict):
+        return "calibrate"
     optimizer = [
         bool(_json_object(f / "experiment.json").get("study_name")),
         _is_policy_file(f / "best_policy.toml"),
@@ -57,7 +59,7 @@ def folder_kind(folder: str | Path) -> str:
         return "run"
     raise InputError(
         f"folder = {str(folder)!r}: not a collectsim result folder (no summary.json with kpis and meta next to "
-        "daily.parquet, no comparison.csv of a comparison, no sweep.json of a sweep, no optimizer files); "
+        "daily.parquet, no comparison.csv of a comparison, no sweep.json of a sweep, no optimizer files, no fit.json of a calibration); "
         "nothing was written"
     )
 
@@ -98,13 +100,17 @@ def _csv_has(path: Path, column: str) -> bool:
     return column in [c.strip().strip('"') for c in header.rstrip("\n").split(",")]
 
 
+#: The page module of a folder kind whose module is not named as the kind.
+_PAGE_MODULES = {"calibrate": "calibration"}
+
+
 def build_report(folder: str | Path, progress: Callable[[str], None] | None = None) -> list[Path]:
     """(Re)build ``report.html`` and ``report.md`` (and the plots) of a result folder.
 
     Parameters
     ----------
     folder:
-        A ``collectsim run``, ``compare``, ``sweep`` or optimizer result folder.
+        A ``collectsim run``, ``compare``, ``sweep``, optimizer or ``calibrate`` result folder.
     progress:
         Optional callback receiving a :class:`~collectsim.experiments.progress.Progress`
         message (``"plots: 2/5 plots"``) as each plot is written.
@@ -118,7 +124,8 @@ def build_report(folder: str | Path, progress: Callable[[str], None] | None = No
     kind = folder_kind(f)
     sweep_stale(f)  # temporaries of a killed report
     # one page builder per folder kind, imported for its kind only (a run's report needs no statistics library)
-    builder = getattr(importlib.import_module(f"collectsim.reports.pages.{kind}"), f"{kind}_page")  # lazy: start-up time
+    module = _PAGE_MODULES.get(kind, kind)
+    builder = getattr(importlib.import_module(f"collectsim.reports.pages.{module}"), f"{module}_page")  # lazy: start-up time
     page = builder(f, progress=progress)
     write_text_atomic(f / "report.html", page.to_html(f))
     write_text_atomic(f / "report.md", page.to_markdown())

@@ -173,3 +173,13 @@ def test_synth_refuses_bad_input_with_one_line_and_writes_nothing(tmp_path, caps
 
 def test_docs_data_md_shows_the_schema():
     assert schema_markdown() in (ROOT / "docs" / "data.md").read_text(), "paste schema_markdown() into docs/data.md"
+
+
+def test_the_history_in_memory_is_the_written_one_read_back(history):
+    from collectsim.experiments.synth import simulate_history
+
+    exp = collectsim.load_experiment(EXPERIMENT, accounts=ACCOUNTS, days=DAYS)
+    mem, read = simulate_history(exp, policy=exp.run.policy, seed=SEED), read_history(history)
+    for t in TABLES:  # same rows, values and dtypes as read_history gives for the written files
+        pd.testing.assert_frame_equal(getattr(mem, t.name), getattr(read, t.name), check_exact=True)
+    assert mem.days == read.days == DAYS and mem.meta == read.meta

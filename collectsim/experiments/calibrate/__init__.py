@@ -10,7 +10,10 @@ The parts, data flowing one way (history → estimates → fitted experiment →
   right-party contact, opt-outs, complaints) with standard errors;
 - ``statistics``: the history's statistics that a fit is judged by (recovery curve, roll
   rates, contact and RPC rates by channel × hour, promises, complaints, opt-outs), for the
-  data and for histories simulated from the fitted experiment, and the backtest;
+  data and for histories simulated from the fitted experiment, with their bands, and the
+  files the fit report reads (``fit_check_<name>.csv``, ``backtest.csv``);
+- ``backtest``: the history cut at a day, fitted on the first part, the held-out days
+  simulated and compared with prediction bands;
 - ``calibrate``: the job that writes ``experiment.toml``, ``fit.json``,
   ``observed_policy.toml`` and the fit report.
 """

@@ -24,9 +24,11 @@ What is estimated, and how:
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from collectsim.errors import InputError
 from collectsim.experiments.calibrate.likelihood import Estimate, _Z, fit_contacts
@@ -36,7 +38,7 @@ from collectsim.experiments.run import resolved_config
 from collectsim.history.read import History
 from collectsim.vocabulary.accounts import BUCKETS, dpd_buckets
 
-__all__ = ["calibrate", "fit_history", "set_dotted", "NOT_ESTIMATED", "fitted_experiment"]
+__all__ = ["calibrate", "roll_rate_table", "fit_history", "set_dotted", "NOT_ESTIMATED", "fitted_experiment"]
 
 #: Parameters this version does not estimate (they keep the base's value), with the reason.
 NOT_ESTIMATED: dict[str, str] = {
@@ -195,17 +197,28 @@ def fitted_experiment(config: dict, *, name: str, base_dir: Path | None = None) 
     return experiment_from_dict(dict(config), name=name, base_dir=base_dir)
 
 
+def roll_rate_table(h: History, tier_names: tuple[str, ...]) -> pd.DataFrame:
+    """The history's roll rates (:func:`~collectsim.experiments.calibrate.state.roll_rates`)
+    as the fit checks compare them: ``tier``, ``bucket`` (the starting one), ``accounts``,
+    ``rolled``, ``rate``."""
+    from collectsim.experiments.calibrate.state import roll_rates  # lazy: start-up time
+
+    r = roll_rates(h, tier_names=tier_names)
+    return r.rename(columns={"from": "bucket"}).drop(columns=["to"])[["tier", "bucket", "accounts", "rolled", "rate"]]
+
+
 def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_extra_columns: bool = False,
               reps: int = 8, seed: int = 0, jobs: int = 1, split: float = 2 / 3) -> dict:
     """Fit ``base`` to the history in ``data`` and write into the existing ``folder``:
     ``experiment.toml`` (the fitted experiment, its ``[run]`` policy the observed one, that
-    ``collectsim run`` accepts as it is), ``observed_policy.toml``, ``fit.json`` and the
-    checks the fit report shows (observed against ``reps`` simulated histories of the fitted
-    experiment, and the backtest: fit on the first ``split`` of the window, simulate the rest).
-    Returns ``fit.json``'s content."""
+    ``collectsim run`` accepts as it is), ``observed_policy.toml`` (with its assumptions as
+    comments) and ``observed_frequencies.csv``, ``fit.json`` and the checks the fit report
+    shows: every statistic of the data against ``reps`` histories simulated from the fitted
+    experiment under the observed policy (``fit_check_*.csv``), and the backtest — fit on
+    the first ``split`` of the window, simulate the whole window, compare the rest
+    (``backtest.csv``). Returns ``fit.json``'s content."""
     from collectsim.experiments.calibrate.backtest import backtest  # lazy: start-up time
-    from collectsim.experiments.calibrate.observed import observed_policy  # lazy: start-up time
-    from collectsim.experiments.calibrate.state import roll_rates  # lazy: start-up time
+    from collectsim.experiments.calibrate.observed import estimate_observed_policy, write_observed_policy  # lazy: start-up time
     from collectsim.experiments.calibrate.statistics import (  # lazy: start-up time
         compare_statistics, history_statistics, simulated_statistics, write_fit_checks)
     from collectsim.experiments.folders import write_json, write_toml  # lazy: start-up time
@@ -214,41 +227,42 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
 
     folder = Path(folder)
     h = read_history(data, ignore_extra_columns=ignore_extra_columns)
+    if h.days < 2:
+        raise InputError(f"history.toml days = {h.days}: a calibration needs at least 2 days (one to fit, one to "
+                         "hold out)")
     config, estimates = fit_history(h, base)
-    policy = observed_policy(h, base.scenario)
-    config["run"]["policy"] = "observed_policy.toml"
-    config["run"]["seed"] = seed
-    config["run"]["name"] = f"calibrated-{Path(data).name}"
-    write_toml(folder / "observed_policy.toml", policy)
+    observed = estimate_observed_policy(h, base.scenario)
+    write_observed_policy(observed, folder / "observed_policy.toml")
+    observed.frequencies.to_csv(folder / "observed_frequencies.csv", index=False)
+    config["run"].update({"policy": "observed_policy.toml", "seed": seed, "name": f"calibrated-{Path(data).name}"})
     write_toml(folder / "experiment.toml", config)
     exp = fitted_experiment(config, name=config["run"]["name"], base_dir=folder)
     policy_path = str(folder / "observed_policy.toml")
+    rolls = partial(roll_rate_table, tier_names=tuple(base.scenario.scoring.tier_names))
     seeds = [seed + 1 + r for r in range(reps)]
-    observed = history_statistics(h, roll_rates=roll_rates(h))
-    simulated = simulated_statistics(exp, policy_path, seeds, jobs)
-    comparison = compare_statistics(observed, simulated)
+    data_stats = history_statistics(h, roll_rates=rolls(h))
+    comparison = compare_statistics(data_stats, simulated_statistics(exp, policy_path, seeds, jobs, roll_rates=rolls))
 
-    split_day = max(1, int(round(h.days * split)))
-    scratch = folder / ".backtest"
+    split_day = min(max(1, int(round(h.days * split))), h.days - 1)
+    scratch = folder / "backtest-fit"
     scratch.mkdir(exist_ok=True)
 
     def refit(part: History):
         cfg, _ = fit_history(part, base)
         cfg["portfolio"]["horizon_days"] = h.days  # simulate the whole window
-        write_toml(scratch / "observed_policy.toml", observed_policy(part, base.scenario))
-        cfg["run"]["policy"] = str(scratch / "observed_policy.toml")
+        write_observed_policy(estimate_observed_policy(part, base.scenario), scratch / "observed_policy.toml")
+        cfg["run"]["policy"] = "observed_policy.toml"
+        write_toml(scratch / "experiment.toml", cfg)
         return fitted_experiment(cfg, name="backtest", base_dir=scratch), str(scratch / "observed_policy.toml")
 
-    bt = backtest(h, refit, split_day, reps=reps, seed=seed, jobs=jobs)
+    bt = backtest(h, refit, split_day, reps=reps, seed=seed + 1000, jobs=jobs)
     write_fit_checks(folder, comparison, bt)
-    for p in scratch.iterdir():
-        p.unlink()
-    scratch.rmdir()
     fit = {"parameters": {e.name: e.to_dict() for e in estimates},
            "history": {"folder": str(data), "accounts": int(len(h.accounts)), "contacts": int(len(h.contacts)),
                        "payments": int(len(h.payments)), "days": int(h.days)},
-           "backtest": {"split_day": split_day, "reps": reps},
-           "meta": provenance(experiment=exp.name, source=str(data), seed=seed, reps=reps,
-                              base=base.source)}
+           "checks": {"replications": reps, "seeds": seeds, "backtest_split_day": split_day,
+                      "backtest_fit": "backtest-fit/experiment.toml"},
+           "observed_policy": {"identified": observed.identified, "notes": list(observed.notes)},
+           "meta": provenance(experiment=exp.name, source=str(data), seed=seed, reps=reps, base=base.source)}
     write_json(folder / "fit.json", fit)
     return fit
