@@ -182,14 +182,23 @@ def test_scores_are_cut_into_tiers_when_the_tier_column_is_missing(case):
         observed_policy(dataclasses.replace(h, accounts=h.accounts.drop(columns=["tier", "score"])), exp.scenario)
 
 
-def test_a_tier_and_bucket_without_accounts_has_no_cell(tmp_path):
-    # every account enters at DPD 1 and the history is 40 days: only M1 and M2 ever hold accounts
+def test_a_tier_and_bucket_without_accounts_copies_the_nearest_observed_bucket(tmp_path):
+    # every account enters at DPD 1 and the history is 40 days: only M1 and M2 ever hold accounts;
+    # the buckets accounts will age into are worked as the latest one seen (M2), and said so
     exp = _book(tmp_path, accounts=600, days=40, portfolio="entry_dpd = 1")
     h = _history(tmp_path, exp, "seed-champion")
-    pol = observed_policy(h, exp.scenario)["policy"]
-    buckets = {c["buckets"][0] for c in pol["cells"]}
-    assert buckets == {"M1", "M2"}
-    assert len(pol["cells"]) == 2 * len(exp.scenario.scoring.tier_names)
+    est = estimate_observed_policy(h, exp.scenario)
+    cells = est.policy["policy"]["cells"]
+    n_t = len(exp.scenario.scoring.tier_names)
+    assert len(cells) == 6 * n_t
+    by = {(c["tiers"][0], c["buckets"][0]): c for c in cells}
+    for t in exp.scenario.scoring.tier_names:
+        for b in ("M3", "M4", "M5", "M6"):
+            assert {k: v for k, v in by[(t, b)].items() if k != "buckets"} == \
+                {k: v for k, v in by[(t, "M2")].items() if k != "buckets"}
+    assert any("never seen in the history" in n and "M6 (as M2)" in n for n in est.notes)
+    seen = est.frequencies[est.frequencies["in_policy"]]
+    assert set(seen["bucket"]) == {"M1", "M2"}  # the frequencies table still says what was observed
 
 
 def test_contacts_on_opted_out_channels_and_during_promises_are_seen(tmp_path):

@@ -1,9 +1,10 @@
 """The strategy the lender actually ran, estimated from its history as a rule-table policy.
 
-``observed_policy_toml`` of ``collectsim calibrate`` (docs/data.md, "The observed policy").
+``observed_policy.toml`` of ``collectsim calibrate`` (docs/data.md, "The observed policy").
 The estimate is one rule-table cell (:class:`~collectsim.policies.rule_table.Cell`) per risk
-tier × DPD bucket that had accounts in collections; a tier × bucket without any is left out
-(a rule table does not contact what no cell matches). Every quantity is read from the
+tier × DPD bucket that had accounts in collections; a tier × bucket without any copies the
+tier's nearest observed bucket (a rule table does not contact what no cell matches, so
+accounts ageing past the history's last bucket would go uncontacted). Every quantity is read from the
 history through the replayed state (:mod:`collectsim.experiments.calibrate.state`: the DPD,
 bucket, plans and promises of each account on each day):
 
@@ -243,6 +244,21 @@ def estimate_observed_policy(h: History, scenario: Scenario, *, name: str = "obs
                         cell["settlement_discount"] = round(float(np.clip(d.median(), 0.0,
                                                                           _upper("settlement_discount"))), 4)
             cells.append(cell)
+    seen = {(c["tiers"][0], c["buckets"][0]): c for c in cells}
+    filled = []
+    for t in range(n_t):
+        mine = [b for b in range(n_b) if (tier_names[t], BUCKETS[b]) in seen]
+        if not mine:
+            continue
+        for b in range(n_b):
+            if b in mine:
+                continue
+            near = min(mine, key=lambda x: (abs(x - b), -x))  # the nearest observed bucket, the later on a tie
+            cells.append({**seen[(tier_names[t], BUCKETS[near])], "buckets": [BUCKETS[b]]})
+            filled.append(f"{tier_names[t]} {BUCKETS[b]} (as {BUCKETS[near]})")
+    if filled:
+        notes.append("never seen in the history, so copied from the tier's nearest observed bucket (accounts that "
+                     "age into them keep being worked): " + ", ".join(filled))
     if unknown_months:
         notes.append("plan_months: no first instalment was paid in " + ", ".join(unknown_months)
                      + "; the table's default (6) kept")
