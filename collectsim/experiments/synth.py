@@ -170,14 +170,14 @@ _READ_DTYPES = {"id": np.int64, "day": np.int64, "int": np.int64, "money": np.fl
 
 def _as_read(df: pd.DataFrame, table) -> pd.DataFrame:
     """A table in the dtypes :func:`collectsim.history.read_history` gives (integers int64,
-    numbers float64, categories as text)."""
+    numbers float64, categories as pandas Categoricals of the schema's values)."""
     out = {}
     for col in table.columns:
         if col.name not in df:
             continue
         v = df[col.name]
         if col.kind == "category":
-            out[col.name] = np.asarray(v.astype(str), dtype=object)
+            out[col.name] = pd.Categorical(np.asarray(v.astype(str), dtype=object), categories=list(col.values))
         else:
             out[col.name] = v.to_numpy().astype(_READ_DTYPES[col.kind])
     return pd.DataFrame(out)
@@ -186,7 +186,7 @@ def _as_read(df: pd.DataFrame, table) -> pd.DataFrame:
 def simulate_history(exp: Experiment, *, policy: str, seed: int, watch=None) -> History:
     """The history :func:`synthesize` would write for ``exp`` under ``policy`` and ``seed``,
     in memory: the same tables, rows and dtypes as :func:`collectsim.history.read_history`
-    returns for the written folder (integers int64, money float64, categories as text), with
+    returns for the written folder (integers int64, money float64, categories as pandas Categoricals of the schema's values), with
     ``days`` the experiment's horizon and ``meta`` its ``history.toml``."""
     tables, days, _ = _simulate(exp, policy, seed, watch)
     frames = {t.name: _as_read(tables[t.name], t) for t in TABLES}

@@ -26,7 +26,7 @@ _EPOCH = np.datetime64("1970-01-01", "D")
 @dataclass
 class History:
     """A validated history: one pandas DataFrame per table (days as integers from day 0,
-    money in currency units, categories as strings), the window ``days`` (days 0 … days − 1)
+    money in currency units, categories as pandas Categoricals whose categories are the schema's values, in its order), the window ``days`` (days 0 … days − 1)
     and ``history.toml``'s other settings in ``meta``."""
 
     accounts: pd.DataFrame
@@ -141,12 +141,14 @@ def _column(name: str, col: Column, arrow, start: dt.date | None) -> np.ndarray:
     if col.kind == "category":
         if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t)):
             raise InputError(f"{name}: must hold one of {', '.join(col.values)}, not {t}")
-        v = np.asarray(pc.cast(arr, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
-        bad = ~pd.Series(v).isin(col.values).to_numpy() & ~nulls
+        text = pc.cast(arr, pa.string())
+        codes = pc.index_in(text, value_set=pa.array(list(col.values), pa.string()))
+        codes = np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int8)
+        bad = (codes < 0) & ~nulls
         if bad.any():
             i = _first(bad)
-            raise InputError(f"{name}: row {i} = {v[i - 1]!r} is not one of {', '.join(col.values)}")
-        return v
+            raise InputError(f"{name}: row {i} = {text[i - 1].as_py()!r} is not one of {', '.join(col.values)}")
+        return pd.Categorical.from_codes(codes, categories=list(col.values))
     raise AssertionError(col.kind)
 
 

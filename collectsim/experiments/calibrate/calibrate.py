@@ -13,10 +13,13 @@ What is estimated, and how:
 - **contacts** (maximum likelihood, :mod:`~collectsim.experiments.calibrate.likelihood`):
   reach by channel and hour and its spread between accounts, right-party contact and
   answer fatigue, opt-outs and their growth with irritation, complaints;
+- the **repayment level** (simulated moments, :mod:`~collectsim.experiments.calibrate.moments`):
+  a common scale of the segments' λ∞ matching the share of the opening stock cured or paid,
+  the engine run under the observed policy (in :func:`calibrate`, which has the policy);
 - everything else keeps the base experiment's value and is listed in ``fit.json`` as not
-  identified by this version, with the reason: the repayment intensity and its
-  heterogeneity, the ability regimes and the segments have no tractable likelihood in a
-  history (the regime and the segment are latent) and need simulation-based estimation;
+  identified by this version, with the reason: the intensity's heterogeneity, the ability
+  regimes and the segments' shares have no tractable likelihood in a history (the regime
+  and the segment are latent);
   promises, plans and settlements depend on the offer made, which a contact table does not
   record.
 """
@@ -38,7 +41,7 @@ from collectsim.experiments.run import resolved_config
 from collectsim.history.read import History
 from collectsim.vocabulary.accounts import BUCKETS, dpd_buckets
 
-__all__ = ["calibrate", "roll_rate_table", "fit_history", "set_dotted", "NOT_ESTIMATED", "fitted_experiment"]
+__all__ = ["calibrate", "with_repayment_level", "roll_rate_table", "fit_history", "set_dotted", "NOT_ESTIMATED", "fitted_experiment"]
 
 #: Parameters this version does not estimate (they keep the base's value), with the reason.
 NOT_ESTIMATED: dict[str, str] = {
@@ -197,6 +200,21 @@ def fitted_experiment(config: dict, *, name: str, base_dir: Path | None = None) 
     return experiment_from_dict(dict(config), name=name, base_dir=base_dir)
 
 
+def with_repayment_level(h: History, config: dict, estimates: list[Estimate], policy: str, *,
+                         base_dir: Path | None = None, seed: int = 0) -> tuple[dict, list[Estimate]]:
+    """``config`` and ``estimates`` with the segments' ``lambda_inf_per_year`` fitted by
+    simulated moments under the observed ``policy`` file
+    (:func:`~collectsim.experiments.calibrate.moments.fit_repayment_level`)."""
+    from collectsim.experiments.calibrate.moments import fit_repayment_level  # lazy: start-up time
+
+    level = {e.name: e for e in fit_repayment_level(h, config, policy, base_dir=base_dir, seed=seed)}
+    out = [level.get(e.name, e) for e in estimates]
+    for e in level.values():
+        if e.identified:
+            set_dotted(config, e.name, e.estimate)
+    return config, out
+
+
 def roll_rate_table(h: History, tier_names: tuple[str, ...]) -> pd.DataFrame:
     """The history's roll rates (:func:`~collectsim.experiments.calibrate.state.roll_rates`)
     as the fit checks compare them: ``tier``, ``bucket`` (the starting one), ``accounts``,
@@ -235,6 +253,8 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     write_observed_policy(observed, folder / "observed_policy.toml")
     observed.frequencies.to_csv(folder / "observed_frequencies.csv", index=False)
     config["run"].update({"policy": "observed_policy.toml", "seed": seed, "name": f"calibrated-{Path(data).name}"})
+    config, estimates = with_repayment_level(h, config, estimates, str(folder / "observed_policy.toml"),
+                                             base_dir=folder, seed=seed)
     write_toml(folder / "experiment.toml", config)
     exp = fitted_experiment(config, name=config["run"]["name"], base_dir=folder)
     policy_path = str(folder / "observed_policy.toml")
@@ -252,6 +272,7 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
         cfg["portfolio"]["horizon_days"] = h.days  # simulate the whole window
         write_observed_policy(estimate_observed_policy(part, base.scenario), scratch / "observed_policy.toml")
         cfg["run"]["policy"] = "observed_policy.toml"
+        cfg, _ = with_repayment_level(part, cfg, [], str(scratch / "observed_policy.toml"), base_dir=scratch, seed=seed)
         write_toml(scratch / "experiment.toml", cfg)
         return fitted_experiment(cfg, name="backtest", base_dir=scratch), str(scratch / "observed_policy.toml")
 

@@ -249,25 +249,20 @@ def fit_connect(contacts, scenario) -> list[Estimate]:
     k = len(cells)
     df = pd.DataFrame({"a": contacts["account"].to_numpy(np.int64), "c": cell_ix, "y": hit})
     g = df.groupby(["a", "c"], sort=True)["y"].agg(["size", "sum"]).reset_index()
-    # pool accounts with the same pattern: a pattern is the account's (cell, n, y) rows
-    acc = g["a"].to_numpy()
-    key = g["c"].to_numpy() * 1_000_003 + g["size"].to_numpy() * 1009 + g["sum"].to_numpy()
+    # pool accounts with the same pattern: a pattern is the account's (cell, n, y) rows, exactly
+    acc, c_, n_, y_ = (g[k].to_numpy() for k in ("a", "c", "size", "sum"))
     starts = np.flatnonzero(np.r_[True, acc[1:] != acc[:-1]])
-    pattern = [tuple(key[s:e]) for s, e in zip(starts, np.r_[starts[1:], len(acc)])]
-    uniq, first, counts = {}, [], []
-    for i, pat in enumerate(pattern):
-        if pat in uniq:
-            counts[uniq[pat]] += 1
-        else:
-            uniq[pat] = len(first)
-            first.append(i)
-            counts.append(1)
-    ends = np.r_[starts[1:], len(acc)]
-    rows = np.concatenate([np.arange(starts[i], ends[i]) for i in first]) if first else np.zeros(0, np.int64)
-    lengths = np.array([ends[i] - starts[i] for i in first], dtype=np.int64)
+    lens = np.diff(np.r_[starts, len(acc)])
+    pos = np.arange(len(acc)) - np.repeat(starts, lens)
+    owner = np.repeat(np.arange(len(starts)), lens)
+    pat = np.full((len(starts), 3 * int(lens.max(initial=1))), -1, dtype=np.int64)
+    pat[owner, 3 * pos], pat[owner, 3 * pos + 1], pat[owner, 3 * pos + 2] = c_, n_, y_
+    _, first, counts = np.unique(pat, axis=0, return_index=True, return_counts=True)
+    lengths = lens[first].astype(np.int64)
     ustarts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
-    cell_r, n_r, y_r = g["c"].to_numpy()[rows], g["size"].to_numpy()[rows].astype(float), g["sum"].to_numpy()[rows].astype(float)
-    count = np.asarray(counts, dtype=float)
+    rows = np.repeat(starts[first], lengths) + (np.arange(lengths.sum()) - np.repeat(ustarts, lengths))
+    cell_r, n_r, y_r = c_[rows], n_[rows].astype(float), y_[rows].astype(float)
+    count = counts.astype(float)
     z, w = _normal_grid(_NODES)
     log_w = np.log(w)
     uends = ustarts + lengths
