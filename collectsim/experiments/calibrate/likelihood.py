@@ -6,7 +6,10 @@ approximation for a lender's:
 
 - **reach** (:func:`fit_connect`): ``P(connect) = min(1, connect_c · hour_c[h] · ρ_i)`` with
   the account's reachability ``ρ_i`` lognormal with mean 1 and log-sd σ (a random effect
-  shared by all of the account's contacts, integrated on a fine grid). Which
+  shared by all of the account's contacts, integrated by composite Gauss–Legendre with the
+  account's kinks — where ``connect_c · hour_c[h] · ρ`` reaches 1 — as panel ends, so the rule
+  is accurate however many contacts an account has; a Gaussian rule across the kink biased
+  σ and the connect rates). Which
   accounts are contacted, and how often, depends only on what was observed (their DPD,
   tier, payments, earlier outcomes), so the selection is ignorable and the marginal
   likelihood of each account's connects is the right one. Only ``connect_c · hour_c[h]`` is
@@ -42,13 +45,18 @@ from collectsim.history.schema import CONTACT_OUTCOMES
 from collectsim.kernels import njit
 from collectsim.vocabulary.channels import CHANNELS
 
-__all__ = ["Estimate", "MIN_EVENTS", "day_start_state", "fit_connect", "fit_right_party", "fit_optout",
+__all__ = ["Estimate", "MIN_EVENTS", "REACH_PANEL", "REACH_PANEL_NODES", "REACH_Z", "day_start_state", "fit_connect", "fit_right_party", "fit_optout",
            "fit_complaints", "fit_contacts"]
 
 #: Fewest events of each kind (successes and failures) a fit needs before it calls a parameter identified.
 MIN_EVENTS = 10
 _Z = 1.959963984540054
-_NODES = 161  # grid nodes for the reachability random effect (z in [−6, 6], Simpson's rule)
+#: Widest panel (in z) of the reach fit's composite Gauss–Legendre rule (``REACH_PANEL / (2σ)`` when σ > 0.5).
+REACH_PANEL = 0.5
+#: Gauss–Legendre nodes per panel.
+REACH_PANEL_NODES = 8
+#: The rule's range: ``|z| ≤ REACH_Z`` (the normal mass outside is below 1e-16).
+REACH_Z = 8.5
 _CONNECT = CONTACT_OUTCOMES.index("connect")
 _RPC = CONTACT_OUTCOMES.index("rpc")
 
@@ -170,54 +178,81 @@ def _outcome_codes(contacts) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- reach ----
-def _normal_grid(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights integrating against the standard normal on [−6, 6] (Simpson's rule,
-    renormalised). A fine grid rather than Gauss–Hermite: the integrand has a kink where
-    ``connect_c · hour_c[h] · ρ`` reaches 1, which spoils a Gaussian rule's accuracy and
-    the smoothness the standard errors need."""
-    z = np.linspace(-6.0, 6.0, n)
-    simpson = np.ones(n)
-    simpson[1:-1:2], simpson[2:-1:2] = 4.0, 2.0
-    w = simpson * np.exp(-0.5 * z * z)
-    return z, w / w.sum()
+def _reach_rule(order: int = None) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [−1, 1] (``order`` points; default
+    :data:`REACH_PANEL_NODES`)."""
+    return np.polynomial.legendre.leggauss(REACH_PANEL_NODES if order is None else order)
 
 
 @njit
-def _connect_kernel(log_q, s, cell, n, y, starts, ends, count, z, log_w):
+def _connect_kernel(log_q, s, cell, n, y, starts, ends, count, t, wt, panel, z_max):
     """Weighted log-likelihood of the account patterns and its gradient in (log q, σ).
 
-    For pattern i and node k: ℓ_ik = Σ_r y_r log p_rk + (n_r − y_r) log(1 − p_rk) with
-    p_rk = min(q_c(r) ρ_k, 1 − ε), ρ_k = exp(σ z_k − σ²/2); L_i = log Σ_k w_k e^{ℓ_ik}.
-    Where p < 1 − ε, ∂ℓ/∂log q_c = Σ_{r in c} g_rk and ∂ℓ/∂σ = (z_k − σ) Σ_r g_rk with
-    g = y − (n − y) p / (1 − p); a clipped p has no derivative."""
+    Pattern i's term is L_i = log ∫ Π_r p_r(z)^y_r (1 − p_r(z))^(n_r − y_r) φ(z) dz over
+    |z| ≤ ``z_max``, p_r = min(q_c(r) ρ(z), 1 − ε), ρ = exp(σ z − σ²/2), by composite
+    Gauss–Legendre (nodes ``t``, weights ``wt`` on [−1, 1]) on panels at most ``panel`` wide
+    (``panel / (2σ)`` when σ > 0.5: the same width in log ρ) whose ends include the pattern's
+    kinks, the z where a cell's q·ρ reaches 1 — so the integrand is smooth on every panel.
+    Where p < 1 − ε, ∂ℓ/∂log q_c = Σ_{r in c} g_r and ∂ℓ/∂σ = (z − σ) Σ_r g_r with
+    g = y − (n − y) p/(1 − p); a clipped p has none. The integrand is continuous where a
+    kink moves, so the gradient is the integral of the integrand's gradient."""
     n_cells = len(log_q)
-    m = len(z)
+    g_order = len(t)
     total = 0.0
     grad = np.zeros(n_cells + 1)
     q = np.exp(log_q)
-    rho = np.exp(s * z - 0.5 * s * s)
     cap = 1.0 - 1e-12
-    ll = np.empty(m)
-    gq = np.empty((m, n_cells))
-    gs = np.empty(m)
+    n_uniform = int(math.ceil(2.0 * z_max * max(1.0, 2.0 * s) / panel))
+    max_rows = 0
     for i in range(len(starts)):
-        ll[:] = log_w
-        gq[:, :] = 0.0
-        gs[:] = 0.0
+        max_rows = max(max_rows, ends[i] - starts[i])
+    edges = np.empty(n_uniform + 1 + max_rows)
+    m_nodes = (n_uniform + max_rows) * g_order
+    ll = np.empty(m_nodes)
+    zs = np.empty(m_nodes)
+    gq = np.empty((m_nodes, n_cells))
+    gs = np.empty(m_nodes)
+    half_log_2pi = 0.5 * math.log(2.0 * math.pi)
+    for i in range(len(starts)):
+        b = 0
+        for e in range(n_uniform + 1):
+            edges[b] = -z_max + 2.0 * z_max * e / n_uniform
+            b += 1
+        if s > 0:
+            for r in range(starts[i], ends[i]):
+                kink = (-math.log(q[cell[r]]) + 0.5 * s * s) / s
+                if -z_max < kink < z_max:
+                    edges[b] = kink
+                    b += 1
+        ed = np.sort(edges[:b])
+        m = 0
+        for e in range(b - 1):
+            half = 0.5 * (ed[e + 1] - ed[e])
+            if half <= 0:
+                continue
+            mid = 0.5 * (ed[e + 1] + ed[e])
+            for k in range(g_order):
+                z = mid + half * t[k]
+                zs[m] = z
+                ll[m] = math.log(half * wt[k]) - 0.5 * z * z - half_log_2pi
+                m += 1
+        gq[:m, :] = 0.0
+        gs[:m] = 0.0
         for r in range(starts[i], ends[i]):
             c = cell[r]
             nr, yr = n[r], y[r]
             for k in range(m):
-                p = q[c] * rho[k]
+                p = q[c] * math.exp(s * zs[k] - 0.5 * s * s)
                 if p >= cap:
-                    p = cap
-                    ll[k] += yr * math.log(p) + (nr - yr) * math.log1p(-p)
+                    ll[k] += yr * math.log(cap) + (nr - yr) * math.log1p(-cap)
                 else:
                     ll[k] += yr * math.log(p) + (nr - yr) * math.log1p(-p)
-                    g = yr - (nr - yr) * p / (1.0 - p)
-                    gq[k, c] += g
-                    gs[k] += g * (z[k] - s)
-        top = ll.max()
+                    gr = yr - (nr - yr) * p / (1.0 - p)
+                    gq[k, c] += gr
+                    gs[k] += gr * (zs[k] - s)
+        top = -math.inf
+        for k in range(m):
+            top = max(top, ll[k])
         acc = 0.0
         for k in range(m):
             ll[k] = math.exp(ll[k] - top)
@@ -263,8 +298,7 @@ def fit_connect(contacts, scenario) -> list[Estimate]:
     rows = np.repeat(starts[first], lengths) + (np.arange(lengths.sum()) - np.repeat(ustarts, lengths))
     cell_r, n_r, y_r = c_[rows], n_[rows].astype(float), y_[rows].astype(float)
     count = counts.astype(float)
-    z, w = _normal_grid(_NODES)
-    log_w = np.log(w)
+    t, wt = _reach_rule()
     uends = ustarts + lengths
     cell_r = cell_r.astype(np.int64)
 
@@ -275,7 +309,8 @@ def fit_connect(contacts, scenario) -> list[Estimate]:
     s0 = float(np.mean(sigmas))
     theta0 = np.r_[np.log(rate), max(s0, 0.05)]
     def f(th):
-        v, g = _connect_kernel(th[:k].copy(), float(th[k]), cell_r, n_r, y_r, ustarts, uends, count, z, log_w)
+        v, g = _connect_kernel(th[:k].copy(), float(th[k]), cell_r, n_r, y_r, ustarts, uends, count, t, wt,
+                               REACH_PANEL, REACH_Z)
         return -v, -g
 
     bounds = [(math.log(1e-6), math.log(10.0))] * k + [(1e-3, 3.0)]
@@ -290,7 +325,7 @@ def fit_connect(contacts, scenario) -> list[Estimate]:
             cov = np.full_like(hess, np.nan)
     se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     method = ("marginal maximum likelihood, connects given the account's lognormal reachability "
-              "(161-node grid)")
+              "(composite Gauss-Legendre, the kinks as panel ends)")
     out: list[Estimate] = []
     for c in np.unique(cells // 24):
         name = CHANNELS[c]
