@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from collectsim.experiments.calibrate.state import codes_of
 from collectsim.history.schema import CONTACT_OUTCOMES
 from collectsim.kernels import njit
 from collectsim.vocabulary.channels import CHANNELS
@@ -166,15 +167,11 @@ def day_start_state(contacts, irritation_per_channel: np.ndarray, half_life_days
 
 
 def _channel_codes(contacts) -> np.ndarray:
-    import pandas as pd
-
-    return pd.Categorical(contacts["channel"].astype(str), categories=list(CHANNELS)).codes.astype(np.int64)
+    return codes_of(contacts["channel"], CHANNELS)
 
 
 def _outcome_codes(contacts) -> np.ndarray:
-    import pandas as pd
-
-    return pd.Categorical(contacts["outcome"].astype(str), categories=list(CONTACT_OUTCOMES)).codes.astype(np.int64)
+    return codes_of(contacts["outcome"], CONTACT_OUTCOMES)
 
 
 # ----------------------------------------------------------------------------- reach ----

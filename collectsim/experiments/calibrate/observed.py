@@ -197,12 +197,19 @@ def estimate_observed_policy(h: History, scenario: Scenario, *, name: str = "obs
 
     # hours: the first contact of a day per account and channel, modal per cell and group
     group = np.array([HOUR_FIELDS[ch] for ch in CHANNELS])
-    first_hour = con.groupby(["acc", "day", "channel"], sort=False).agg(
-        hour=("hour", "min"), tier=("tier", "first"), bucket=("bucket", "first")).reset_index()
-    first_hour["group"] = group[first_hour["channel"].to_numpy()]
+    groups = ("call_hour", "message_hour", "visit_hour")
+    g_of = np.array([groups.index(group[ch]) for ch in range(n_c)], dtype=np.int64)
+    a_, d_, ch_, hr_ = (con[k].to_numpy() for k in ("acc", "day", "channel", "hour"))
+    o = np.lexsort((hr_, ch_, d_, a_))  # each account-day-channel's earliest contact first
+    a_, d_, ch_ = a_[o], d_[o], ch_[o]
+    head = o[np.r_[True, (a_[1:] != a_[:-1]) | (d_[1:] != d_[:-1]) | (ch_[1:] != ch_[:-1])]]
+    del a_, d_, ch_, o
+    key = ((con["tier"].to_numpy()[head] * n_b + con["bucket"].to_numpy()[head]) * 3
+           + g_of[con["channel"].to_numpy()[head]]) * 24 + hr_[head]
+    tally = np.bincount(key, minlength=n_t * n_b * 3 * 24).reshape(n_t, n_b, 3, 24)
     hours: dict[tuple[int, int, str], int] = {}
-    for (t, b, g), hs in first_hour.groupby(["tier", "bucket", "group"])["hour"]:
-        hours[(int(t), int(b), str(g))] = _mode(hs)
+    for t, b, g in zip(*np.nonzero(tally.sum(axis=3)), strict=True):
+        hours[(int(t), int(b), groups[g])] = int(np.argmax(tally[t, b, g]))  # the most frequent; ties: the earliest
 
     # offers: what the right-party contacts led to
     led = con[con["outcome"].isin(list(_OFFER_OF))]
