@@ -7,6 +7,7 @@ Tolerances come from the fits' own standard errors (z-scores), with fixed seeds.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -188,3 +189,25 @@ def test_book_moments_match_the_accounts_table(tmp_path):
         assert abs(b.estimate - seg.balance_mean) < 4 * b.se
     exp = experiment_from_dict(cfg, name="fitted")
     assert exp.scenario.channels["call"].connect == pytest.approx(e["channels.call.connect"].estimate)
+
+
+def test_an_open_book_gets_its_inflow(tmp_path):
+    """Accounts that entered after day 0 are the inflow: counted per day, their buckets the
+    inflow's, the opening stock the portfolio's size; the fitted experiment is an open book."""
+    import collectsim
+    from collectsim.history import read_history
+
+    root = Path(__file__).resolve().parents[2]
+    collectsim.synthesize_history(root / "experiments" / "open-book.toml", out=tmp_path / "h", accounts=600, days=200,
+                                  seed=1)
+    h = read_history(tmp_path / "h")
+    base = experiment_from_dict({}, name="b")
+    cfg, est = fit_history(h, base)
+    e = {x.name: x for x in est}
+    later = h.accounts["entry_day"].to_numpy() > 0
+    assert e["portfolio.accounts"].estimate == (~later).sum() == 600
+    assert e["portfolio.inflow_per_day"].estimate == pytest.approx(later.sum() / (h.days - 1))
+    m1 = ((h.accounts.loc[later, "dpd"] >= 1) & (h.accounts.loc[later, "dpd"] <= 30)).mean()
+    assert e["portfolio.inflow_entry_buckets.M1"].estimate == pytest.approx(m1)
+    pf = experiment_from_dict(cfg, name="fitted").scenario.portfolio
+    assert pf.inflow_per_day == pytest.approx(later.sum() / (h.days - 1)) and pf.accounts == 600

@@ -6,7 +6,8 @@ per parameter; :func:`calibrate` writes the folder (``docs/data.md``, "Calibrati
 
 What is estimated, and how:
 
-- the **book** (moments of the accounts table): its size, the window, the product, the
+- the **book** (moments of the accounts table): its size (the opening stock, and for an open
+  book the daily inflow of the accounts that entered later), the window, the product, the
   monthly due fraction (instalment / balance), the opening stock's shares by DPD bucket,
   and a common scale of the segments' mean balances (the segments are not observed: their
   ratios keep the base's values);
@@ -85,12 +86,33 @@ def _book(h: History, base: Experiment) -> list[Estimate]:
     """The book's size, window, product, due fraction, entry buckets and balance scale."""
     a = h.accounts
     sc = base.scenario
+    entry = a["entry_day"].to_numpy()
+    n_stock, n_later = int((entry == 0).sum()), int((entry > 0).sum())
     out = [
-        Estimate("portfolio.accounts", int(len(a)), None, None, "count of the accounts table", True,
-                 sc.portfolio.accounts),
+        Estimate("portfolio.accounts", n_stock if n_later else int(len(a)), None, None,
+                 "count of the accounts table's opening stock (entry day 0)" if n_later else
+                 "count of the accounts table", True, sc.portfolio.accounts),
         Estimate("portfolio.horizon_days", int(h.days), None, None, "the history's window", True,
                  sc.portfolio.horizon_days),
     ]
+    if n_later and h.days > 1:  # an open book: accounts entering after day 0, a Poisson count per day
+        rate = n_later / (h.days - 1)
+        se = math.sqrt(n_later) / (h.days - 1)
+        out.append(Estimate("portfolio.inflow_per_day", rate, se, (max(rate - _Z * se, 0.0), rate + _Z * se),
+                            "accounts entering after day 0 / (days − 1)", True,
+                            sc.portfolio.inflow_per_day if sc.portfolio.inflow_per_day is not None else 0.0))
+        later = np.asarray(dpd_buckets(a.loc[entry > 0, "dpd"].to_numpy(np.int64)))
+        prior_in = sc.portfolio.inflow_entry_buckets or {}
+        for i, name in enumerate(BUCKETS):
+            k = int((later == i).sum())
+            if k == 0 and not prior_in.get(name):
+                continue
+            p = k / n_later
+            se_p = math.sqrt(max(p * (1 - p), 1e-12) / n_later)
+            out.append(Estimate(f"portfolio.inflow_entry_buckets.{name}", p, se_p,
+                                (max(p - _Z * se_p, 0.0), min(p + _Z * se_p, 1.0)),
+                                "share of the accounts entering after day 0 in the bucket (binomial)", True,
+                                float(prior_in.get(name, 0.0))))
     products = a["product"].astype(str).value_counts()
     out.append(Estimate("portfolio.product", products.index[0], None, None,
                         "the most frequent product of the accounts table", True, sc.portfolio.product,
@@ -117,7 +139,8 @@ def _book(h: History, base: Experiment) -> list[Estimate]:
             out.append(Estimate(f"portfolio.entry_buckets.{name}", p, se, (max(p - _Z * se, 0.0), min(p + _Z * se, 1.0)),
                                 "share of the opening stock in the bucket (binomial)", True, prior))
     if ok.sum() >= 2:
-        out += _balance_scale(bal, base, {e.name: e.estimate for e in out if e.name.startswith("portfolio.entry_buckets.")})
+        stock_bal = bal[entry == 0] if n_stock >= 2 else bal  # the drawn book is an opening stock: compare like with like
+        out += _balance_scale(stock_bal, base, {e.name: e.estimate for e in out if e.name.startswith("portfolio.entry_buckets.")})
     return out
 
 
@@ -189,8 +212,14 @@ def fit_history(h: History, base: Experiment) -> tuple[dict, list[Estimate]]:
         raise InputError("accounts: the history has no accounts")
     estimates = _book(h, base) + fit_contacts(h.contacts, base.scenario) + _not_estimated(base)
     config = resolved_config(base, base.run.policy or "seed-champion", base.run.seed, h.days)
+    pf = config["portfolio"]
+    if any(e.name == "portfolio.inflow_per_day" for e in estimates):  # an open book: its inflow as counted
+        pf.pop("inflow_rate_per_day", None)
+        pf["inflow_entry_buckets"] = {}
     for e in estimates:
         if e.identified:
+            if e.name.startswith("portfolio.inflow_entry_buckets.") and e.estimate == 0:
+                continue
             set_dotted(config, e.name, _clip_to_bounds(config, base, e.name, e.estimate))
     return config, estimates
 
