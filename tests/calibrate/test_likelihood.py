@@ -16,7 +16,7 @@ import pytest
 from collectsim.experiments.calibrate.calibrate import fit_history, set_dotted
 from collectsim.experiments.calibrate.likelihood import (
     MIN_EVENTS, day_start_state, fit_complaints, fit_connect, fit_right_party)
-from collectsim.experiments.calibrate.recovery import STUDY_RANGES, recovery_study, summarize
+from collectsim.experiments.calibrate.recovery import STUDY_RANGES, STUDY_SCALES, recovery_study, summarize
 from collectsim.experiments.files import experiment_from_dict
 from collectsim.model import CollectionsModel
 from collectsim.policies import prepare_policy
@@ -149,7 +149,7 @@ def test_recovery_fast_subset():
     parameters, the 95 % intervals cover the truth in at least 85 % of cases (expected 95 %;
     the binomial sd of 64 cases is 2.7 points), and no parameter's mean reported z-score
     (× √4, N(0, 1) if unbiased) is beyond 3.5 (16 parameters: a false alarm 0.7 % of the time)."""
-    df = recovery_study(4, seed=1, accounts=3000, days=60, jobs=2)
+    df = recovery_study(4, seed=1, accounts=3000, days=60, jobs=2, simulated=False)
     s = summarize(df)
     d = df[df["identified"] & df["drawn"]]
     covered = ((d["lo"] <= d["truth"]) & (d["truth"] <= d["hi"])).mean()
@@ -163,7 +163,8 @@ def test_recovery_full_study():
     """The issue's bar: at least 20 histories; every identified parameter covers the truth in
     ≥ 85 % of them and its mean error is within 2 standard errors of zero (docs/data.md)."""
     s = summarize(recovery_study(20, seed=0, accounts=3000, days=60, jobs=2))
-    assert set(s["name"]) >= {n.replace("*", "0") for n in STUDY_RANGES} - {"channels.email.optout_prob"}, s
+    assert set(s["name"]) >= {n.replace("*", "0") for n in (*STUDY_RANGES, *STUDY_SCALES)} - {
+        "channels.email.optout_prob"}, s
     assert (s["histories"] >= 15).all(), s
     assert (s["coverage"] >= 0.85).all(), s
     assert (s["mean_error_z"].abs() <= 2).all(), s
