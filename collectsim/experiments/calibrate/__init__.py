@@ -8,6 +8,10 @@ The parts, data flowing one way (history → estimates → fitted experiment →
   (``observed_policy.toml``);
 - ``likelihood``: maximum-likelihood fits of what the contact table identifies (reach,
   right-party contact, opt-outs, complaints) with standard errors;
+- ``moments``: simulated moments, the engine run under the observed policy, for what has no
+  tractable likelihood (the repayment level);
+- ``recovery``: the parameter-recovery study (histories from parameters drawn at random,
+  fitted, coverage of the intervals);
 - ``statistics``: the history's statistics that a fit is judged by (recovery curve, roll
   rates, contact and RPC rates by channel × hour, promises, complaints, opt-outs), for the
   data and for histories simulated from the fitted experiment, with their bands, and the
