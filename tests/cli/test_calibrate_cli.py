@@ -31,7 +31,7 @@ def calibrated(tmp_path_factory):
     collectsim.synthesize_history(EXPERIMENT, out=hist, accounts=1500, days=45, seed=4)
     out = base / "fit"
     assert main(["calibrate", str(hist), "--base", str(EXPERIMENT), "--reps", "4", "--jobs", "1",
-                 "--out", str(out)]) == 0
+                 "--moment-accounts", "3000", "--out", str(out)]) == 0
     return hist, out
 
 

@@ -14,15 +14,16 @@ What is estimated, and how:
 - **contacts** (maximum likelihood, :mod:`~collectsim.experiments.calibrate.likelihood`):
   reach by channel and hour and its spread between accounts, right-party contact and
   answer fatigue, opt-outs and their growth with irritation, complaints;
-- the **repayment level** (simulated moments, :mod:`~collectsim.experiments.calibrate.moments`):
-  a common scale of the segments' λ∞ matching the share of the opening stock cured or paid,
-  the engine run under the observed policy (in :func:`calibrate`, which has the policy);
+- the **repayment level, promise and plan acceptance** (simulated moments, jointly,
+  :mod:`~collectsim.experiments.calibrate.moments`): a common scale of the segments' λ∞,
+  ``ptp_accept`` and ``plan_accept`` matching the share of the opening stock cured or paid
+  and the promises and plans per right-party contact, the engine run under the observed
+  policy (in :func:`calibrate`, which has the policy);
 - everything else keeps the base experiment's value and is listed in ``fit.json`` as not
   identified by this version, with the reason: the intensity's heterogeneity, the ability
   regimes and the segments' shares have no tractable likelihood in a history (the regime
-  and the segment are latent);
-  promises, plans and settlements depend on the offer made, which a contact table does not
-  record.
+  and the segment are latent); the keeping of promises and plans and the acceptance of
+  settlements.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from collectsim.experiments.run import resolved_config
 from collectsim.history.read import History
 from collectsim.vocabulary.accounts import BUCKETS, dpd_buckets
 
-__all__ = ["calibrate", "with_repayment_level", "roll_rate_table", "fit_history", "set_dotted", "NOT_ESTIMATED", "fitted_experiment"]
+__all__ = ["calibrate", "with_simulated_moments", "roll_rate_table", "fit_history", "set_dotted", "NOT_ESTIMATED", "fitted_experiment"]
 
 #: Parameters this version does not estimate (they keep the base's value), with the reason.
 NOT_ESTIMATED: dict[str, str] = {
@@ -54,9 +55,7 @@ NOT_ESTIMATED: dict[str, str] = {
     "share": "the segments' shares: the segment is latent (needs a mixture fit)",
 }
 _BEHAVIOUR_NOT_ESTIMATED = {
-    "ptp_accept": "a promise depends on the offer made, which the contact table does not record",
     "ptp_keep": "keeping depends on the latent ability and willingness (needs simulated moments)",
-    "plan_accept": "a plan depends on the offer made, which the contact table does not record",
     "plan_keep": "keeping depends on the latent ability (needs simulated moments)",
     "settle_accept": "a settlement depends on the offer made, which the contact table does not record",
 }
@@ -229,15 +228,19 @@ def fitted_experiment(config: dict, *, name: str, base_dir: Path | None = None) 
     return experiment_from_dict(dict(config), name=name, base_dir=base_dir)
 
 
-def with_repayment_level(h: History, config: dict, estimates: list[Estimate], policy: str, *,
-                         base_dir: Path | None = None, seed: int = 0) -> tuple[dict, list[Estimate]]:
-    """``config`` and ``estimates`` with the segments' ``lambda_inf_per_year`` fitted by
-    simulated moments under the observed ``policy`` file
-    (:func:`~collectsim.experiments.calibrate.moments.fit_repayment_level`)."""
-    from collectsim.experiments.calibrate.moments import fit_repayment_level  # lazy: start-up time
+def with_simulated_moments(h: History, config: dict, estimates: list[Estimate], policy: str, *,
+                           base_dir: Path | None = None, seed: int = 0, accounts: int = 20_000
+                           ) -> tuple[dict, list[Estimate]]:
+    """``config`` and ``estimates`` with the repayment level (the segments'
+    ``lambda_inf_per_year``), ``behaviour.ptp_accept`` and ``behaviour.plan_accept`` fitted
+    jointly by simulated moments under the observed ``policy`` file, in books of ``accounts``
+    (:func:`~collectsim.experiments.calibrate.moments.fit_simulated_moments`)."""
+    from collectsim.experiments.calibrate.moments import fit_simulated_moments  # lazy: start-up time
 
-    level = {e.name: e for e in fit_repayment_level(h, config, policy, base_dir=base_dir, seed=seed)}
-    out = [level.get(e.name, e) for e in estimates]
+    level = {e.name: e for e in fit_simulated_moments(h, config, policy, base_dir=base_dir, seed=seed,
+                                                      n_sim=accounts)}
+    have = {e.name for e in estimates}
+    out = [level.get(e.name, e) for e in estimates] + [e for name, e in level.items() if name not in have]
     for e in level.values():
         if e.identified:
             set_dotted(config, e.name, e.estimate)
@@ -255,7 +258,8 @@ def roll_rate_table(h: History, tier_names: tuple[str, ...]) -> pd.DataFrame:
 
 
 def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_extra_columns: bool = False,
-              reps: int = 8, seed: int = 0, jobs: int = 1, split: float = 2 / 3) -> dict:
+              reps: int = 8, seed: int = 0, jobs: int = 1, split: float = 2 / 3,
+              moment_accounts: int = 20_000) -> dict:
     """Fit ``base`` to the history in ``data`` and write into the existing ``folder``:
     ``experiment.toml`` (the fitted experiment, its ``[run]`` policy the observed one, that
     ``collectsim run`` accepts as it is), ``observed_policy.toml`` (with its assumptions as
@@ -263,7 +267,8 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     shows: every statistic of the data against ``reps`` histories simulated from the fitted
     experiment under the observed policy (``fit_check_*.csv``), and the backtest — fit on
     the first ``split`` of the window, simulate the whole window, compare the rest
-    (``backtest.csv``). Returns ``fit.json``'s content."""
+    (``backtest.csv``). The simulated moments run books of ``moment_accounts``. Returns
+    ``fit.json``'s content."""
     from collectsim.experiments.calibrate.backtest import backtest  # lazy: start-up time
     from collectsim.experiments.calibrate.observed import estimate_observed_policy, write_observed_policy  # lazy: start-up time
     from collectsim.experiments.calibrate.statistics import (  # lazy: start-up time
@@ -282,8 +287,8 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     write_observed_policy(observed, folder / "observed_policy.toml")
     observed.frequencies.to_csv(folder / "observed_frequencies.csv", index=False)
     config["run"].update({"policy": "observed_policy.toml", "seed": seed, "name": f"calibrated-{Path(data).name}"})
-    config, estimates = with_repayment_level(h, config, estimates, str(folder / "observed_policy.toml"),
-                                             base_dir=folder, seed=seed)
+    config, estimates = with_simulated_moments(h, config, estimates, str(folder / "observed_policy.toml"),
+                                               base_dir=folder, seed=seed, accounts=moment_accounts)
     write_toml(folder / "experiment.toml", config)
     exp = fitted_experiment(config, name=config["run"]["name"], base_dir=folder)
     policy_path = str(folder / "observed_policy.toml")
@@ -301,7 +306,8 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
         cfg["portfolio"]["horizon_days"] = h.days  # simulate the whole window
         write_observed_policy(estimate_observed_policy(part, base.scenario), scratch / "observed_policy.toml")
         cfg["run"]["policy"] = "observed_policy.toml"
-        cfg, _ = with_repayment_level(part, cfg, [], str(scratch / "observed_policy.toml"), base_dir=scratch, seed=seed)
+        cfg, _ = with_simulated_moments(part, cfg, [], str(scratch / "observed_policy.toml"), base_dir=scratch, seed=seed,
+                                        accounts=moment_accounts)
         write_toml(scratch / "experiment.toml", cfg)
         return fitted_experiment(cfg, name="backtest", base_dir=scratch), str(scratch / "observed_policy.toml")
 

@@ -1,29 +1,40 @@
 """Simulation-based estimation: what has no tractable likelihood, fitted by running the engine.
 
-The repayment intensity's level depends on latent traits a history never shows (the
-segment, the ability regime, the willingness), so it has no likelihood in closed form.
-:func:`fit_repayment_level` estimates it by the method of simulated moments, exactly
-identified: one parameter, a common scale ``s`` of every segment's ``lambda_inf_per_year``
-(their ratios keep the base's values), and one moment, the share of the opening stock that
-left collections cured or paid within the window. The engine simulates the fitted book
-under the observed policy at ``s`` with common random numbers (the same seeds at every
-``s``, so the simulated moment is a fixed function of ``s``), and Brent's method
-(``scipy.optimize.brentq``) finds the ``s`` where it equals the data's.
+The repayment intensity's level and the acceptance of promises and plans depend on latent
+traits a history never shows (the segment, the ability regime, the willingness, the
+collector's skill) and on the offer made, which a contact table does not record; they have
+no likelihood in closed form. :func:`fit_simulated_moments` estimates them jointly by the
+method of simulated moments, exactly identified — three parameters, three moments
+(:data:`JOINT_MOMENTS`):
 
-Standard error (the delta method for an exactly identified MSM estimator): with ``m̂`` the
-data's share over ``N`` accounts and ``m(s)`` the simulated one over ``R`` books of ``n``,
+- a common scale ``s`` of every segment's ``lambda_inf_per_year`` (their ratios keep the
+  base's values) ↔ the share of the opening stock that left collections cured or paid;
+- ``behaviour.ptp_accept`` ↔ promises per conversation (a right-party call or visit: the
+  contacts that carry an offer);
+- ``behaviour.plan_accept`` ↔ plans accepted per conversation.
 
-    se(log s) = √(m(1 − m)/N + m(1 − m)/(nR)) / |∂m/∂log s|
+The engine simulates the fitted book under the observed policy (so the offers are the
+lender's) with common random numbers — the same seeds at every trial value, so the
+simulated moments are a fixed function of the parameters — and
+``scipy.optimize.least_squares`` drives their gaps to the data's to zero.
 
-(accounts independent; the slope a central difference of the common-random-number moment
-at ±0.1 in log s). It is conditional on everything else the calibration holds or fitted.
+Standard errors, the delta method for an exactly identified estimator: with ``G`` the
+moments' Jacobian in the parameters (the solver's, forward differences of width 0.1),
 
-The share need not rise with the level: with ``entry_selection = "survivors"`` (the
+    Cov(θ) = G⁻¹ (Σ_data + Σ_sim) G⁻ᵀ
+
+where Σ_data is the covariance of the data's moments and Σ_sim that of the simulated ones
+(R books of n accounts), each from the moments' account-level influence functions (every
+moment is a ratio Σa/Σb over accounts; accounts are independent). It is conditional on
+everything else the calibration holds or fitted.
+
+The cure share need not rise with the level: with ``entry_selection = "survivors"`` (the
 default) an opening stock at DPD d holds the accounts that did not pay for d − 1 days, and a
 higher level leaves a stock of slower payers and more accounts in hardship (in the default
-book the share falls from 0.92 at 1/20 of the level to 0.61 at 3 times it). Brent's method
-needs only a change of sign across the range; a moment that is not monotone could cross
-twice, and the estimate is then the crossing Brent's method finds.
+book the share falls from 0.92 at 1/20 of the level to 0.61 at 3 times it, measured with
+the one-parameter version of this fit). The solver needs no monotonicity; a moment that is
+not monotone could be matched twice, and the estimate is then the match the solver finds
+from the base's values.
 """
 
 from __future__ import annotations
@@ -38,8 +49,9 @@ from collectsim.experiments.calibrate.likelihood import _Z, Estimate
 from collectsim.experiments.files import experiment_from_dict
 from collectsim.history.read import History
 from collectsim.vocabulary.accounts import CURED, PAID
+from collectsim.vocabulary.channels import CHANNELS
 
-__all__ = ["resolved_share", "simulated_share", "fit_repayment_level", "LEVEL_BOUNDS"]
+__all__ = ["LEVEL_BOUNDS", "JOINT_MOMENTS", "data_moments", "fit_simulated_moments"]
 
 #: The scale's search range (log s in ±log 20: the level from 1/20 to 20 times the base's).
 LEVEL_BOUNDS = (1 / 20, 20.0)
@@ -58,84 +70,209 @@ def _upper_bound(field: str) -> float:
     return math.inf
 
 
-def resolved_share(h: History) -> tuple[float, int] | None:
-    """The data's moment: the share of the opening stock (entry day 0) whose outcome is
-    ``cured`` or ``paid`` within the window, and the stock's size; None without an
-    ``outcomes`` table or an opening stock."""
-    stock = h.accounts.loc[h.accounts["entry_day"].to_numpy() == 0, "account"].to_numpy()
-    if len(stock) == 0 or h.outcomes is None or "status" not in h.outcomes:
-        return None
-    o = h.outcomes
-    good = o.loc[o["status"].astype(str).isin(["cured", "paid"]), "account"].to_numpy()
-    return float(np.isin(stock, good).mean()), int(len(stock))
+# ------------------------------------------------------------- several at once ----------
+_JOINT_METHOD = ("simulated moments, exactly identified and fitted jointly (scipy least_squares on the moments' "
+                 "gaps), the engine run under the observed policy with common random numbers; the covariance "
+                 "G⁻¹ (Σ_data + Σ_sim) G⁻ᵀ with the moments' account-level influence functions; conditional on "
+                 "every other parameter")
+#: The moments of :func:`fit_simulated_moments`, each with the parameter it identifies.
+JOINT_MOMENTS: tuple[tuple[str, str, str], ...] = (
+    ("level", "share of the opening stock cured or paid within the window", "segments.*.lambda_inf_per_year"),
+    ("promise", "promises / conversations (right-party calls and visits: the contacts that carry an offer)",
+     "behaviour.ptp_accept"),
+    ("plan", "plans accepted / conversations", "behaviour.plan_accept"),
+)
+_PROMISE, _PLAN = 3, 4  # contact outcome codes (collectsim.history.schema.CONTACT_OUTCOMES)
+_STEP = 0.1  # the forward difference's width on the parameters' unbounded scales
+_TALK = (CHANNELS.index("call"), CHANNELS.index("visit"))  # the channels whose right-party contacts carry an offer
 
 
-def simulated_share(config: dict, scale: float, policy: str, seeds: list[int], base_dir: Path | None = None) -> float:
-    """The moment in books simulated from ``config`` with every segment's λ∞ × ``scale``
-    under ``policy``, averaged over ``seeds`` (the same seeds at every scale)."""
+def _account_moments(stock: np.ndarray, good: np.ndarray, rpc: np.ndarray, promise: np.ndarray,
+                     plan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The three moments as ratios Σa/Σb over accounts, and each account's influence on
+    them (ψ_ij = (a_ij − m_j b_ij)/Σ_i b_ij, so Cov(m) ≈ ψᵀψ)."""
+    a = np.stack([stock * good, promise, plan], axis=1).astype(float)
+    b = np.stack([stock, rpc, rpc], axis=1).astype(float)
+    tot = b.sum(axis=0)
+    m = np.divide(a.sum(axis=0), tot, out=np.full(3, np.nan), where=tot > 0)
+    psi = (a - m * b) / np.where(tot > 0, tot, 1.0)
+    return m, psi
+
+
+def data_moments(h: History) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The data's moments (:data:`JOINT_MOMENTS`), their influence functions and the event
+    counts that say which are informative (promises, plans, right-party contacts, stock)."""
+    from collectsim.experiments.calibrate.state import codes_of  # lazy: start-up time
+    from collectsim.history.schema import CONTACT_OUTCOMES  # lazy: start-up time
+
+    acc = h.accounts["account"].to_numpy(np.int64)
+    order = np.argsort(acc)
+    idx = lambda a: order[np.searchsorted(acc, a, sorter=order)]  # noqa: E731
+    n = len(acc)
+    stock = (h.accounts["entry_day"].to_numpy() == 0).astype(float)
+    good = np.zeros(n)
+    if h.outcomes is not None and len(h.outcomes):
+        ok = h.outcomes["status"].astype(str).isin(["cured", "paid"]).to_numpy()
+        good[idx(h.outcomes["account"].to_numpy(np.int64)[ok])] = 1.0
+    code = codes_of(h.contacts["outcome"], CONTACT_OUTCOMES)
+    talk = np.isin(codes_of(h.contacts["channel"], CHANNELS), _TALK)
+    who = idx(h.contacts["account"].to_numpy(np.int64))
+    rpc = np.bincount(who, weights=(code >= 2) & talk, minlength=n)
+    promise = np.bincount(who, weights=code == _PROMISE, minlength=n)
+    plan = np.bincount(who, weights=code == _PLAN, minlength=n)
+    m, psi = _account_moments(stock, good, rpc, promise, plan)
+    counts = {"stock": int(stock.sum()), "good": int((stock * good).sum()), "rpcs": int(rpc.sum()),
+              "promises": int(promise.sum()), "plans": int(plan.sum())}
+    return m, psi, counts
+
+
+def _simulated_moments(cfg: dict, policy: str, seeds: list[int], base_dir: Path | None):
+    """The moments over the books simulated from ``cfg`` (the seeds pooled) and their influence."""
     from collectsim.model import CollectionsModel  # lazy: start-up time
     from collectsim.policies import prepare_policy  # lazy: start-up time
 
-    cfg = copy.deepcopy(config)
-    for seg in cfg["segments"]:
-        seg["lambda_inf_per_year"] = seg["lambda_inf_per_year"] * scale
     sc = experiment_from_dict(cfg, name="msm", base_dir=base_dir).scenario
     days = sc.portfolio.horizon_days
-    shares = []
+    parts = []
     for s in seeds:
-        model = CollectionsModel(sc, prepare_policy(policy, sc), seed=s, log_contacts=False)
+        seen: dict[str, list] = {"acc": [], "code": [], "talk": []}
+
+        def watch(o, seen=seen):
+            seen["acc"].append(o.contact_account)
+            seen["code"].append(o.contact_outcome)
+            seen["talk"].append(np.isin(o.contact_channel, _TALK))
+
+        model = CollectionsModel(sc, prepare_policy(policy, sc), seed=s, log_contacts=False, observer=watch)
         model.run_for(days)
         pop = model.borrowers
-        stock = pop.entry_day == 0
-        shares.append(float(np.isin(pop.status[stock], (CURED, PAID)).mean()))
-    return float(np.mean(shares))
+        order = np.argsort(pop.account_id)
+        ids = pop.account_id[order]
+        n = len(ids)
+        acc = np.searchsorted(ids, np.concatenate(seen["acc"])) if seen["acc"] else np.zeros(0, np.int64)
+        code = np.concatenate(seen["code"]) if seen["code"] else np.zeros(0, np.int8)
+        talk = np.concatenate(seen["talk"]) if seen["talk"] else np.zeros(0, bool)
+        stock = (pop.entry_day[order] == 0).astype(float)
+        good = np.isin(pop.status[order], (CURED, PAID)).astype(float)
+        parts.append((stock, good, np.bincount(acc, weights=(code >= 2) & talk, minlength=n),
+                      np.bincount(acc, weights=code == _PROMISE, minlength=n),
+                      np.bincount(acc, weights=code == _PLAN, minlength=n)))
+    return _account_moments(*(np.concatenate([p[j] for p in parts]) for j in range(5)))
 
 
-def fit_repayment_level(h: History, config: dict, policy: str, *, base_dir: Path | None = None,
-                        n_sim: int = 20_000, reps: int = 4, seed: int = 0) -> list[Estimate]:
-    """``segments.<k>.lambda_inf_per_year`` for every segment by simulated moments (see the
-    module's docstring); ``config`` is the fitted experiment's configuration (its other
-    estimates in place), ``policy`` the observed policy file. Books of ``min(n_sim, N)``
-    accounts, ``reps`` seeds."""
-    from scipy.optimize import brentq  # lazy: start-up time
+def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Path | None = None,
+                          n_sim: int = 20_000, reps: int = 4, seed: int = 0) -> list[Estimate]:
+    """The repayment level (a common scale of the segments' λ∞), ``behaviour.ptp_accept``
+    and ``behaviour.plan_accept``, jointly, by exactly identified simulated moments
+    (:data:`JOINT_MOMENTS`, the module's docstring): books of ``n_sim`` accounts (an opening
+    stock drawn as the fitted experiment draws it), simulated ``reps`` times under the
+    observed ``policy`` with the same seeds at every trial value. ``config`` is the fitted
+    experiment's configuration (its other estimates in place). A moment with fewer than ten
+    events of each kind leaves its parameter at the prior and out of the fit. The parameters
+    are searched on unbounded scales (the log of the level's scale, the logit of the
+    probabilities) by ``scipy.optimize.least_squares`` on forward differences of width 0.1
+    (a simulated book's moments are step functions of the parameters; a step of fixed width
+    sees their slope)."""
+    from scipy.optimize import least_squares  # lazy: start-up time
+    from scipy.special import expit, logit  # lazy: start-up time
 
-    priors = [float(s["lambda_inf_per_year"]) for s in config["segments"]]
-    names = [f"segments.{k}.lambda_inf_per_year" for k in range(len(priors))]
+    from collectsim.experiments.calibrate.likelihood import MIN_EVENTS  # lazy: start-up time
 
-    def none(why: str) -> list[Estimate]:
-        return [Estimate(n, p, None, None, _METHOD, False, p, why) for n, p in zip(names, priors, strict=True)]
+    m_data, psi_data, counts = data_moments(h)
+    lam0 = [float(s["lambda_inf_per_year"]) for s in config["segments"]]
+    beh = config["behaviour"]
+    priors = {"level": 1.0, "promise": float(beh["ptp_accept"]), "plan": float(beh["plan_accept"])}
+    events = {"level": min(counts["good"], counts["stock"] - counts["good"]),
+              "promise": counts["promises"], "plan": counts["plans"]}
+    use = [j for j, (key, _, _) in enumerate(JOINT_MOMENTS)
+           if events[key] >= MIN_EVENTS and (key == "level" or 0 < priors[key] < 1)]
+    out: dict[str, Estimate] = {}
 
-    got = resolved_share(h)
-    if got is None:
-        return none("needs an outcomes table and an opening stock")
-    m_data, n_data = got
-    if not 0 < m_data < 1:
-        return none(f"the share cured or paid is {m_data:g}: an edge identifies no level")
+    def names(key: str) -> list[str]:
+        return [f"segments.{k}.lambda_inf_per_year" for k in range(len(lam0))] if key == "level" else [
+            dict(promise="behaviour.ptp_accept", plan="behaviour.plan_accept")[key]]
+
+    def prior_of(name: str) -> float:
+        return lam0[int(name.split(".")[1])] if name.startswith("segments.") else priors[
+            "promise" if name.endswith("ptp_accept") else "plan"]
+
+    for j, (key, _, _) in enumerate(JOINT_MOMENTS):
+        if j not in use:
+            for name in names(key):
+                out[name] = Estimate(name, prior_of(name), None, None, _JOINT_METHOD, False, prior_of(name),
+                                     f"{events[key]} events for its moment (fewer than {MIN_EVENTS})")
+    if not use:
+        return list(out.values())
     cfg = copy.deepcopy(config)
-    cfg["portfolio"]["accounts"] = n = int(min(n_sim, max(n_data, 1000)))
-    cfg["portfolio"]["inflow_per_day"] = None
+    cfg["portfolio"]["accounts"] = n = int(n_sim)
+    cfg["portfolio"].pop("inflow_per_day", None)
     cfg["portfolio"].pop("inflow_rate_per_day", None)
     seeds = [seed * 1000 + 17 + r for r in range(reps)]
+    ceiling = math.log(_upper_bound("lambda_inf_per_year") / max(lam0))
 
-    def gap(log_s: float) -> float:
-        return simulated_share(cfg, math.exp(log_s), policy, seeds, base_dir) - m_data
+    def params(x: np.ndarray) -> dict:
+        full = {"level": 0.0, "promise": logit(priors["promise"]), "plan": logit(priors["plan"])}
+        for i, j in enumerate(use):
+            full[JOINT_MOMENTS[j][0]] = float(x[i])
+        return full
 
-    ceiling = _upper_bound("lambda_inf_per_year") / max(priors)  # the fastest segment stays inside its field's bounds
-    lo, hi = math.log(LEVEL_BOUNDS[0]), math.log(min(LEVEL_BOUNDS[1], ceiling))
-    g_lo, g_hi = gap(lo), gap(hi)
-    if g_lo * g_hi > 0:
-        return none(f"the share cured or paid ({m_data:.3g}) is outside what a level in "
-                    f"[{LEVEL_BOUNDS[0]:g}, {math.exp(hi):.3g}] × the base's gives ({g_lo + m_data:.3g}–{g_hi + m_data:.3g})")
-    log_s = brentq(gap, lo, hi, xtol=1e-3)
-    slope = (gap(log_s + 0.1) - gap(log_s - 0.1)) / 0.2
-    var = m_data * (1 - m_data) * (1 / n_data + 1 / (n * reps))
-    if slope == 0:
-        return none("the share does not move with the level here (no slope to invert)")
-    se_log = math.sqrt(var) / abs(slope)
-    s = math.exp(log_s)
-    out = []
-    for name, p in zip(names, priors, strict=True):
-        est = p * s
-        out.append(Estimate(name, est, est * se_log, (est * math.exp(-_Z * se_log), est * math.exp(_Z * se_log)),
-                            _METHOD + f" (scale {s:.4g}, {reps} books of {n:,} accounts)", True, p))
-    return out
+    def moments(x: np.ndarray):
+        p = params(x)
+        trial = copy.deepcopy(cfg)
+        for seg, lam in zip(trial["segments"], lam0, strict=True):
+            seg["lambda_inf_per_year"] = lam * math.exp(p["level"])
+        trial["behaviour"]["ptp_accept"] = float(expit(p["promise"]))
+        trial["behaviour"]["plan_accept"] = float(expit(p["plan"]))
+        return _simulated_moments(trial, policy, seeds, base_dir)
+
+    memo: dict[bytes, np.ndarray] = {}
+
+    def gap(x: np.ndarray) -> np.ndarray:
+        key = np.asarray(x, float).tobytes()
+        if key not in memo:
+            memo[key] = moments(x)[0][use] - m_data[use]
+        return memo[key]
+
+    def jac(x: np.ndarray) -> np.ndarray:  # forward differences of a fixed width: the moments are step functions
+        f0 = gap(x)
+        cols = []
+        for i in range(len(x)):
+            e = np.zeros(len(x))
+            e[i] = _STEP if x[i] + _STEP <= hi[i] else -_STEP
+            cols.append((gap(x + e) - f0) / e[i])
+        return np.stack(cols, axis=1)
+
+    x0 = np.array([0.0 if JOINT_MOMENTS[j][0] == "level" else float(logit(priors[JOINT_MOMENTS[j][0]])) for j in use])
+    lo = np.array([math.log(LEVEL_BOUNDS[0]) if JOINT_MOMENTS[j][0] == "level" else -8.0 for j in use])
+    hi = np.array([min(math.log(LEVEL_BOUNDS[1]), ceiling) if JOINT_MOMENTS[j][0] == "level" else 8.0 for j in use])
+    res = least_squares(gap, x0, jac=jac, bounds=(lo, hi), x_scale=1.0, xtol=1e-4, ftol=1e-10, gtol=1e-12)
+    m_sim, psi_sim = moments(res.x)
+    G = res.jac
+    sigma = psi_data[:, use].T @ psi_data[:, use] + psi_sim[:, use].T @ psi_sim[:, use]
+    try:
+        g_inv = np.linalg.inv(G)
+        cov = g_inv @ sigma @ g_inv.T
+    except np.linalg.LinAlgError:
+        cov = np.full((len(use), len(use)), np.nan)
+    worst = float(np.max(np.abs(m_sim[use] - m_data[use]) / np.sqrt(np.diag(sigma))))
+    detail = f" ({reps} books of {n:,} accounts; largest remaining gap {worst:.2f} s.e.)"
+    for i, j in enumerate(use):
+        key = JOINT_MOMENTS[j][0]
+        se_x = math.sqrt(cov[i, i]) if np.isfinite(cov[i, i]) and cov[i, i] > 0 else math.nan
+        at_edge = res.x[i] <= lo[i] + 1e-6 or res.x[i] >= hi[i] - 1e-6
+        for name in names(key):
+            prior = prior_of(name)
+            if not np.isfinite(se_x) or at_edge or worst > 3:
+                why = ("its moment cannot be matched inside the allowed range" if at_edge or worst > 3
+                       else "the moments do not move with it here")
+                out[name] = Estimate(name, prior, None, None, _JOINT_METHOD, False, prior, why)
+                continue
+            if key == "level":
+                est = prior * math.exp(res.x[i])
+                out[name] = Estimate(name, est, est * se_x, (est * math.exp(-_Z * se_x), est * math.exp(_Z * se_x)),
+                                     _JOINT_METHOD + detail, True, prior)
+            else:
+                est = float(expit(res.x[i]))
+                d = est * (1 - est)  # d expit / dx
+                ci = (float(expit(res.x[i] - _Z * se_x)), float(expit(res.x[i] + _Z * se_x)))
+                out[name] = Estimate(name, est, d * se_x, ci, _JOINT_METHOD + detail, True, prior)
+    return list(out.values())

@@ -83,7 +83,7 @@ def recover_one(k: int, *, seed: int, accounts: int, days: int, base_file: str, 
     and with ``simulated`` the repayment level by simulated moments under the history's
     observed policy, as ``collectsim calibrate`` fits it; one row per fitted parameter that
     has a truth (``name, truth, estimate, se, lo, hi, identified``)."""
-    from collectsim.experiments.calibrate.calibrate import fit_history, with_repayment_level  # lazy: start-up time
+    from collectsim.experiments.calibrate.calibrate import fit_history, with_simulated_moments  # lazy: start-up time
     from collectsim.experiments.calibrate.observed import estimate_observed_policy, write_observed_policy  # lazy: start-up time
     from collectsim.experiments.files import experiment_from_dict  # lazy: start-up time
     from collectsim.experiments.synth import synthesize  # lazy: start-up time
@@ -103,7 +103,7 @@ def recover_one(k: int, *, seed: int, accounts: int, days: int, base_file: str, 
         if simulated:
             policy = Path(tmp) / "observed_policy.toml"
             write_observed_policy(estimate_observed_policy(h, base.scenario), policy)
-            _, estimates = with_repayment_level(h, fitted, estimates, str(policy), seed=k)
+            _, estimates = with_simulated_moments(h, fitted, estimates, str(policy), seed=k)
     rows = []
     for e in estimates:
         if e.name not in truth or not isinstance(truth[e.name], (int, float)) or isinstance(truth[e.name], bool):
