@@ -42,6 +42,8 @@ STUDY_RANGES: dict[str, tuple[float, float]] = {
     "behaviour.complaint_base": (0.0005, 0.002),
     "behaviour.complaint_irritation": (0.10, 0.50),
     "portfolio.monthly_due_fraction": (0.03, 0.08),
+    "behaviour.ptp_accept": (0.40, 0.95),
+    "behaviour.plan_accept": (0.25, 0.70),
 }
 #: Scales drawn for the study (uniform on the log scale): every segment's field × one factor.
 STUDY_SCALES: dict[str, tuple[float, float]] = {
