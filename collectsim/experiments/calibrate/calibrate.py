@@ -14,11 +14,12 @@ What is estimated, and how:
 - **contacts** (maximum likelihood, :mod:`~collectsim.experiments.calibrate.likelihood`):
   reach by channel and hour and its spread between accounts, right-party contact and
   answer fatigue, opt-outs and their growth with irritation, complaints;
-- the **repayment level, promise and plan acceptance** (simulated moments, jointly,
-  :mod:`~collectsim.experiments.calibrate.moments`): a common scale of the segments' λ∞,
-  ``ptp_accept`` and ``plan_accept`` matching the share of the opening stock cured or paid
-  and the promises and plans per right-party contact, the engine run under the observed
-  policy (in :func:`calibrate`, which has the policy);
+- the **repayment level, promise and plan acceptance, the charge-off level** (simulated
+  moments, jointly, :mod:`~collectsim.experiments.calibrate.moments`): a common scale of the
+  segments' λ∞, ``ptp_accept``, ``plan_accept`` and a common scale of the regimes'
+  bankruptcy hazards, matching the shares of the opening stock cured or paid and charged
+  off and the promises and plans per conversation, the engine run under the observed policy
+  (in :func:`calibrate`, which has the policy);
 - everything else keeps the base experiment's value and is listed in ``fit.json`` as not
   identified by this version, with the reason: the intensity's heterogeneity, the ability
   regimes and the segments' shares have no tractable likelihood in a history (the regime
@@ -232,8 +233,8 @@ def with_simulated_moments(h: History, config: dict, estimates: list[Estimate], 
                            base_dir: Path | None = None, seed: int = 0, accounts: int = 20_000
                            ) -> tuple[dict, list[Estimate]]:
     """``config`` and ``estimates`` with the repayment level (the segments'
-    ``lambda_inf_per_year``), ``behaviour.ptp_accept`` and ``behaviour.plan_accept`` fitted
-    jointly by simulated moments under the observed ``policy`` file, in books of ``accounts``
+    ``lambda_inf_per_year``), ``behaviour.ptp_accept``, ``behaviour.plan_accept`` and the
+    regimes' ``bankruptcy_per_year`` fitted jointly by simulated moments under the observed ``policy`` file, in books of ``accounts``
     (:func:`~collectsim.experiments.calibrate.moments.fit_simulated_moments`)."""
     from collectsim.experiments.calibrate.moments import fit_simulated_moments  # lazy: start-up time
 

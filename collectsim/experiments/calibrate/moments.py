@@ -3,15 +3,19 @@
 The repayment intensity's level and the acceptance of promises and plans depend on latent
 traits a history never shows (the segment, the ability regime, the willingness, the
 collector's skill) and on the offer made, which a contact table does not record; they have
-no likelihood in closed form. :func:`fit_simulated_moments` estimates them jointly by the
-method of simulated moments, exactly identified — three parameters, three moments
+no likelihood in closed form; so does the charge-off level, which runs through the latent
+ability regimes. :func:`fit_simulated_moments` estimates them jointly by the method of
+simulated moments, exactly identified — four parameters, four moments
 (:data:`JOINT_MOMENTS`):
 
 - a common scale ``s`` of every segment's ``lambda_inf_per_year`` (their ratios keep the
   base's values) ↔ the share of the opening stock that left collections cured or paid;
 - ``behaviour.ptp_accept`` ↔ promises per conversation (a right-party call or visit: the
   contacts that carry an offer);
-- ``behaviour.plan_accept`` ↔ plans accepted per conversation.
+- ``behaviour.plan_accept`` ↔ plans accepted per conversation;
+- a common scale of ``regimes.bankruptcy_per_year`` (the hazards of a charge-off outside
+  the buckets; a zero hazard stays zero) ↔ the share of the opening stock charged off
+  within the window.
 
 The engine simulates the fitted book under the observed policy (so the offers are the
 lender's) with common random numbers — the same seeds at every trial value, so the
@@ -48,7 +52,7 @@ import numpy as np
 from collectsim.experiments.calibrate.likelihood import _Z, Estimate
 from collectsim.experiments.files import experiment_from_dict
 from collectsim.history.read import History
-from collectsim.vocabulary.accounts import CURED, PAID
+from collectsim.vocabulary.accounts import CHARGED_OFF, CURED, PAID
 from collectsim.vocabulary.channels import CHANNELS
 
 __all__ = ["LEVEL_BOUNDS", "JOINT_MOMENTS", "data_moments", "fit_simulated_moments"]
@@ -81,6 +85,7 @@ JOINT_MOMENTS: tuple[tuple[str, str, str], ...] = (
     ("promise", "promises / conversations (right-party calls and visits: the contacts that carry an offer)",
      "behaviour.ptp_accept"),
     ("plan", "plans accepted / conversations", "behaviour.plan_accept"),
+    ("chargeoff", "share of the opening stock charged off within the window", "regimes.bankruptcy_per_year.*"),
 )
 _PROMISE, _PLAN = 3, 4  # contact outcome codes (collectsim.history.schema.CONTACT_OUTCOMES)
 _STEP = 0.1  # the forward difference's width on the parameters' unbounded scales
@@ -88,13 +93,13 @@ _TALK = (CHANNELS.index("call"), CHANNELS.index("visit"))  # the channels whose 
 
 
 def _account_moments(stock: np.ndarray, good: np.ndarray, rpc: np.ndarray, promise: np.ndarray,
-                     plan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The three moments as ratios Σa/Σb over accounts, and each account's influence on
-    them (ψ_ij = (a_ij − m_j b_ij)/Σ_i b_ij, so Cov(m) ≈ ψᵀψ)."""
-    a = np.stack([stock * good, promise, plan], axis=1).astype(float)
-    b = np.stack([stock, rpc, rpc], axis=1).astype(float)
+                     plan: np.ndarray, lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The moments of :data:`JOINT_MOMENTS` as ratios Σa/Σb over accounts, and each
+    account's influence on them (ψ_ij = (a_ij − m_j b_ij)/Σ_i b_ij, so Cov(m) ≈ ψᵀψ)."""
+    a = np.stack([stock * good, promise, plan, stock * lost], axis=1).astype(float)
+    b = np.stack([stock, rpc, rpc, stock], axis=1).astype(float)
     tot = b.sum(axis=0)
-    m = np.divide(a.sum(axis=0), tot, out=np.full(3, np.nan), where=tot > 0)
+    m = np.divide(a.sum(axis=0), tot, out=np.full(len(JOINT_MOMENTS), np.nan), where=tot > 0)
     psi = (a - m * b) / np.where(tot > 0, tot, 1.0)
     return m, psi
 
@@ -110,19 +115,21 @@ def data_moments(h: History) -> tuple[np.ndarray, np.ndarray, dict]:
     idx = lambda a: order[np.searchsorted(acc, a, sorter=order)]  # noqa: E731
     n = len(acc)
     stock = (h.accounts["entry_day"].to_numpy() == 0).astype(float)
-    good = np.zeros(n)
+    good, lost = np.zeros(n), np.zeros(n)
     if h.outcomes is not None and len(h.outcomes):
-        ok = h.outcomes["status"].astype(str).isin(["cured", "paid"]).to_numpy()
-        good[idx(h.outcomes["account"].to_numpy(np.int64)[ok])] = 1.0
+        status = h.outcomes["status"].astype(str)
+        who_out = h.outcomes["account"].to_numpy(np.int64)
+        good[idx(who_out[status.isin(["cured", "paid"]).to_numpy()])] = 1.0
+        lost[idx(who_out[(status == "charged_off").to_numpy()])] = 1.0
     code = codes_of(h.contacts["outcome"], CONTACT_OUTCOMES)
     talk = np.isin(codes_of(h.contacts["channel"], CHANNELS), _TALK)
     who = idx(h.contacts["account"].to_numpy(np.int64))
     rpc = np.bincount(who, weights=(code >= 2) & talk, minlength=n)
     promise = np.bincount(who, weights=code == _PROMISE, minlength=n)
     plan = np.bincount(who, weights=code == _PLAN, minlength=n)
-    m, psi = _account_moments(stock, good, rpc, promise, plan)
+    m, psi = _account_moments(stock, good, rpc, promise, plan, lost)
     counts = {"stock": int(stock.sum()), "good": int((stock * good).sum()), "rpcs": int(rpc.sum()),
-              "promises": int(promise.sum()), "plans": int(plan.sum())}
+              "promises": int(promise.sum()), "plans": int(plan.sum()), "lost": int((stock * lost).sum())}
     return m, psi, counts
 
 
@@ -155,20 +162,22 @@ def _simulated_moments(cfg: dict, policy: str, seeds: list[int], base_dir: Path 
         good = np.isin(pop.status[order], (CURED, PAID)).astype(float)
         parts.append((stock, good, np.bincount(acc, weights=(code >= 2) & talk, minlength=n),
                       np.bincount(acc, weights=code == _PROMISE, minlength=n),
-                      np.bincount(acc, weights=code == _PLAN, minlength=n)))
-    return _account_moments(*(np.concatenate([p[j] for p in parts]) for j in range(5)))
+                      np.bincount(acc, weights=code == _PLAN, minlength=n),
+                      (pop.status[order] == CHARGED_OFF).astype(float)))
+    return _account_moments(*(np.concatenate([p[j] for p in parts]) for j in range(6)))
 
 
 def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Path | None = None,
                           n_sim: int = 20_000, reps: int = 4, seed: int = 0) -> list[Estimate]:
-    """The repayment level (a common scale of the segments' λ∞), ``behaviour.ptp_accept``
-    and ``behaviour.plan_accept``, jointly, by exactly identified simulated moments
+    """The repayment level (a common scale of the segments' λ∞), ``behaviour.ptp_accept``,
+    ``behaviour.plan_accept`` and the charge-off level (a common scale of the regimes'
+    bankruptcy hazards), jointly, by exactly identified simulated moments
     (:data:`JOINT_MOMENTS`, the module's docstring): books of ``n_sim`` accounts (an opening
     stock drawn as the fitted experiment draws it), simulated ``reps`` times under the
     observed ``policy`` with the same seeds at every trial value. ``config`` is the fitted
     experiment's configuration (its other estimates in place). A moment with fewer than ten
     events of each kind leaves its parameter at the prior and out of the fit. The parameters
-    are searched on unbounded scales (the log of the level's scale, the logit of the
+    are searched on unbounded scales (the logs of the scales, the logit of the
     probabilities) by ``scipy.optimize.least_squares`` on forward differences of width 0.1
     (a simulated book's moments are step functions of the parameters; a step of fixed width
     sees their slope)."""
@@ -180,20 +189,30 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
     m_data, psi_data, counts = data_moments(h)
     lam0 = [float(s["lambda_inf_per_year"]) for s in config["segments"]]
     beh = config["behaviour"]
-    priors = {"level": 1.0, "promise": float(beh["ptp_accept"]), "plan": float(beh["plan_accept"])}
+    hazard0 = [float(v) for v in config["regimes"]["bankruptcy_per_year"]]
+    priors = {"level": 1.0, "promise": float(beh["ptp_accept"]), "plan": float(beh["plan_accept"]), "chargeoff": 1.0}
     events = {"level": min(counts["good"], counts["stock"] - counts["good"]),
-              "promise": counts["promises"], "plan": counts["plans"]}
+              "promise": counts["promises"], "plan": counts["plans"],
+              "chargeoff": min(counts["lost"], counts["stock"] - counts["lost"])}
+    scales = ("level", "chargeoff")
     use = [j for j, (key, _, _) in enumerate(JOINT_MOMENTS)
-           if events[key] >= MIN_EVENTS and (key == "level" or 0 < priors[key] < 1)]
+           if events[key] >= MIN_EVENTS and (key in scales or 0 < priors[key] < 1)
+           and (key != "chargeoff" or max(hazard0) > 0)]
     out: dict[str, Estimate] = {}
 
     def names(key: str) -> list[str]:
-        return [f"segments.{k}.lambda_inf_per_year" for k in range(len(lam0))] if key == "level" else [
-            dict(promise="behaviour.ptp_accept", plan="behaviour.plan_accept")[key]]
+        if key == "level":
+            return [f"segments.{k}.lambda_inf_per_year" for k in range(len(lam0))]
+        if key == "chargeoff":  # the regimes with a hazard to scale (a zero hazard stays zero)
+            return [f"regimes.bankruptcy_per_year.{g}" for g, v in enumerate(hazard0) if v > 0]
+        return [dict(promise="behaviour.ptp_accept", plan="behaviour.plan_accept")[key]]
 
     def prior_of(name: str) -> float:
-        return lam0[int(name.split(".")[1])] if name.startswith("segments.") else priors[
-            "promise" if name.endswith("ptp_accept") else "plan"]
+        if name.startswith("segments."):
+            return lam0[int(name.split(".")[1])]
+        if name.startswith("regimes."):
+            return hazard0[int(name.rsplit(".", 1)[1])]
+        return priors["promise" if name.endswith("ptp_accept") else "plan"]
 
     for j, (key, _, _) in enumerate(JOINT_MOMENTS):
         if j not in use:
@@ -208,9 +227,10 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
     cfg["portfolio"].pop("inflow_rate_per_day", None)
     seeds = [seed * 1000 + 17 + r for r in range(reps)]
     ceiling = math.log(_upper_bound("lambda_inf_per_year") / max(lam0))
+    co_ceiling = math.log(12.0 / max(hazard0)) if max(hazard0) > 0 else 0.0  # each hazard in [0, 12] a year
 
     def params(x: np.ndarray) -> dict:
-        full = {"level": 0.0, "promise": logit(priors["promise"]), "plan": logit(priors["plan"])}
+        full = {"level": 0.0, "promise": logit(priors["promise"]), "plan": logit(priors["plan"]), "chargeoff": 0.0}
         for i, j in enumerate(use):
             full[JOINT_MOMENTS[j][0]] = float(x[i])
         return full
@@ -222,6 +242,7 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
             seg["lambda_inf_per_year"] = lam * math.exp(p["level"])
         trial["behaviour"]["ptp_accept"] = float(expit(p["promise"]))
         trial["behaviour"]["plan_accept"] = float(expit(p["plan"]))
+        trial["regimes"]["bankruptcy_per_year"] = [v * math.exp(p["chargeoff"]) for v in hazard0]
         return _simulated_moments(trial, policy, seeds, base_dir)
 
     memo: dict[bytes, np.ndarray] = {}
@@ -241,9 +262,11 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
             cols.append((gap(x + e) - f0) / e[i])
         return np.stack(cols, axis=1)
 
-    x0 = np.array([0.0 if JOINT_MOMENTS[j][0] == "level" else float(logit(priors[JOINT_MOMENTS[j][0]])) for j in use])
-    lo = np.array([math.log(LEVEL_BOUNDS[0]) if JOINT_MOMENTS[j][0] == "level" else -8.0 for j in use])
-    hi = np.array([min(math.log(LEVEL_BOUNDS[1]), ceiling) if JOINT_MOMENTS[j][0] == "level" else 8.0 for j in use])
+    keys = [JOINT_MOMENTS[j][0] for j in use]
+    x0 = np.array([0.0 if k in scales else float(logit(priors[k])) for k in keys])
+    lo = np.array([math.log(LEVEL_BOUNDS[0]) if k in scales else -8.0 for k in keys])
+    hi = np.array([min(math.log(LEVEL_BOUNDS[1]), ceiling) if k == "level" else
+                   min(math.log(LEVEL_BOUNDS[1]), co_ceiling) if k == "chargeoff" else 8.0 for k in keys])
     res = least_squares(gap, x0, jac=jac, bounds=(lo, hi), x_scale=1.0, xtol=1e-4, ftol=1e-10, gtol=1e-12)
     m_sim, psi_sim = moments(res.x)
     G = res.jac
@@ -266,7 +289,7 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
                        else "the moments do not move with it here")
                 out[name] = Estimate(name, prior, None, None, _JOINT_METHOD, False, prior, why)
                 continue
-            if key == "level":
+            if key in scales:
                 est = prior * math.exp(res.x[i])
                 out[name] = Estimate(name, est, est * se_x, (est * math.exp(-_Z * se_x), est * math.exp(_Z * se_x)),
                                      _JOINT_METHOD + detail, True, prior)

@@ -48,6 +48,7 @@ STUDY_RANGES: dict[str, tuple[float, float]] = {
 #: Scales drawn for the study (uniform on the log scale): every segment's field × one factor.
 STUDY_SCALES: dict[str, tuple[float, float]] = {
     "segments.*.lambda_inf_per_year": (0.5, 2.0),
+    "regimes.bankruptcy_per_year": (0.5, 2.0),
 }
 
 
@@ -72,6 +73,9 @@ def _config(base_file: str, draw: dict, accounts: int, days: int) -> dict:
             field = name.split(".")[-1]
             for seg in cfg["segments"]:
                 seg[field] = seg[field] * v
+        elif name.startswith("scale:"):  # a list field, every entry × the factor
+            section, field = name[len("scale:"):].split(".")
+            cfg[section][field] = [x * v for x in cfg[section][field]]
         elif name.startswith("segments.*."):
             for i in range(len(cfg["segments"])):
                 set_dotted(cfg, name.replace("*", str(i)), v)
@@ -114,6 +118,8 @@ def recover_one(k: int, *, seed: int, accounts: int, days: int, base_file: str, 
                      "se": e.se, "lo": e.ci95[0] if e.ci95 else None, "hi": e.ci95[1] if e.ci95 else None,
                      "identified": e.identified, "drawn": any(e.name == n or (n.startswith("segments.*.")
                                                              and e.name.endswith(n[len("segments.*"):]))
+                                                             or (not n.startswith("segments.")
+                                                                 and e.name.startswith(n + "."))
                                                              for n in (*STUDY_RANGES, *STUDY_SCALES))})
     return rows
 
@@ -135,9 +141,9 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     """Per identified, drawn parameter: histories where it was identified, coverage of the
     95 % intervals, the mean error, its standard error (sd of the errors / √n) and the mean
     reported standard error, and ``mean_z``: the reported z-scores' mean × √n (N(0, 1) when
-    the estimates are unbiased and their standard errors right). Segments' shared σ counts
-    once (segment 0)."""
-    d = df[df["identified"] & df["drawn"] & ~df["name"].str.match(r"segments\.[1-9]")].copy()
+    the estimates are unbiased and their standard errors right). What one factor sets counts
+    once: the segments' σ and λ∞ (segment 0), the regimes' bankruptcy hazards (regime 1)."""
+    d = df[df["identified"] & df["drawn"] & ~df["name"].str.match(r"segments\.[1-9]|regimes\.bankruptcy_per_year\.2")].copy()
     d["covered"] = (d["lo"] <= d["truth"]) & (d["truth"] <= d["hi"])
     d["error"] = d["estimate"] - d["truth"]
     d["z"] = d["error"] / d["se"]
