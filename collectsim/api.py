@@ -139,7 +139,7 @@ def calibrate_history(
     from collectsim.experiments.calibrate.calibrate import calibrate  # lazy: start-up time
     from collectsim.history import read_history  # lazy: start-up time
 
-    read_history(data, ignore_extra_columns=ignore_extra_columns)  # refuse bad input before anything is made
+    history = read_history(data, ignore_extra_columns=ignore_extra_columns)  # refuse bad input before anything is made
     if base is None:
         base_exp = experiment_from_dict({}, name="default")
     else:
@@ -152,7 +152,7 @@ def calibrate_history(
     out_dir = Path(out) if out is not None else default_out_dir("calibrate", Path(data).name)
     with result_folder(out_dir) as tmp:
         fit = calibrate(data, tmp, base=base_exp, ignore_extra_columns=ignore_extra_columns, reps=reps, seed=seed,
-                        jobs=jobs, moment_accounts=moment_accounts)
+                        jobs=jobs, moment_accounts=moment_accounts, history=history)
         build_report(tmp)
     return out_dir, fit
 

@@ -189,7 +189,7 @@ def _not_estimated(base: Experiment) -> list[Estimate]:
     return out
 
 
-def _clip_to_bounds(config: dict, base: Experiment, name: str, value):
+def _clip_to_bounds(name: str, value):
     """The value as the experiment file accepts it: inside the field's bounds."""
     if name.startswith("channels.") and ".connect_by_hour." in name:
         return float(min(max(value, 0.0), 10.0))
@@ -220,7 +220,7 @@ def fit_history(h: History, base: Experiment) -> tuple[dict, list[Estimate]]:
         if e.identified:
             if e.name.startswith("portfolio.inflow_entry_buckets.") and e.estimate == 0:
                 continue
-            set_dotted(config, e.name, _clip_to_bounds(config, base, e.name, e.estimate))
+            set_dotted(config, e.name, _clip_to_bounds(e.name, e.estimate))
     return config, estimates
 
 
@@ -258,9 +258,24 @@ def roll_rate_table(h: History, tier_names: tuple[str, ...]) -> pd.DataFrame:
     return r.rename(columns={"from": "bucket"}).drop(columns=["to"])[["tier", "bucket", "accounts", "rolled", "rate"]]
 
 
+def _fit_into(h: History, base: Experiment, folder: Path, *, seed: int, moment_accounts: int):
+    """One fit of ``h`` into ``folder``: the likelihood and book fits, the observed policy
+    written as ``observed_policy.toml`` (the fitted ``[run]`` policy), then the simulated
+    moments under it. Returns (configuration, estimates, observed policy)."""
+    from collectsim.experiments.calibrate.observed import estimate_observed_policy, write_observed_policy  # lazy: start-up time
+
+    config, estimates = fit_history(h, base)
+    observed = estimate_observed_policy(h, base.scenario)
+    write_observed_policy(observed, folder / "observed_policy.toml")
+    config["run"].update({"policy": "observed_policy.toml", "seed": seed})
+    config, estimates = with_simulated_moments(h, config, estimates, str(folder / "observed_policy.toml"),
+                                               base_dir=folder, seed=seed, accounts=moment_accounts)
+    return config, estimates, observed
+
+
 def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_extra_columns: bool = False,
               reps: int = 8, seed: int = 0, jobs: int = 1, split: float = 2 / 3,
-              moment_accounts: int = 20_000) -> dict:
+              moment_accounts: int = 20_000, history: History | None = None) -> dict:
     """Fit ``base`` to the history in ``data`` and write into the existing ``folder``:
     ``experiment.toml`` (the fitted experiment, its ``[run]`` policy the observed one, that
     ``collectsim run`` accepts as it is), ``observed_policy.toml`` (with its assumptions as
@@ -268,10 +283,10 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     shows: every statistic of the data against ``reps`` histories simulated from the fitted
     experiment under the observed policy (``fit_check_*.csv``), and the backtest — fit on
     the first ``split`` of the window, simulate the whole window, compare the rest
-    (``backtest.csv``). The simulated moments run books of ``moment_accounts``. Returns
-    ``fit.json``'s content."""
+    (``backtest.csv``). The simulated moments run books of ``moment_accounts``. ``history``:
+    the history already read from ``data`` (else it is read here). Returns ``fit.json``'s
+    content."""
     from collectsim.experiments.calibrate.backtest import backtest  # lazy: start-up time
-    from collectsim.experiments.calibrate.observed import estimate_observed_policy, write_observed_policy  # lazy: start-up time
     from collectsim.experiments.calibrate.statistics import (  # lazy: start-up time
         compare_statistics, history_statistics, simulated_statistics, write_fit_checks)
     from collectsim.experiments.folders import write_json, write_toml  # lazy: start-up time
@@ -279,17 +294,13 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     from collectsim.history.read import read_history  # lazy: start-up time
 
     folder = Path(folder)
-    h = read_history(data, ignore_extra_columns=ignore_extra_columns)
+    h = history if history is not None else read_history(data, ignore_extra_columns=ignore_extra_columns)
     if h.days < 2:
         raise InputError(f"history.toml days = {h.days}: a calibration needs at least 2 days (one to fit, one to "
                          "hold out)")
-    config, estimates = fit_history(h, base)
-    observed = estimate_observed_policy(h, base.scenario)
-    write_observed_policy(observed, folder / "observed_policy.toml")
+    config, estimates, observed = _fit_into(h, base, folder, seed=seed, moment_accounts=moment_accounts)
     observed.frequencies.to_csv(folder / "observed_frequencies.csv", index=False)
-    config["run"].update({"policy": "observed_policy.toml", "seed": seed, "name": f"calibrated-{Path(data).name}"})
-    config, estimates = with_simulated_moments(h, config, estimates, str(folder / "observed_policy.toml"),
-                                               base_dir=folder, seed=seed, accounts=moment_accounts)
+    config["run"]["name"] = f"calibrated-{Path(data).name}"
     write_toml(folder / "experiment.toml", config)
     exp = fitted_experiment(config, name=config["run"]["name"], base_dir=folder)
     policy_path = str(folder / "observed_policy.toml")
@@ -303,12 +314,8 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     scratch.mkdir(exist_ok=True)
 
     def refit(part: History):
-        cfg, _ = fit_history(part, base)
+        cfg, _, _ = _fit_into(part, base, scratch, seed=seed, moment_accounts=moment_accounts)
         cfg["portfolio"]["horizon_days"] = h.days  # simulate the whole window
-        write_observed_policy(estimate_observed_policy(part, base.scenario), scratch / "observed_policy.toml")
-        cfg["run"]["policy"] = "observed_policy.toml"
-        cfg, _ = with_simulated_moments(part, cfg, [], str(scratch / "observed_policy.toml"), base_dir=scratch, seed=seed,
-                                        accounts=moment_accounts)
         write_toml(scratch / "experiment.toml", cfg)
         return fitted_experiment(cfg, name="backtest", base_dir=scratch), str(scratch / "observed_policy.toml")
 
