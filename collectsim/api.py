@@ -127,13 +127,16 @@ def calibrate_history(
     seed: int = 0,
     jobs: int = 1,
     moment_accounts: int = 20_000,
+    check_accounts: int = 200_000,
 ) -> tuple[Path, dict]:
     """Fit the simulator to a collections history and write the complete folder
     (``collectsim calibrate``, docs/data.md): ``experiment.toml`` (runs as it is),
     ``fit.json`` (every parameter: estimate, se, ci95, method, identified, prior),
     ``observed_policy.toml``, the fit checks and backtest, ``report.html`` and ``report.md``.
     ``base`` is the experiment whose other parameters the fit keeps (default: the default
-    book); ``moment_accounts`` the size of the books the simulated moments run. Bad input (a
+    book); ``moment_accounts`` the size of the books the simulated moments run;
+    ``check_accounts`` the largest book the fit checks and the backtest simulate (a larger
+    history's bands come from a smaller copy of the fitted book, rescaled). Bad input (a
     history ``read_history`` refuses) is an :class:`InputError` and nothing is written.
     Returns (folder, ``fit.json``'s content)."""
     from collectsim.experiments.calibrate.calibrate import calibrate  # lazy: start-up time
@@ -149,10 +152,14 @@ def calibrate_history(
     if moment_accounts < 1000:
         raise InputError(f"moment accounts = {moment_accounts}: must be at least 1000 (the simulated moments need "
                          "books large enough to see promises and plans)")
+    if check_accounts < 1000:
+        raise InputError(f"check accounts = {check_accounts}: must be at least 1000 (the fit checks' books must "
+                         "be large enough to show every channel and outcome)")
     out_dir = Path(out) if out is not None else default_out_dir("calibrate", Path(data).name)
     with result_folder(out_dir) as tmp:
         fit = calibrate(data, tmp, base=base_exp, ignore_extra_columns=ignore_extra_columns, reps=reps, seed=seed,
-                        jobs=jobs, moment_accounts=moment_accounts, history=history)
+                        jobs=jobs, moment_accounts=moment_accounts, check_accounts=check_accounts,
+                        history=history)
         build_report(tmp)
     return out_dir, fit
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 import pytest
 
 import collectsim
@@ -158,13 +159,13 @@ def test_roll_rates_given_are_included_and_compared(run):
     rr = pd.DataFrame({"bucket": ["M1", "M2"], "accounts": [100, 40], "roll_rate": [0.3, 0.5]})
     s2 = history_statistics(h, roll_rates=rr)
     assert list(s2) == [*STATISTICS, "roll_rates"] and s2["roll_rates"].equals(rr)
-    sims = [{"roll_rates": rr.assign(roll_rate=[0.2 + 0.005 * i, 0.5])} for i in range(20)]  # M1: 0.2 … 0.295
+    sims = [{"roll_rates": rr.assign(roll_rate=[0.1 + 0.005 * i, 0.5])} for i in range(20)]  # M1: 0.1 … 0.195
     c = compare_statistics({"roll_rates": rr}, sims)["roll_rates"].set_index("bucket")
-    assert c.loc["M1", "n"] == 100 and c.loc["M1", "simulated_mean"] == pytest.approx(0.2475)
+    assert c.loc["M1", "n"] == 100 and c.loc["M1", "simulated_mean"] == pytest.approx(0.1475)
     assert not c.loc["M1", "inside"] and c.loc["M2", "inside"] and c.loc["M2", "sd"] == 0
 
 
-def test_the_comparison_is_the_replications_mean_sd_and_quantiles():
+def test_the_comparison_is_the_replications_mean_sd_and_prediction_band():
     rng = np.random.default_rng(3)
     obs = {"channel_rates": pd.DataFrame({"channel": ["call", "sms"], "attempts": [500, 900],
                                           "connects": [100, 500], "rpcs": [30, 300],
@@ -176,17 +177,22 @@ def test_the_comparison_is_the_replications_mean_sd_and_quantiles():
             rows.append(("sms", 0.55 + rng.normal(0, 0.02), 0.33 + rng.normal(0, 0.01)))
         df = pd.DataFrame(rows, columns=["channel", "contact_rate", "rpc_rate"]).assign(attempts=1, connects=1, rpcs=1)
         sims.append({"channel_rates": df})
-    c = compare_statistics(obs, sims)["channel_rates"]
     allsim = pd.concat([s["channel_rates"] for s in sims])
-    for r in c.itertuples():
-        v = allsim.loc[allsim.channel == r.channel, r.measure]
-        assert r.replications == len(v) == (15 if r.channel == "call" else 10)
-        assert r.simulated_mean == pytest.approx(v.mean()) and r.sd == pytest.approx(v.std())
-        assert r.lo == pytest.approx(v.quantile(0.025)) and r.hi == pytest.approx(v.quantile(0.975))
-        assert r.inside == (v.quantile(0.025) <= r.observed <= v.quantile(0.975))
-        assert r.n == (500 if r.channel == "call" else 900)
-    flags = c.set_index(["channel", "measure"])["inside"]
-    assert flags[("call", "contact_rate")] and not flags[("sms", "contact_rate")]
+    for scale in (1.0, 4.0):  # the data's book as large as the simulated ones, and four times larger
+        c = compare_statistics(obs, sims, scale=scale)["channel_rates"]
+        for r in c.itertuples():
+            v = allsim.loc[allsim.channel == r.channel, r.measure]
+            R = len(v)
+            assert r.replications == R == (15 if r.channel == "call" else 10)
+            sd = v.std() / np.sqrt(scale)  # a rate's sd at a book `scale` times larger
+            half = stats.t.ppf(0.975, R - 1) * sd * np.sqrt(1 + scale / R)
+            assert r.simulated_mean == pytest.approx(v.mean()) and r.sd == pytest.approx(sd)
+            assert r.lo == pytest.approx(max(0.0, v.mean() - half)) and r.hi == pytest.approx(v.mean() + half)
+            assert r.q_lo == pytest.approx(v.mean() + (v.quantile(0.025) - v.mean()) / np.sqrt(scale))
+            assert r.inside == (v.mean() - half <= r.observed <= v.mean() + half)
+            assert r.n == (500 if r.channel == "call" else 900)
+        flags = c.set_index(["channel", "measure"])["inside"]
+        assert flags[("call", "contact_rate")] and not flags[("sms", "contact_rate")]
 
 
 def test_replications_run_in_processes_as_in_series(tmp_path):

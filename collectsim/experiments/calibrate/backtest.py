@@ -15,10 +15,10 @@ from dataclasses import replace
 import joblib
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from collectsim.errors import InputError
-from collectsim.experiments.calibrate.statistics import RPC_OUTCOMES, band
+from collectsim.experiments.calibrate.books import prediction_band
+from collectsim.experiments.calibrate.statistics import RPC_OUTCOMES
 from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.synth import simulate_history
 from collectsim.history import History
@@ -96,17 +96,23 @@ def backtest(h: History, fit: Callable[[History], tuple[Experiment, str]], split
              seed: int = 1, jobs: int = 1, level: float = 0.95) -> pd.DataFrame:
     """Fit on days 0 … ``split_day − 1`` of ``h``, simulate, and compare the held-out days.
 
-    ``fit(truncate(h, split_day))`` returns ``(experiment, policy)``: the fitted experiment
-    (its book and a horizon of at least ``h.days``) and the policy to simulate it under (a
-    name or file, as ``collectsim run --policy`` takes; the lender's observed policy in a
-    calibration). The whole window is simulated ``reps`` times (seeds ``seed`` …
-    ``seed + reps − 1``, ``jobs`` processes), and each KPI of :data:`HELDOUT_KPIS` over days
-    ``split_day`` … ``h.days − 1`` is compared: one row per KPI with ``observed`` (the
-    data's), ``simulated_mean`` and ``sd`` (over the replications), ``lo`` and ``hi`` — the
-    prediction band at ``level`` of one more history made by the fitted model, mean ± t ·
-    sd · √(1 + 1/reps) with t the Student quantile at (1 + level)/2 on reps − 1 degrees of
-    freedom, never below 0 — ``q_lo`` and ``q_hi`` (the replications' own (1 ∓ level)/2 quantiles),
-    ``replications`` and ``inside`` (lo ≤ observed ≤ hi).
+    ``fit(truncate(h, split_day))`` returns ``(experiment, policy)`` or ``(experiment,
+    policy, scale)``: the experiment to simulate (its book and a horizon of at least
+    ``h.days``), the policy to simulate it under (a name or file, as ``collectsim run
+    --policy`` takes; the lender's observed policy in a calibration), and, when the
+    experiment's book is a smaller copy of the fitted one
+    (:func:`~collectsim.experiments.calibrate.books.scaled_book`), the fitted book's accounts
+    over the copy's (default 1). The whole window is simulated ``reps`` times (seeds
+    ``seed`` … ``seed + reps − 1``, ``jobs`` processes), and each KPI of
+    :data:`HELDOUT_KPIS` over days ``split_day`` … ``h.days − 1`` is compared: one row per
+    KPI with ``observed`` (the data's), ``simulated_mean`` and ``sd`` (over the
+    replications, at the fitted book's size: a count's mean × scale, its sd × √scale),
+    ``lo`` and ``hi`` — the prediction band at ``level`` of one more history made by the
+    fitted model, mean ± t · sd · √(1 + scale/reps) with t the Student quantile at
+    (1 + level)/2 on reps − 1 degrees of freedom, never below 0
+    (:func:`~collectsim.experiments.calibrate.books.prediction_band`) — ``q_lo`` and ``q_hi``
+    (the replications' own (1 ∓ level)/2 quantiles at that size), ``replications`` and
+    ``inside`` (lo ≤ observed ≤ hi).
     """
     if not isinstance(split_day, (int, np.integer)) or isinstance(split_day, bool) or not 1 <= split_day < h.days:
         raise InputError(f"split day = {split_day!r}: must be a whole number in 1..{h.days - 1} (a held-out part "
@@ -115,7 +121,9 @@ def backtest(h: History, fit: Callable[[History], tuple[Experiment, str]], split
         raise InputError(f"reps = {reps!r}: must be a whole number >= 2 (a band needs replications)")
     if not 0 < level < 1:
         raise InputError(f"level = {level!r}: must be in (0, 1)")
-    exp, policy = fit(truncate(h, split_day))
+    fitted = fit(truncate(h, split_day))
+    exp, policy = fitted[:2]
+    scale = float(fitted[2]) if len(fitted) > 2 else 1.0
     horizon = exp.scenario.portfolio.horizon_days
     if horizon < h.days:
         raise InputError(f"portfolio.horizon_days = {horizon} of the fitted experiment: must be at least the "
@@ -130,15 +138,14 @@ def backtest(h: History, fit: Callable[[History], tuple[Experiment, str]], split
     names = list(observed) + [k for s in sims for k in s if k not in observed]
     names = list(dict.fromkeys(names))  # a channel a replication used and the data did not, too
     observed = {k: observed.get(k, 0.0) for k in names}  # a count absent from a history is 0
-    t = float(stats.t.ppf((1 + level) / 2, reps - 1))
     rows = []
     for k, obs in observed.items():
         v = np.array([s.get(k, 0.0) for s in sims], dtype=np.float64)
-        mean, sd, q_lo, q_hi = band(v, level)
-        half = t * sd * np.sqrt(1 + 1 / len(v))
-        lo, hi = max(0.0, mean - half), mean + half  # every held-out KPI is a count or an amount
+        # every held-out KPI is a count or an amount: extensive in the book's size
+        mean, sd, lo, hi, q_lo, q_hi = prediction_band(v, scale=scale, extensive=True, level=level)
         rows.append({"kpi": k, "observed": obs, "simulated_mean": mean, "sd": sd, "lo": lo, "hi": hi, "q_lo": q_lo,
                      "q_hi": q_hi, "replications": len(v), "inside": bool(lo <= obs <= hi)})
     out = pd.DataFrame(rows, columns=list(BACKTEST_COLUMNS))
-    out.attrs.update({"split_day": split_day, "days": h.days, "level": level, "seeds": seeds, "policy": policy})
+    out.attrs.update({"split_day": split_day, "days": h.days, "level": level, "seeds": seeds, "policy": policy,
+                      "scale": scale})
     return out

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from collectsim.errors import InputError
+from collectsim.experiments.calibrate.books import CHECK_ACCOUNTS, scaled_book
 from collectsim.experiments.calibrate.likelihood import Estimate, _Z, fit_contacts
 from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.files import experiment_from_dict
@@ -275,7 +276,8 @@ def _fit_into(h: History, base: Experiment, folder: Path, *, seed: int, moment_a
 
 def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_extra_columns: bool = False,
               reps: int = 8, seed: int = 0, jobs: int = 1, split: float = 2 / 3,
-              moment_accounts: int = 20_000, history: History | None = None) -> dict:
+              moment_accounts: int = 20_000, check_accounts: int | None = None,
+              history: History | None = None) -> dict:
     """Fit ``base`` to the history in ``data`` and write into the existing ``folder``:
     ``experiment.toml`` (the fitted experiment, its ``[run]`` policy the observed one, that
     ``collectsim run`` accepts as it is), ``observed_policy.toml`` (with its assumptions as
@@ -283,7 +285,11 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     shows: every statistic of the data against ``reps`` histories simulated from the fitted
     experiment under the observed policy (``fit_check_*.csv``), and the backtest — fit on
     the first ``split`` of the window, simulate the whole window, compare the rest
-    (``backtest.csv``). The simulated moments run books of ``moment_accounts``. ``history``:
+    (``backtest.csv``). The simulated moments run books of ``moment_accounts``; the fit
+    checks and the backtest books of ``check_accounts`` (default
+    :data:`~collectsim.experiments.calibrate.books.CHECK_ACCOUNTS`), smaller copies of the
+    fitted book when the history is larger, their bands rescaled to the history's size
+    (:mod:`~collectsim.experiments.calibrate.books`). ``history``:
     the history already read from ``data`` (else it is read here). Returns ``fit.json``'s
     content."""
     from collectsim.experiments.calibrate.backtest import backtest  # lazy: start-up time
@@ -303,11 +309,15 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     config["run"]["name"] = f"calibrated-{Path(data).name}"
     write_toml(folder / "experiment.toml", config)
     exp = fitted_experiment(config, name=config["run"]["name"], base_dir=folder)
+    check_accounts = CHECK_ACCOUNTS if check_accounts is None else check_accounts
+    check_config, scale = scaled_book(config, check_accounts)
+    check_exp = fitted_experiment(check_config, name=exp.name, base_dir=folder)
     policy_path = str(folder / "observed_policy.toml")
     rolls = partial(roll_rate_table, tier_names=tuple(base.scenario.scoring.tier_names))
     seeds = [seed + 1 + r for r in range(reps)]
     data_stats = history_statistics(h, roll_rates=rolls(h))
-    comparison = compare_statistics(data_stats, simulated_statistics(exp, policy_path, seeds, jobs, roll_rates=rolls))
+    comparison = compare_statistics(data_stats, simulated_statistics(check_exp, policy_path, seeds, jobs,
+                                                                     roll_rates=rolls), scale=scale)
 
     split_day = min(max(1, int(round(h.days * split))), h.days - 1)
     scratch = folder / "backtest-fit"
@@ -317,14 +327,17 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
         cfg, _, _ = _fit_into(part, base, scratch, seed=seed, moment_accounts=moment_accounts)
         cfg["portfolio"]["horizon_days"] = h.days  # simulate the whole window
         write_toml(scratch / "experiment.toml", cfg)
-        return fitted_experiment(cfg, name="backtest", base_dir=scratch), str(scratch / "observed_policy.toml")
+        small, bt_scale = scaled_book(cfg, check_accounts)
+        return (fitted_experiment(small, name="backtest", base_dir=scratch), str(scratch / "observed_policy.toml"),
+                bt_scale)
 
     bt = backtest(h, refit, split_day, reps=reps, seed=seed + 1000, jobs=jobs)
     write_fit_checks(folder, comparison, bt)
     fit = {"parameters": {e.name: e.to_dict() for e in estimates},
            "history": {"folder": str(data), "accounts": int(len(h.accounts)), "contacts": int(len(h.contacts)),
                        "payments": int(len(h.payments)), "days": int(h.days)},
-           "checks": {"replications": reps, "seeds": seeds, "backtest_split_day": split_day,
+           "checks": {"replications": reps, "seeds": seeds, "check_accounts": int(check_accounts),
+                      "scale": scale, "backtest_scale": float(bt.attrs["scale"]), "backtest_split_day": split_day,
                       "backtest_fit": "backtest-fit/experiment.toml"},
            "observed_policy": {"identified": observed.identified, "notes": list(observed.notes)},
            "meta": provenance(experiment=exp.name, source=str(data), seed=seed, reps=reps, base=base.source)}

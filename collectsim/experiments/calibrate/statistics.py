@@ -21,13 +21,14 @@ import numpy as np
 import pandas as pd
 
 from collectsim.errors import InputError
+from collectsim.experiments.calibrate.books import prediction_band
 from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.folders import write_atomic
 from collectsim.experiments.synth import simulate_history
 from collectsim.history import History
 
 __all__ = ["Statistic", "STATISTICS", "RPC_OUTCOMES", "PROMISE_DAYS", "history_statistics", "simulated_statistics",
-           "compare_statistics", "band", "write_fit_checks", "read_fit_checks", "FIT_CHECK_PREFIX", "BACKTEST_FILE",
+           "compare_statistics", "write_fit_checks", "read_fit_checks", "FIT_CHECK_PREFIX", "BACKTEST_FILE",
            "COMPARISON_COLUMNS"]
 
 #: Contact outcomes that are a right-party contact (the debtor themself): an RPC and every
@@ -41,8 +42,8 @@ FIT_CHECK_PREFIX = "fit_check_"
 #: File name of the backtest table in a calibration folder.
 BACKTEST_FILE = "backtest.csv"
 #: The columns of a comparison table after the statistic's key columns.
-COMPARISON_COLUMNS: tuple[str, ...] = ("measure", "observed", "n", "simulated_mean", "sd", "lo", "hi",
-                                       "replications", "inside")
+COMPARISON_COLUMNS: tuple[str, ...] = ("measure", "observed", "n", "simulated_mean", "sd", "lo", "hi", "q_lo",
+                                       "q_hi", "replications", "inside")
 
 
 @dataclass(frozen=True)
@@ -266,31 +267,24 @@ def _long(df: pd.DataFrame, spec: Statistic) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*keys, "measure", "value", "n"])
 
 
-def band(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
-    """Mean, sample sd (ddof 1; NaN for one value) and the ``(1 − level)/2`` and
-    ``(1 + level)/2`` quantiles (numpy's linear interpolation) of the replications' ``values``
-    (NaN ignored; all NaN for none)."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return (np.nan, np.nan, np.nan, np.nan)
-    sd = float(np.std(v, ddof=1)) if len(v) > 1 else np.nan
-    lo, hi = np.quantile(v, [(1 - level) / 2, (1 + level) / 2])
-    return float(v.mean()), sd, float(lo), float(hi)
-
-
 def compare_statistics(observed: dict[str, pd.DataFrame], simulated: list[dict[str, pd.DataFrame]], *,
-                       level: float = 0.95) -> dict[str, pd.DataFrame]:
+                       level: float = 0.95, scale: float = 1.0) -> dict[str, pd.DataFrame]:
     """Every observed statistic beside its simulated replications.
 
     One long table per statistic of ``observed`` (:func:`history_statistics`): its key
     columns, then ``measure``, ``observed`` (the data's value), ``n`` (the data's count the
-    measure is a share of, NaN if none), ``simulated_mean`` and ``sd`` (mean and sample sd
-    over the replications of ``simulated`` that have the row), ``lo`` and ``hi`` (their
-    2.5 % and 97.5 % quantiles for ``level`` 0.95: the band), ``replications`` (how many had
-    the row) and ``inside`` (lo ≤ observed ≤ hi; False when no replication had the row).
-    The rows are the observed ones.
+    measure is a share of, NaN if none), ``simulated_mean`` and ``sd`` (over the
+    replications of ``simulated`` that have the row, the sd that of a history of the data's
+    size), ``lo`` and ``hi`` (the prediction band at ``level`` of one more history of the
+    data's size: :func:`~collectsim.experiments.calibrate.books.prediction_band`, mean ± t ·
+    sd · √(1 + scale/R)), ``q_lo`` and ``q_hi`` (the replications' own quantiles, moved to
+    that size), ``replications`` (R, how many had the row) and ``inside`` (lo ≤ observed ≤
+    hi; False when fewer than two replications had the row). ``scale``: the data's book
+    over the simulated books (:func:`~collectsim.experiments.calibrate.books.scaled_book`;
+    every measure here is a rate or share, so its sd shrinks by √scale). The rows are the
+    observed ones.
     """
+
     if not 0 < level < 1:
         raise InputError(f"level = {level!r}: must be a number in (0, 1)")
     out: dict[str, pd.DataFrame] = {}
@@ -310,11 +304,12 @@ def compare_statistics(observed: dict[str, pd.DataFrame], simulated: list[dict[s
         for r in obs.itertuples(index=False):
             key = tuple(getattr(r, k) for k in by)
             v = groups.get(key, np.zeros(0))
-            mean, sd, lo, hi = band(v, level)
+            mean, sd, lo, hi, q_lo, q_hi = prediction_band(v, scale=scale, level=level)
             finite = int(np.isfinite(np.asarray(v, dtype=np.float64)).sum())
-            rows.append({"simulated_mean": mean, "sd": sd, "lo": lo, "hi": hi, "replications": finite,
-                         "inside": bool(finite > 0 and lo <= r.observed <= hi)})
-        extra = pd.DataFrame(rows, columns=["simulated_mean", "sd", "lo", "hi", "replications", "inside"])
+            rows.append({"simulated_mean": mean, "sd": sd, "lo": lo, "hi": hi, "q_lo": q_lo, "q_hi": q_hi,
+                         "replications": finite, "inside": bool(finite > 1 and lo <= r.observed <= hi)})
+        extra = pd.DataFrame(rows, columns=["simulated_mean", "sd", "lo", "hi", "q_lo", "q_hi", "replications",
+                                            "inside"])
         out[name] = pd.concat([obs.reset_index(drop=True), extra], axis=1)[[*keys, *COMPARISON_COLUMNS]]
     return out
 

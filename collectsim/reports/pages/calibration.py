@@ -97,7 +97,7 @@ def _shown_rows(name: str, df: pd.DataFrame) -> pd.DataFrame:
 
 def _statistic_table(name: str, df: pd.DataFrame):
     keys = [c for c in df.columns if c not in ("measure", "observed", "n", "simulated_mean", "sd", "lo", "hi",
-                                                "replications", "inside")]
+                                                "q_lo", "q_hi", "replications", "inside")]
     cols = [*keys, "measure", "data", "n", "simulated mean", "sd", "band", "replications", "data in band"]
     rows = []
     for _, r in _shown_rows(name, df).iterrows():
@@ -156,9 +156,15 @@ def calibration_page(folder: Path, progress=None) -> Page:
         write_calibration_plots(comparison, folder, progress=progress)
     if comparison:
         page.add("h2", "The data against histories simulated from the fit")
+        checks = fit.get("checks", {})
+        scale = float(checks.get("scale", 1.0))
+        size = (f" The simulated books are a smaller copy of the fitted one ({checks.get('check_accounts', 0):,} "
+                f"accounts at most; the history's book is {scale:.3g} times larger): the sd is rescaled to the "
+                "history's size." if scale > 1 else "")
         page.add("p", "For every statistic: the data's value, n (what it is a share of), the mean and sd over the "
-                      "simulated replications, and the band they span (2.5–97.5 % quantiles). Definitions: "
-                      "docs/data.md, Judging a fit.")
+                      "simulated replications, and the prediction band of one more history of the data's size "
+                      "(mean ± t · sd · √(1 + scale/replications), never below 0; scale = the history's book over "
+                      "the simulated one)." + size + " Definitions: docs/data.md, Judging a fit.")
         for name, df in comparison.items():
             page.add("h2", STATISTIC_TITLES.get(name, name.replace("_", " ")))
             if name in STATISTICS:
@@ -172,7 +178,8 @@ def calibration_page(folder: Path, progress=None) -> Page:
     if bt is not None and len(bt):
         page.add("h2", "Backtest: fitted on the first part, the held-out days simulated")
         page.add("p", "Each held-out KPI of the data beside the simulated replications, with the prediction band of "
-                      "one more history made by the fitted model (mean ± t · sd · √(1 + 1/replications), never below 0).")
+                      "one more history made by the fitted model (mean ± t · sd · √(1 + scale/replications), never below 0; "
+                      "counts at the fitted book's size).")
         page.add("table", *_backtest_table(bt))
         defs = list(dict.fromkeys((k.split(".", 1)[0] + (".<channel>" if "." in k else ""), _definition(k))
                                   for k in bt["kpi"]))
