@@ -264,9 +264,11 @@ def _fit_into(h: History, base: Experiment, folder: Path, *, seed: int, moment_a
     written as ``observed_policy.toml`` (the fitted ``[run]`` policy), then the simulated
     moments under it. Returns (configuration, estimates, observed policy)."""
     from collectsim.experiments.calibrate.observed import estimate_observed_policy, write_observed_policy  # lazy: start-up time
+    from collectsim.experiments.calibrate.requested import requested_policy  # lazy: start-up time
 
     config, estimates = fit_history(h, base)
-    observed = estimate_observed_policy(h, base.scenario)
+    observed = requested_policy(estimate_observed_policy(h, base.scenario), config, n_sim=moment_accounts,
+                                seeds=(seed * 1000 + 11,), base_dir=folder)
     write_observed_policy(observed, folder / "observed_policy.toml")
     config["run"].update({"policy": "observed_policy.toml", "seed": seed})
     config, estimates = with_simulated_moments(h, config, estimates, str(folder / "observed_policy.toml"),

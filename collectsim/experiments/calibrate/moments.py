@@ -89,9 +89,10 @@ JOINT_MOMENTS: tuple[tuple[str, str, str], ...] = (
 )
 _PROMISE, _PLAN = 3, 4  # contact outcome codes (collectsim.history.schema.CONTACT_OUTCOMES)
 _STEP = 0.1  # the forward difference's width on the parameters' unbounded scales
-_ACCEPT_CAVEAT = ("known bias: in the recovery study (docs/data.md) ptp_accept came out 0.08 low and plan_accept 0.12 "
-                  "high, because the observed policy does not reproduce the true policy's mix of offers; read the "
-                  "interval as too narrow")
+_ACCEPT_CAVEAT = ("known bias: in the recovery study (docs/data.md) plan_accept came out 0.09 high (ptp_accept unbiased) "
+                  "under the requested policy: the request of a capacity-bound cell is not identified by its "
+                  "frequency, and who in the queue is reached moves the plans per conversation; read the interval as "
+                  "too narrow")
 _TALK = (CHANNELS.index("call"), CHANNELS.index("visit"))  # the channels whose right-party contacts carry an offer
 
 
@@ -176,7 +177,8 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
     ``behaviour.plan_accept`` and the charge-off level (a common scale of the regimes'
     bankruptcy hazards), jointly, by exactly identified simulated moments
     (:data:`JOINT_MOMENTS`, the module's docstring): books of ``n_sim`` accounts (an opening
-    stock drawn as the fitted experiment draws it), simulated ``reps`` times under the
+    stock drawn as the fitted experiment draws it, with the data's capacity per account:
+    :func:`~collectsim.experiments.calibrate.requested.simulation_config`), simulated ``reps`` times under the
     observed ``policy`` with the same seeds at every trial value. ``config`` is the fitted
     experiment's configuration (its other estimates in place). A moment with fewer than ten
     events of each kind leaves its parameter at the prior and out of the fit. The parameters
@@ -224,10 +226,10 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
                                      f"{events[key]} events for its moment (fewer than {MIN_EVENTS})")
     if not use:
         return list(out.values())
-    cfg = copy.deepcopy(config)
-    cfg["portfolio"]["accounts"] = n = int(n_sim)
-    cfg["portfolio"].pop("inflow_per_day", None)
-    cfg["portfolio"].pop("inflow_rate_per_day", None)
+    from collectsim.experiments.calibrate.requested import simulation_config  # lazy: start-up time
+
+    n = int(n_sim)
+    cfg, _ = simulation_config(config, n)  # the data's capacity per account, as the requested policy was fitted
     seeds = [seed * 1000 + 17 + r for r in range(reps)]
     ceiling = math.log(_upper_bound("lambda_inf_per_year") / max(lam0))
     co_ceiling = math.log(12.0 / max(hazard0)) if max(hazard0) > 0 else 0.0  # each hazard in [0, 12] a year

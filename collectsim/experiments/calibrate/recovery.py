@@ -91,6 +91,7 @@ def recover_one(k: int, *, seed: int, accounts: int, days: int, base_file: str, 
     has a truth (``name, truth, estimate, se, lo, hi, identified``)."""
     from collectsim.experiments.calibrate.calibrate import fit_history, with_simulated_moments  # lazy: start-up time
     from collectsim.experiments.calibrate.observed import estimate_observed_policy, write_observed_policy  # lazy: start-up time
+    from collectsim.experiments.calibrate.requested import requested_policy  # lazy: start-up time
     from collectsim.experiments.files import experiment_from_dict  # lazy: start-up time
     from collectsim.experiments.synth import synthesize  # lazy: start-up time
     from collectsim.history import read_history  # lazy: start-up time
@@ -108,7 +109,8 @@ def recover_one(k: int, *, seed: int, accounts: int, days: int, base_file: str, 
         fitted, estimates = fit_history(h, base)
         if simulated:
             policy = Path(tmp) / "observed_policy.toml"
-            write_observed_policy(estimate_observed_policy(h, base.scenario), policy)
+            write_observed_policy(requested_policy(estimate_observed_policy(h, base.scenario), fitted,
+                                                   seeds=(k * 1000 + 11,)), policy)
             _, estimates = with_simulated_moments(h, fitted, estimates, str(policy), seed=k)
     rows = []
     for e in estimates:
