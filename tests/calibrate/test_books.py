@@ -18,7 +18,10 @@ def test_a_larger_book_is_scaled_by_its_accounts_and_the_scale_is_what_it_holds_
     small, scale = scaled_book(cfg, 13_000)
     f = 13_000 / total
     assert small["portfolio"]["accounts"] == round(100_000 * f) and small["portfolio"]["inflow_per_day"] == pytest.approx(500 * f)
-    assert small["teams"][0]["headcount"] == round(40 * f) and small["teams"][1]["headcount_per_100k"] == 6
+    # the same capacity per account: head counts in proportion, the rounding made up in minutes a day
+    phone, field = small["teams"]
+    assert phone["headcount"] == round(40 * f) and phone["minutes_per_day"] == pytest.approx(420 * 40 * f / round(40 * f))
+    assert field["headcount"] == 1 and field["minutes_per_day"] == pytest.approx(420 * 6 * f)  # 0.6 of a collector
     held = small["portfolio"]["accounts"] + int(60 * small["portfolio"]["inflow_per_day"] + 1e-9)
     assert scale == pytest.approx(total / held) and cfg == _config()  # the original untouched
 

@@ -7,10 +7,9 @@ any size and a variance proportional to 1/n; a count or an amount has a mean and
 proportional to n. So a book a fraction f of the size, simulated R times, predicts the
 full-size value as well, once its spread is rescaled — with the centre's own noise counted:
 the replications' mean carries 1/(f·R) of a full-size history's variance instead of 1/R
-(:func:`prediction_band`). The collectors scale with the book (a team's
-``headcount_per_100k`` does so by itself; an absolute ``headcount`` is scaled here), so
-capacity per account — what cuts a strategy's requests — stays the fitted book's, up to the
-rounding of a head count.
+(:func:`prediction_band`). The collectors scale with the book (:func:`scale_teams`: the
+head count in proportion, its rounding made up in minutes a day), so capacity per account —
+what cuts a strategy's requests — stays the fitted book's.
 """
 
 from __future__ import annotations
@@ -23,10 +22,38 @@ from scipy import stats
 
 from collectsim.errors import InputError
 
-__all__ = ["scaled_book", "prediction_band", "CHECK_ACCOUNTS"]
+__all__ = ["scaled_book", "scale_teams", "prediction_band", "CHECK_ACCOUNTS"]
 
 #: Default size of the books the fit checks and the backtest simulate (``--check-accounts``).
 CHECK_ACCOUNTS = 200_000
+_MAX_MINUTES = 1440.0  # Team.minutes_per_day's upper bound
+
+
+def scale_teams(teams: list[dict], n_data: int, n_sim: int) -> list[str]:
+    """Set each team of ``teams`` (experiment-file dicts, changed in place) to the capacity per
+    account it has in a book of ``n_data`` accounts (the opening stock the head count is
+    resolved on), in a book of ``n_sim``: an absolute ``headcount`` of round(h · n_sim /
+    n_data), at least 1, its ``minutes_per_day`` × target / head count so the rounding is made
+    up (at most 1,440). Returns one note per team whose capacity had to be adjusted."""
+    from collectsim.scenario.schema import Team  # lazy: start-up time
+
+    notes = []
+    for t in teams:
+        team = Team.model_validate(t)
+        h_data = team.resolved_headcount(n_data)
+        target = h_data * n_sim / max(n_data, 1)
+        h = max(1, round(target)) if target > 0 else 0
+        minutes = float(team.minutes_per_day)
+        if h > 0 and h != target:
+            minutes = min(minutes * target / h, _MAX_MINUTES)
+        was = "headcount" if t.get("headcount") is not None else "headcount_per_100k"
+        if was == "headcount" or h != team.resolved_headcount(n_sim) or h != target:
+            notes.append(f"team {t['name']}: {h_data} collectors for the data's {n_data:,} accounts "
+                         f"({was}) simulated as {h} for {n_sim:,} at {minutes:.1f} minutes a day")
+        t.pop("headcount_per_100k", None)
+        t["headcount"] = int(h)
+        t["minutes_per_day"] = minutes
+    return notes
 
 
 def _total_accounts(config: dict) -> int:
@@ -43,8 +70,8 @@ def scaled_book(config: dict, accounts: int) -> tuple[dict, float]:
 
     Scaled by f = ``accounts`` / the book's accounts: ``portfolio.accounts`` (rounded, at least
     1) and ``portfolio.inflow_per_day`` (``inflow_rate_per_day`` is a share of the stock, and
-    scales with it); every team's absolute ``headcount`` (rounded, at least 1 when it was
-    positive; ``headcount_per_100k`` scales by itself). Everything else is ``config``'s."""
+    scales with it); every team to the same capacity per account (:func:`scale_teams`).
+    Everything else is ``config``'s."""
     if not isinstance(accounts, (int, np.integer)) or isinstance(accounts, bool) or accounts < 1:
         raise InputError(f"check accounts = {accounts!r}: must be a whole number >= 1")
     total = _total_accounts(config)
@@ -53,12 +80,11 @@ def scaled_book(config: dict, accounts: int) -> tuple[dict, float]:
         return out, 1.0
     f = accounts / total
     pf = out["portfolio"]
-    pf["accounts"] = max(1, int(round(pf["accounts"] * f)))
+    n_data = int(pf["accounts"])
+    pf["accounts"] = max(1, int(round(n_data * f)))
     if pf.get("inflow_per_day") is not None:
         pf["inflow_per_day"] = float(pf["inflow_per_day"]) * f
-    for team in out.get("teams", []):
-        if team.get("headcount") is not None and team["headcount"] > 0:
-            team["headcount"] = max(1, int(round(team["headcount"] * f)))
+    scale_teams(out.get("teams", []), n_data, pf["accounts"])
     return out, total / _total_accounts(out)
 
 

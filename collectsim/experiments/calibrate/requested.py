@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from collectsim.experiments.calibrate.books import scale_teams
 from collectsim.experiments.calibrate.observed import ObservedPolicy, _upper, estimate_observed_policy, write_observed_policy
 from collectsim.experiments.files import experiment_from_dict
 from collectsim.policies.rule_table import FREQUENCY_FIELDS
@@ -53,7 +54,6 @@ from collectsim.vocabulary.channels import CHANNELS
 
 __all__ = ["requested_policy", "simulation_config", "executed_gaps"]
 
-_MAX_MINUTES = 1440.0  # Team.minutes_per_day's upper bound
 _NOISE = 1.0  # a frequency within this many standard errors of the data's is left as it is
 _STEP_MAX = 2.0  # one update multiplies a frequency by at most this (or divides by it)
 _RAISE_MAX = 10.0  # a frequency raised to this multiple of the data's without reaching it is held
@@ -63,27 +63,12 @@ def simulation_config(config: dict, n_sim: int) -> tuple[dict, list[str]]:
     """``config`` (a resolved experiment, its ``portfolio.accounts`` the data's size) as a book of
     ``n_sim`` accounts with the data's capacity per account (module docstring), without
     inflow; and one note per team whose capacity had to be adjusted."""
-    from collectsim.scenario.schema import Team  # lazy: start-up time
-
     cfg = copy.deepcopy(config)
     n_data = int(cfg["portfolio"]["accounts"])
     cfg["portfolio"]["accounts"] = int(n_sim)
     cfg["portfolio"].pop("inflow_per_day", None)
     cfg["portfolio"].pop("inflow_rate_per_day", None)
-    notes = []
-    for t in cfg.get("teams", []):
-        h_data = Team.model_validate(t).resolved_headcount(n_data)
-        target = h_data * n_sim / max(n_data, 1)
-        h = max(1, round(target)) if target > 0 else 0
-        minutes = float(t.get("minutes_per_day", 420.0))
-        if h > 0 and h != target:
-            minutes = min(minutes * target / h, _MAX_MINUTES)
-        was = "headcount" if t.get("headcount") is not None else "headcount_per_100k"
-        if was == "headcount" or h != Team.model_validate(t).resolved_headcount(n_sim) or h != target:
-            notes.append(f"team {t['name']}: {h_data} collectors for the data's {n_data:,} accounts "
-                         f"({was}) simulated as {h} for {n_sim:,} at {minutes:.1f} minutes a day")
-        t["headcount"] = int(h)
-        t["minutes_per_day"] = minutes
+    notes = scale_teams(cfg.get("teams", []), n_data, int(n_sim))
     return cfg, notes
 
 
