@@ -15,7 +15,12 @@ import pytest
 
 from collectsim.experiments.calibrate.calibrate import fit_history, set_dotted
 from collectsim.experiments.calibrate.likelihood import (
-    MIN_EVENTS, day_start_state, fit_complaints, fit_connect, fit_right_party)
+    MIN_EVENTS,
+    day_start_state,
+    fit_complaints,
+    fit_connect,
+    fit_right_party,
+)
 from collectsim.experiments.calibrate.recovery import STUDY_RANGES, STUDY_SCALES, recovery_study, summarize
 from collectsim.experiments.files import experiment_from_dict
 from collectsim.model import CollectionsModel

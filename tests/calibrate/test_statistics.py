@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 import pytest
+from scipy import stats
 
 import collectsim
 from collectsim.experiments.calibrate.backtest import backtest

@@ -20,6 +20,7 @@ from collectsim.errors import InputError
 from collectsim.experiments.calibrate.books import prediction_band
 from collectsim.experiments.calibrate.statistics import RPC_OUTCOMES
 from collectsim.experiments.experiment import Experiment
+from collectsim.experiments.memory import release_memory
 from collectsim.experiments.synth import simulate_history
 from collectsim.history import History
 from collectsim.vocabulary.channels import CHANNELS
@@ -122,6 +123,7 @@ def backtest(h: History, fit: Callable[[History], tuple[Experiment, str]], split
     if not 0 < level < 1:
         raise InputError(f"level = {level!r}: must be in (0, 1)")
     fitted = fit(truncate(h, split_day))
+    release_memory()  # the truncated copy is gone: its pages back to the system (collectsim.experiments.memory)
     exp, policy = fitted[:2]
     scale = float(fitted[2]) if len(fitted) > 2 else 1.0
     horizon = exp.scenario.portfolio.horizon_days

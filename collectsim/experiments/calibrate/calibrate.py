@@ -38,9 +38,10 @@ import pandas as pd
 
 from collectsim.errors import InputError
 from collectsim.experiments.calibrate.books import CHECK_ACCOUNTS, scaled_book
-from collectsim.experiments.calibrate.likelihood import Estimate, _Z, fit_contacts
+from collectsim.experiments.calibrate.likelihood import _Z, Estimate, fit_contacts
 from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.files import experiment_from_dict
+from collectsim.experiments.memory import release_memory
 from collectsim.experiments.run import resolved_config
 from collectsim.history.read import History
 from collectsim.vocabulary.accounts import BUCKETS, dpd_buckets
@@ -263,16 +264,22 @@ def _fit_into(h: History, base: Experiment, folder: Path, *, seed: int, moment_a
     """One fit of ``h`` into ``folder``: the likelihood and book fits, the observed policy
     written as ``observed_policy.toml`` (the fitted ``[run]`` policy), then the simulated
     moments under it. Returns (configuration, estimates, observed policy)."""
-    from collectsim.experiments.calibrate.observed import estimate_observed_policy, write_observed_policy  # lazy: start-up time
+    from collectsim.experiments.calibrate.observed import (  # lazy: start-up time
+        estimate_observed_policy,
+        write_observed_policy,
+    )
     from collectsim.experiments.calibrate.requested import requested_policy  # lazy: start-up time
 
     config, estimates = fit_history(h, base)
-    observed = requested_policy(estimate_observed_policy(h, base.scenario), config, n_sim=moment_accounts,
-                                seeds=(seed * 1000 + 11,), base_dir=folder)
+    release_memory()  # (each large step's freed pages back to the system: collectsim.experiments.memory)
+    executed = estimate_observed_policy(h, base.scenario)
+    release_memory()
+    observed = requested_policy(executed, config, n_sim=moment_accounts, seeds=(seed * 1000 + 11,), base_dir=folder)
     write_observed_policy(observed, folder / "observed_policy.toml")
     config["run"].update({"policy": "observed_policy.toml", "seed": seed})
     config, estimates = with_simulated_moments(h, config, estimates, str(folder / "observed_policy.toml"),
                                                base_dir=folder, seed=seed, accounts=moment_accounts)
+    release_memory()
     return config, estimates, observed
 
 
@@ -296,7 +303,11 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     content."""
     from collectsim.experiments.calibrate.backtest import backtest  # lazy: start-up time
     from collectsim.experiments.calibrate.statistics import (  # lazy: start-up time
-        compare_statistics, history_statistics, simulated_statistics, write_fit_checks)
+        compare_statistics,
+        history_statistics,
+        simulated_statistics,
+        write_fit_checks,
+    )
     from collectsim.experiments.folders import write_json, write_toml  # lazy: start-up time
     from collectsim.experiments.provenance import provenance  # lazy: start-up time
     from collectsim.history.read import read_history  # lazy: start-up time
@@ -318,14 +329,17 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     rolls = partial(roll_rate_table, tier_names=tuple(base.scenario.scoring.tier_names))
     seeds = [seed + 1 + r for r in range(reps)]
     data_stats = history_statistics(h, roll_rates=rolls(h))
+    release_memory()
     comparison = compare_statistics(data_stats, simulated_statistics(check_exp, policy_path, seeds, jobs,
                                                                      roll_rates=rolls), scale=scale)
+    release_memory()
 
     split_day = min(max(1, int(round(h.days * split))), h.days - 1)
     scratch = folder / "backtest-fit"
     scratch.mkdir(exist_ok=True)
 
     def refit(part: History):
+        release_memory()  # (the truncated copy's temporaries)
         cfg, _, _ = _fit_into(part, base, scratch, seed=seed, moment_accounts=moment_accounts)
         cfg["portfolio"]["horizon_days"] = h.days  # simulate the whole window
         write_toml(scratch / "experiment.toml", cfg)

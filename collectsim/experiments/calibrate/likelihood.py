@@ -271,10 +271,9 @@ def fit_connect(contacts, scenario) -> list[Estimate]:
     ``reachability_sigma`` (one σ for all: segments are not observed) by marginal maximum
     likelihood (see the module's docstring). Accounts with the same contacts-by-cell pattern
     are pooled (a weight), so the cost grows with the patterns, not the accounts."""
+    import pandas as pd
     from scipy.optimize import minimize
     from statsmodels.tools.numdiff import approx_fprime
-
-    import pandas as pd
 
     chan = _channel_codes(contacts)
     hit = (_outcome_codes(contacts) >= _CONNECT).astype(np.int64)
@@ -537,7 +536,7 @@ def fit_complaints(contacts, scenario, irr: np.ndarray, opted: np.ndarray) -> li
              math.log(b.complaint_after_optout)]
     free = [i for i in range(4) if use[i] and (i < 2 or ev[i] >= 1)]
     if n_ev < MIN_EVENTS:
-        return [_not_identified(n, p, method, f"{n_ev} complaints (fewer than {MIN_EVENTS})") for n, p in zip(names, priors)]
+        return [_not_identified(n, p, method, f"{n_ev} complaints (fewer than {MIN_EVENTS})") for n, p in zip(names, priors, strict=True)]
     from statsmodels.tools.numdiff import approx_fprime  # lazy: start-up time
 
     irr_f = np.ascontiguousarray(irr, dtype=np.float64)

@@ -90,7 +90,10 @@ def recover_one(k: int, *, seed: int, accounts: int, days: int, base_file: str, 
     observed policy, as ``collectsim calibrate`` fits it; one row per fitted parameter that
     has a truth (``name, truth, estimate, se, lo, hi, identified``)."""
     from collectsim.experiments.calibrate.calibrate import fit_history, with_simulated_moments  # lazy: start-up time
-    from collectsim.experiments.calibrate.observed import estimate_observed_policy, write_observed_policy  # lazy: start-up time
+    from collectsim.experiments.calibrate.observed import (  # lazy: start-up time
+        estimate_observed_policy,
+        write_observed_policy,
+    )
     from collectsim.experiments.calibrate.requested import requested_policy  # lazy: start-up time
     from collectsim.experiments.files import experiment_from_dict  # lazy: start-up time
     from collectsim.experiments.synth import synthesize  # lazy: start-up time

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import tempfile
 from pathlib import Path
 
@@ -46,7 +45,12 @@ import numpy as np
 import pandas as pd
 
 from collectsim.experiments.calibrate.books import scale_teams
-from collectsim.experiments.calibrate.observed import ObservedPolicy, _upper, estimate_observed_policy, write_observed_policy
+from collectsim.experiments.calibrate.observed import (
+    ObservedPolicy,
+    _upper,
+    estimate_observed_policy,
+    write_observed_policy,
+)
 from collectsim.experiments.files import experiment_from_dict
 from collectsim.policies.rule_table import FREQUENCY_FIELDS
 from collectsim.vocabulary.accounts import BUCKETS
@@ -156,7 +160,7 @@ def requested_policy(observed: ObservedPolicy, config: dict, *, n_sim: int = 20_
     best = None
     trace = []
     with tempfile.TemporaryDirectory() as tmp:
-        for it in range(max(1, iterations)):
+        for _ in range(max(1, iterations)):
             table = _table(observed.policy, f, seen)
             gaps = executed_gaps(data, _executed(cfg, table, list(seeds), base_dir, Path(tmp)))
             worst = float(np.nanmax(np.abs(gaps["z"]))) if len(gaps) else 0.0
