@@ -189,7 +189,7 @@ def test_recovery_full_study(full_study):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="plan acceptance is still biased up (z +2.4 with the requested frequencies; "
+@pytest.mark.xfail(strict=True, reason="plan acceptance is still biased up (z +2.5 with the requested frequencies; "
                                        "ptp_accept no longer is): the request of a capacity-bound cell is not "
                                        "identified (docs/data.md, parameter recovery); this flips when it is")
 def test_recovery_of_promise_and_plan_acceptance(full_study):

@@ -4,7 +4,9 @@ Each case is an experiment (scenario data), a policy and a seed, simulated throu
 API with the contact log kept. Its *fingerprint* is every scalar KPI (portfolio-wide and per
 risk tier, exact values), one hash per daily-series column and one per contact-log column.
 ``tests/regression/test_regression.py`` re-simulates every case and checks each recorded
-figure is unchanged to the bit; new KPIs or columns may appear without breaking the lock.
+column is unchanged to the bit and each scalar KPI to 12 significant digits (the libraries'
+kernels move the last bits of a sum: ``test_regression.py``); new KPIs or columns may appear
+without breaking the lock.
 
 A change that is *meant* to change behaviour re-records the file, and says why in its commit:
 

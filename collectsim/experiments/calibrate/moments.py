@@ -89,7 +89,7 @@ JOINT_MOMENTS: tuple[tuple[str, str, str], ...] = (
 )
 _PROMISE, _PLAN = 3, 4  # contact outcome codes (collectsim.history.schema.CONTACT_OUTCOMES)
 _STEP = 0.1  # the forward difference's width on the parameters' unbounded scales
-_ACCEPT_CAVEAT = ("known bias: in the recovery study (docs/data.md) plan_accept came out 0.09 high (ptp_accept unbiased) "
+_ACCEPT_CAVEAT = ("known bias: in the recovery study (docs/data.md) plan_accept came out 0.09 high, z +2.5 (ptp_accept unbiased) "
                   "under the requested policy: the request of a capacity-bound cell is not identified by its "
                   "frequency, and who in the queue is reached moves the plans per conversation; read the interval as "
                   "too narrow")
