@@ -46,10 +46,9 @@ def test_a_smaller_copy_predicts_the_full_books_statistics_and_their_spread():
     from scipy.special import polygamma
 
     import collectsim
-    from collectsim.experiments.calibrate.statistics import history_statistics
+    from collectsim.experiments.calibrate.statistics import simulated_statistics
     from collectsim.experiments.files import experiment_from_dict
     from collectsim.experiments.run import resolved_config
-    from collectsim.experiments.synth import simulate_history
 
     root = Path(__file__).resolve().parents[2]
     exp = collectsim.load_experiment(root / "experiments" / "quickstart.toml", accounts=6000, days=45)
@@ -58,8 +57,7 @@ def test_a_smaller_copy_predicts_the_full_books_statistics_and_their_spread():
     assert scale == pytest.approx(6.0, rel=0.01)
     small = experiment_from_dict(small_cfg, name="small")
 
-    def measures(e, seed):
-        s = history_statistics(simulate_history(e, policy=e.run.policy, seed=seed))
+    def measures(s):
         ch = s["channel_rates"].set_index("channel")
         conv = s["conversations"].set_index("channel")
         out = s["outcomes"].set_index("status")
@@ -68,8 +66,8 @@ def test_a_smaller_copy_predicts_the_full_books_statistics_and_their_spread():
                          s["recovery_curve"]["recovery_rate"].iloc[-1]])
 
     R = 20
-    full = np.array([measures(exp, 100 + r) for r in range(R)])
-    part = np.array([measures(small, 200 + r) for r in range(R)])
+    full = np.array([measures(s) for s in simulated_statistics(exp, exp.run.policy, range(100, 100 + R))])
+    part = np.array([measures(s) for s in simulated_statistics(small, small.run.policy, range(200, 200 + R))])
     se = np.sqrt(full.var(axis=0, ddof=1) / R + part.var(axis=0, ddof=1) / R)
     assert np.all(np.abs(full.mean(axis=0) - part.mean(axis=0)) <= 3 * se)
     log_ratio = np.log(part.var(axis=0, ddof=1) / scale / full.var(axis=0, ddof=1))
