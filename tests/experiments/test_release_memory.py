@@ -9,14 +9,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# In a fresh process (its own heap): a 16 MB array freed raises glibc's mapping threshold,
-# so 100 arrays of 8 MB then come from the heap, each with a small array kept above it;
-# freeing the large ones leaves their pages resident until release_memory.
+# In a fresh process (its own heap), glibc set as a long job leaves it: its mapping threshold
+# above 8 MB (what freeing a large mapped array does by itself, but not reliably early in a
+# process) and no trimming on free. 100 arrays of 8 MB then come from the heap, each with a
+# small array kept above it; freeing the large ones leaves their pages resident until
+# release_memory.
 PROBE = textwrap.dedent("""
+    import ctypes
     import numpy as np, psutil
     from collectsim.experiments.memory import release_memory
+    libc = ctypes.CDLL("libc.so.6")
+    assert libc.mallopt(-3, 64 << 20) == 1 and libc.mallopt(-1, 1 << 30) == 1  # M_MMAP_ / M_TRIM_THRESHOLD
     rss = lambda: psutil.Process().memory_info().rss / 1e6
-    a = np.ones(2_000_000); del a
     blocks, keep = [], []
     for _ in range(100):
         blocks.append(np.ones(1_000_000))
