@@ -72,6 +72,7 @@ from collectsim.errors import InputError, from_pydantic
 from collectsim.policies.base import Observation, Outcomes, Policy, Requests
 from collectsim.policies.baselines import seed_champion, sms_only
 from collectsim.policies.rule_table import FREQUENCY_FIELDS, Cell, RuleTablePolicy, RuleTableSpec, updated_cell
+from collectsim.vocabulary.channels import CHANNELS
 
 __all__ = ["ArmSpec", "AdaptiveSpec", "AdaptivePolicy", "ArmStats", "posterior", "thompson_shares", "BASES", "REVIEW_COLUMNS",
            "load_adaptive"]
@@ -81,7 +82,8 @@ BASES = {"seed-champion": seed_champion, "sms-only": sms_only}
 
 #: The columns of :attr:`AdaptivePolicy.reviews`.
 REVIEW_COLUMNS = ("review", "day", "tier", "arm", "period_start", "period_end", "window_end", "accounts",
-                  "account_days", "cash", "contact_cost", "resolution_value", "value_per_account_day", "posterior_mean", "posterior_sd",
+                  "account_days", "balance", "cash", "contact_cost", "resolution_value", "value_per_account_day",
+                  "value_per_100_balance", "posterior_mean", "posterior_sd",
                   "p_best", "share_before", "share_after", "why")
 
 
@@ -95,7 +97,26 @@ class ArmSpec(BaseModel):
         1.0, ge=0.0, le=10.0,
         description="Every channel's contacts per week of the champion's cells × this (capped at the cell bounds).",
     )
+    channel_scale: dict[Literal[CHANNELS], float] = Field(
+        default_factory=dict,
+        description=("One channel's contacts per week × this, on top of contacts_scale (e.g. {sms = 2.0}: twice the "
+                     "reminders; capped at the cell bounds)."),
+    )
     cells: list[Cell] | None = Field(None, description="A rule table of its own instead of the scaled champion's.")
+
+    @field_validator("channel_scale")
+    @classmethod
+    def _scales(cls, v):
+        for ch, x in v.items():
+            if not 0.0 <= x <= 10.0:
+                raise ValueError(f"channel_scale.{ch} = {x}: must be between 0 and 10")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.cells is not None and (self.contacts_scale != 1.0 or self.channel_scale):
+            raise ValueError(f"arm {self.name!r}: give either cells or contacts_scale/channel_scale, not both")
+        return self
 
 
 class AdaptiveSpec(BaseModel):
@@ -122,6 +143,22 @@ class AdaptiveSpec(BaseModel):
     prior_sd: float = Field(50.0, gt=0.0, le=1e6, description="Prior sd of an arm's value per account-day, currency units.")
     min_share: float = Field(0.05, ge=0.0, le=0.5, description="Least traffic share of an arm (keeps exploring).")
     draws: int = Field(2000, ge=100, le=100_000, description="Thompson draws per review to estimate P(best).")
+    per: Literal["account_day", "balance"] = Field(
+        "account_day",
+        description=(
+            "What an arm's value is per: 'account_day' (Σ reward / Σ account-days in collections during the period) or "
+            "'balance' (Σ reward / Σ balance on the account's first day in the period, per 100 currency units: a "
+            "denominator the arm cannot change, and rewards that scale with the balance vary less)."
+        ),
+    )
+    reassign: Literal["review", "entry"] = Field(
+        "review",
+        description=(
+            "When an account takes an arm: 'review' (on entry and afresh at every review, by the new shares) or "
+            "'entry' (once, on entry; the shares steer the new accounts only, and each account's treatment is "
+            "the same throughout, so an arm's period is not mixed with another arm's)."
+        ),
+    )
     reward: Literal["cash", "value"] = Field(
         "cash",
         description=(
@@ -156,9 +193,12 @@ def _cap(field: str) -> float:
     return math.inf
 
 
-def _scaled(cells: list[Cell], scale: float) -> list[Cell]:
-    """``cells`` with every channel's contacts per week × ``scale`` (capped at the field's bound)."""
-    return [updated_cell(c, **{f: min(getattr(c, f) * scale, _cap(f)) for f in FREQUENCY_FIELDS}) for c in cells]
+def _scaled(cells: list[Cell], scale: float, per_channel: dict[str, float] | None = None) -> list[Cell]:
+    """``cells`` with every channel's contacts per week × ``scale`` and, for the channels
+    ``per_channel`` names, × its factor too (capped at the field's bound)."""
+    per_channel = per_channel or {}
+    factor = {f: scale * per_channel.get(ch, 1.0) for ch, f in zip(CHANNELS, FREQUENCY_FIELDS, strict=True)}
+    return [updated_cell(c, **{f: min(getattr(c, f) * factor[f], _cap(f)) for f in FREQUENCY_FIELDS}) for c in cells]
 
 
 @dataclasses.dataclass
@@ -222,6 +262,7 @@ class _Cohort:
     cash: np.ndarray
     cost: np.ndarray
     value: np.ndarray
+    balance: np.ndarray  # currency units, on the account's first day in the period
 
 
 class AdaptivePolicy(Policy):
@@ -247,7 +288,8 @@ class AdaptivePolicy(Policy):
         #: one rule table per arm (the first: the champion)
         self.arms: list[RuleTablePolicy] = []
         for a in self.spec.arms:
-            cells = list(a.cells) if a.cells is not None else _scaled(list(base.cells), a.contacts_scale)
+            cells = (list(a.cells) if a.cells is not None
+                     else _scaled(list(base.cells), a.contacts_scale, dict(a.channel_scale)))
             self.arms.append(RuleTablePolicy(RuleTableSpec(
                 name=f"{self.name}:{a.name}", priority=priority, pause_on_promise=base.pause_on_promise,
                 respect_opt_out=base.respect_opt_out, cells=cells)))
@@ -318,6 +360,7 @@ class AdaptivePolicy(Policy):
             c.cash = np.concatenate([c.cash, np.zeros(extra)])
             c.cost = np.concatenate([c.cost, np.zeros(extra)])
             c.value = np.concatenate([c.value, np.zeros(extra)])
+            c.balance = np.concatenate([c.balance, np.zeros(extra)])
 
     def _pick(self, day: int, ids: np.ndarray, tiers: np.ndarray) -> np.ndarray:
         """An arm for each account by the current shares of its tier (stream ``adaptive``/``assign``)."""
@@ -351,11 +394,13 @@ class AdaptivePolicy(Policy):
             size = len(self._arm)
             self._cohorts.append(_Cohort(day, day + self.spec.review_days, np.full(size, -1, dtype=np.int8),
                                          np.zeros(size, dtype=np.int8), np.zeros(size, dtype=np.int32),
-                                         np.zeros(size), np.zeros(size), np.zeros(size)))
+                                         np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size)))
         c = self._cohorts[-1]
         arm = self._arm[ids]
         c.arm[ids] = arm
         c.tier[ids] = tiers
+        first = c.days[ids] == 0
+        c.balance[ids[first]] = obs.balance[slots[first]] / 100.0
         c.days[ids] += 1
         parts = []
         for k, pol in enumerate(self.arms):
@@ -388,8 +433,11 @@ class AdaptivePolicy(Policy):
         for row in self.stats:
             for s in row:
                 s.decay(sp.decay)
-        period: dict[tuple[int, int], tuple] = {}  # (tier, arm or -1 holdout) -> accounts, days, cash, cost, value
+        # (tier, arm or -1 holdout) -> accounts, days, cash, cost, value, balance
+        period: dict[tuple[int, int], tuple] = {}
         valued = sp.reward == "value"
+        per_balance = sp.per == "balance"
+        unit = "per 100 of balance" if per_balance else "per account-day"
         for c in ready:
             seen = np.flatnonzero(c.days > 0)
             hold = self._holdout[seen]
@@ -400,11 +448,11 @@ class AdaptivePolicy(Policy):
                     if valued:
                         y = y + c.value[sel]
                     if a >= 0:
-                        self.stats[t][a].add(y, c.days[sel])
-                    prev = period.get((t, a), (0, 0, 0.0, 0.0, 0.0))
+                        self.stats[t][a].add(y, c.balance[sel] / 100.0 if per_balance else c.days[sel])
+                    prev = period.get((t, a), (0, 0, 0.0, 0.0, 0.0, 0.0))
                     period[(t, a)] = (prev[0] + len(sel), prev[1] + int(c.days[sel].sum()),
                                       prev[2] + float(c.cash[sel].sum()), prev[3] + float(c.cost[sel].sum()),
-                                      prev[4] + float(c.value[sel].sum()))
+                                      prev[4] + float(c.value[sel].sum()), prev[5] + float(c.balance[sel].sum()))
         p_start = min((c.start for c in ready), default=None)
         p_end = max((c.end for c in ready), default=None)
         before = self.shares.copy()
@@ -422,9 +470,10 @@ class AdaptivePolicy(Policy):
             why = (f"no matured period yet (rewards wait {sp.attribution_days} days): shares from the prior"
                    if not ready else
                    f"{self.arm_names[lead]} best with P = {best[lead]:.2f} "
-                   f"({mean[lead]:.3f} ± {sd[lead]:.3f} per account-day)")
+                   f"({mean[lead]:.3f} ± {sd[lead]:.3f} {unit})")
             for a in range(-1, k):
-                acc, days, cash, cost, value = period.get((t, a), (0, 0, 0.0, 0.0, 0.0))
+                acc, days, cash, cost, value, bal = period.get((t, a), (0, 0, 0.0, 0.0, 0.0, 0.0))
+                net = cash - cost + (value if valued else 0.0)
                 row = {
                     "review": self._n_reviews, "day": day, "tier": tier,
                     "arm": "holdout" if a < 0 else self.arm_names[a],
@@ -432,7 +481,9 @@ class AdaptivePolicy(Policy):
                     "window_end": None if p_end is None else p_end + sp.attribution_days,
                     "accounts": acc, "account_days": days, "cash": cash, "contact_cost": cost,
                     "resolution_value": value,
-                    "value_per_account_day": (cash - cost + (value if valued else 0.0)) / days if days else float("nan"),
+                    "balance": bal,
+                    "value_per_account_day": net / days if days else float("nan"),
+                    "value_per_100_balance": 100.0 * net / bal if bal > 0 else float("nan"),
                     "posterior_mean": float("nan") if a < 0 else float(mean[a]),
                     "posterior_sd": float("nan") if a < 0 else float(sd[a]),
                     "p_best": float("nan") if a < 0 else float(best[a]),
@@ -443,9 +494,9 @@ class AdaptivePolicy(Policy):
                             f"{before[t, a]:.2f} -> {self.shares[t, a]:.2f} of the non-holdout accounts"),
                 }
                 self._rows.append(row)
-        # reassign today's active non-holdout accounts
-        live = ~self._holdout[ids]
-        self._arm[ids[live]] = self._pick(day, ids[live], tiers[live])
+        if sp.reassign == "review":  # reassign today's active non-holdout accounts
+            live = ~self._holdout[ids]
+            self._arm[ids[live]] = self._pick(day, ids[live], tiers[live])
 
     def to_dict(self) -> dict:
         """The policy as plain data, as written under ``[policy]`` in a policy file."""

@@ -241,7 +241,11 @@ def test_the_seed_failure_experiment_pits_the_adaptive_policy_against_the_champi
     assert get_policy(exp.policy_ref(cmp.challengers[1])).spec.reward == "value"
     # the best static policy in hindsight is a challenger and the reference of the regret
     hindsight = "policies/seed-failure-hindsight.toml"
-    assert hindsight in cmp.challengers and cmp.also_against == [hindsight, "policies/thompson.toml"]
+    assert hindsight in cmp.challengers and cmp.also_against == [hindsight, "policies/thompson-value.toml"]
+    kind = get_policy(exp.policy_ref("policies/thompson-reminders.toml"))
+    assert "policies/thompson-reminders.toml" in cmp.challengers and kind.arm_names == ("champion", "reminders")
+    assert kind.spec.per == "balance" and kind.spec.reward == "value"
+    kind.prepare(tuple(exp.scenario.scoring.tier_names))
     get_policy(exp.policy_ref(hindsight)).prepare(tuple(exp.scenario.scoring.tier_names))
     # it was searched on the same book: the optimizer file's scenario is the comparison's
     opt = collectsim.load_experiment("experiments/seed-failure-hindsight.toml")
@@ -262,3 +266,85 @@ def test_the_value_reward_adds_the_books_value_of_resolutions_in_the_window():
     for col in ("accounts", "account_days", "cash", "contact_cost", "resolution_value", "share_before"):
         assert first[0][col].equals(first[1][col])
     assert not first[0]["posterior_mean"].equals(first[1]["posterior_mean"])
+
+
+# ---------------------------------------------------------------- arms in kind, the denominator, sticky arms
+
+def test_a_channel_scale_arm_changes_that_channel_only():
+    pol = AdaptivePolicy(_spec(arms=[{"name": "champion"}, {"name": "reminders", "channel_scale": {"sms": 2.0}},
+                                     {"name": "both", "contacts_scale": 0.5, "channel_scale": {"call": 4.0}}]))
+    champ, rem, both = (arm.table.cells for arm in pol.arms)
+    for c0, c1, c2 in zip(champ, rem, both, strict=True):
+        assert c1.sms_per_week == 2 * c0.sms_per_week and c1.call_per_week == c0.call_per_week
+        assert c1.model_dump(exclude={"sms_per_week"}) == c0.model_dump(exclude={"sms_per_week"})
+        assert c2.sms_per_week == 0.5 * c0.sms_per_week and c2.call_per_week == min(2 * c0.call_per_week, 21)
+    assert any(c.sms_per_week > 0 for c in champ)  # the check above is not about zeros only
+
+
+@pytest.mark.parametrize(
+    ("arm", "field"),
+    [
+        ('channel_scale = { fax = 2.0 }', "policy.arms.1.channel_scale.fax"),
+        ('channel_scale = { sms = -1.0 }', "policy.arms.1.channel_scale"),
+        ('channel_scale = { sms = 2.0 }\n[[policy.arms.cells]]\nsms_per_week = 1', "policy.arms.1"),
+    ],
+)
+def test_bad_channel_scales_are_refused(tmp_path, arm, field):
+    f = tmp_path / "p.toml"
+    f.write_text(f'[policy]\nkind = "adaptive"\n[[policy.arms]]\nname = "a"\n[[policy.arms]]\nname = "b"\n{arm}\n')
+    with pytest.raises(InputError) as e:
+        get_policy(str(f))
+    assert "\n" not in str(e.value) and field in str(e.value)
+
+
+class _Ledger(AdaptivePolicy):
+    """Writes down, per review period, each account's balance and arm on its first day in it."""
+
+    def __init__(self, spec) -> None:
+        super().__init__(spec)
+        self.first: dict[int, dict[int, tuple[float, int, int]]] = {}
+        self.arms_seen: dict[int, set[int]] = {}
+
+    def decide(self, obs):
+        out = super().decide(obs)
+        period = self.first.setdefault(obs.day // self.spec.review_days, {})
+        slots = obs.active_index
+        ids = obs.account_id[slots]
+        arms = self.arm_of(ids)
+        for i, b, t, a in zip(ids.tolist(), obs.balance[slots].tolist(), obs.tier[slots].tolist(), arms.tolist(),
+                              strict=True):
+            period.setdefault(i, (b / 100.0, t, a))
+            self.arms_seen.setdefault(i, set()).add(a)
+        return out
+
+
+def test_per_balance_learns_value_per_100_of_the_balance_each_account_entered_the_period_with():
+    pol = _Ledger(_spec(per="balance", holdout=0.0, prior_sd=1e6))
+    simulate(_scenario(), pol, 4)
+    rv = pol.reviews
+    arms = rv[(rv["arm"] != "holdout") & (rv["review"] > 1)]
+    assert arms["why"].str.contains("per 100 of balance").all() and len(arms) > 0
+    ok = rv.dropna(subset=["value_per_100_balance"])
+    want = 100.0 * (ok["cash"] - ok["contact_cost"]) / ok["balance"]
+    assert np.allclose(ok["value_per_100_balance"], want, rtol=1e-12)
+    # the first learning review: its period is the first; balances summed again from the ledger
+    first = rv[(rv["review"] == 2) & (rv["accounts"] > 0)]
+    assert len(first) >= 6
+    tier_index = {name: k for k, name in enumerate(pol._tier_names)}
+    ledger = pol.first[0]
+    for _, row in first.iterrows():
+        t, a = tier_index[row["tier"]], pol.arm_names.index(row["arm"])
+        mine = [b for b, tt, aa in ledger.values() if tt == t and aa == a]
+        assert row["accounts"] == len(mine)
+        assert row["balance"] == pytest.approx(sum(mine), rel=1e-9)
+        # with a flat prior the posterior mean is the period's own ratio: the learner divides by the balance
+        assert row["posterior_mean"] == pytest.approx(row["value_per_100_balance"], rel=1e-6)
+
+
+def test_reassign_on_entry_keeps_every_account_on_one_arm():
+    sticky, moving = _Ledger(_spec(reassign="entry")), _Ledger(_spec())
+    simulate(_scenario(), sticky, 6)
+    simulate(_scenario(), moving, 6)
+    assert all(len(a) == 1 for a in sticky.arms_seen.values())
+    assert sum(len(a) > 1 for a in moving.arms_seen.values()) > 100  # the default does reassign
+    assert len(sticky.reviews) == len(moving.reviews) and (sticky.reviews["share_after"] != 1 / 3).any()
