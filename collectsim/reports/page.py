@@ -1,6 +1,6 @@
 """A report page as a list of blocks, rendered to self-contained HTML and to Markdown.
 
-Blocks are tuples: ``("h2", text)``, ``("p", text)``, ``("lead", [sentences])``,
+Blocks are tuples: ``("h2", text)``, ``("h3", text)``, ``("p", text)``, ``("lead", [sentences])``,
 ``("table", columns, rows)`` (a cell is a string or ``(string, css_class)``),
 ``("img", file_name, caption)``, ``("pre", text)``. The HTML embeds every plot as a base64
 PNG (opens offline, one file to e-mail); the Markdown references the PNG files next to it.
@@ -22,7 +22,7 @@ __all__ = ["Page", "md_text"]
 class Page:
     """A report page as blocks, rendered to HTML and Markdown.
 
-    Blocks are tuples: ``("h2", text)``, ``("p", text)``, ``("lead", [sentences])``,
+    Blocks are tuples: ``("h2", text)``, ``("h3", text)``, ``("p", text)``, ``("lead", [sentences])``,
     ``("table", columns, rows)`` (a cell is a string or ``(string, css_class)``),
     ``("img", file_name, caption)``, ``("pre", text)``.
     """
@@ -49,6 +49,8 @@ class Page:
             kind = b[0]
             if kind == "h2":
                 out += [f"## {t(b[1])}", ""]
+            elif kind == "h3":
+                out += [f"### {t(b[1])}", ""]
             elif kind == "p":
                 out += [t(b[1]), ""]
             elif kind == "lead":
@@ -79,6 +81,8 @@ class Page:
             kind = b[0]
             if kind == "h2":
                 body.append(f"<h2>{e(b[1])}</h2>")
+            elif kind == "h3":
+                body.append(f"<h3>{e(b[1])}</h3>")
             elif kind == "p":
                 body.append(f"<p>{e(b[1])}</p>")
             elif kind == "lead":

@@ -224,6 +224,22 @@ def test_a_run_folder_holds_the_review_table(tmp_path):
                                        out=tmp_path / "adaptive")
     reviews = pd.read_csv(out / "reviews.csv")
     assert list(reviews.columns) == list(REVIEW_COLUMNS) and sorted(reviews["day"].unique()) == [14, 28, 42]
+    # the report shows the reviews: a traffic plot and per tier one row per review, its numbers
+    # read again from reviews.csv
+    md = (out / "report.md").read_text()
+    assert "## Strategy reviews" in md and "![Traffic per arm after each review, by tier](reviews.png)" in md
+    assert (out / "reviews.png").stat().st_size > 10_000 and 'data-file="reviews.png"' in (out / "report.html").read_text()
+    for tier, g in reviews.groupby("tier"):
+        section = md.split(f"### {tier} risk\n", 1)[1].lstrip("\n").split("\n\n", 1)[0].splitlines()
+        head = [c.strip() for c in section[0].strip("|").split("|")]
+        rows = [[c.strip() for c in r.strip("|").split("|")] for r in section[2:]]
+        assert len(rows) == 3 and head[:3] == ["day", "period", "accounts"]
+        for r in rows:
+            day = g[g["day"] == int(r[0])]
+            assert int(r[2].replace(",", "")) == day["accounts"].sum()
+            for arm in ("champion", "fewer", "more"):
+                share = day.set_index("arm").loc[arm, "share_after"]
+                assert r[head.index(f"{arm}: share after")] == f"{100 * share:.0f} %"
     out, _ = collectsim.run_experiment(quick, accounts=500, days=10, out=tmp_path / "static")
     assert not (out / "reviews.csv").exists()
 

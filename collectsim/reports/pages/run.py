@@ -9,7 +9,7 @@ import pandas as pd
 from collectsim.reports.common import provenance_rows, read_json, toml_text
 from collectsim.reports.format import format_number, format_value
 from collectsim.reports.page import Page
-from collectsim.reports.plots.run import write_run_plots
+from collectsim.reports.plots.run import plot_review_shares, write_run_plots
 from collectsim.results.catalogue import COMPARE_DEFAULT, KPIS
 
 __all__ = ["run_page", "kpi_value_table"]
@@ -72,12 +72,68 @@ def run_page(folder: Path, progress=None) -> Page:
         page.add("h2", "Plots")
         for p in shown:
             page.add("img", p, captions[p])
+    if (folder / "reviews.csv").is_file():
+        _add_reviews(page, folder, summary.get("policy") or {}, f"{meta.get('experiment', '')} · {pol}")
     if summary.get("policy"):
         page.add("h2", "Policy")
         page.add("pre", toml_text({"policy": summary["policy"]}))
     page.add("h2", "Provenance")
     page.add("table", ["item", "value"], provenance_rows(meta))
     return page
+
+def _add_reviews(page: Page, folder: Path, policy: dict, title: str) -> None:
+    """The strategy reviews of a policy that evaluates and adjusts during the run (reviews.csv):
+    a traffic plot and, per tier, each review's period KPIs, what changed and why."""
+    rv = pd.read_csv(folder / "reviews.csv")
+    if rv.empty:
+        return
+    per_balance = policy.get("per") == "balance"
+    col, unit = (("value_per_100_balance", "per 100 of balance") if per_balance
+                 else ("value_per_account_day", "per account-day"))
+    arms = [a for a in dict.fromkeys(rv["arm"]) if a != "holdout"]
+    days = sorted(rv["day"].unique())
+    page.add("h2", "Strategy reviews")
+    page.add("p", (
+        f"The policy reviewed its strategy {len(days)} times (days {days[0]}–{days[-1]}), each tier on its own: it "
+        f"valued each arm's accounts of the period before (cash less contact cost"
+        f"{', plus the books’ value of cures and charge-offs' if policy.get('reward') == 'value' else ''} within the "
+        f"attribution window, {unit}) and moved the tier's traffic by Thompson sampling. The holdout stays on the "
+        "champion arm and is not learnt from. Every row and column: reviews.csv in this folder."
+    ))
+    if not (folder / "reviews.png").is_file():
+        plot_review_shares(rv, folder / "reviews.png", title=title)
+    page.add("img", "reviews.png", "Traffic per arm after each review, by tier")
+    for tier in dict.fromkeys(rv["tier"]):
+        mine = rv[rv["tier"] == tier]
+        rows = []
+        for day, g in mine.groupby("day", sort=True):
+            by = g.set_index("arm")
+            learnt = by.loc[arms]
+            if learnt["accounts"].sum() == 0:
+                change = "none: no period had matured"
+                why = "shares from the prior"
+            else:
+                moved = (learnt["share_after"] - learnt["share_before"]).abs().idxmax()
+                change = (f"{moved} {100 * learnt.loc[moved, 'share_before']:.0f} → "
+                          f"{100 * learnt.loc[moved, 'share_after']:.0f} %")
+                lead = learnt["p_best"].idxmax()
+                why = (f"{lead} best with P = {learnt.loc[lead, 'p_best']:.2f} "
+                       f"({format_number(learnt.loc[lead, 'posterior_mean'])} ± "
+                       f"{format_number(learnt.loc[lead, 'posterior_sd'])})")
+            period = ("–" if pd.isna(g["period_start"].iloc[0])
+                      else f"{int(g['period_start'].iloc[0])}–{int(g['period_end'].iloc[0]) - 1}")
+            rows.append([
+                str(day), period, f"{int(g['accounts'].sum()):,}", format_number(g["cash"].sum()),
+                format_number(g["contact_cost"].sum()), format_number(g["resolution_value"].sum()),
+                *[format_number(by.loc[a, col]) if pd.notna(by.loc[a, col]) else "–" for a in arms],
+                *[f"{100 * by.loc[a, 'share_after']:.0f} %" for a in arms],
+                (change, "l"), (why, "l"),
+            ])
+        page.add("h3", f"{tier} risk")
+        page.add("table", ["day", "period", "accounts", "cash", "contact cost", "resolution value",
+                           *[f"{a}: value {unit}" for a in arms], *[f"{a}: share after" for a in arms],
+                           "largest change", "why"], rows)
+
 
 def _run_sentence(k: dict, pol: str, meta: dict) -> str:
     acc = k.get("accounts") or meta.get("accounts") or 0

@@ -15,7 +15,7 @@ from collectsim.reports.plots.style import save, tidy  # noqa: E402
 from collectsim.vocabulary.accounts import BUCKETS, STATUS_NAMES  # noqa: E402
 from collectsim.vocabulary.channels import CHANNELS  # noqa: E402
 
-__all__ = ["plot_recovery", "plot_bucket_flow", "plot_contacts", "write_run_plots", "book_size"]
+__all__ = ["plot_recovery", "plot_bucket_flow", "plot_contacts", "plot_review_shares", "write_run_plots", "book_size"]
 
 
 def book_size(daily: pd.DataFrame) -> int:
@@ -98,3 +98,30 @@ def write_run_plots(daily: pd.DataFrame, folder: Path, title: str = "", progress
         if progress is not None:
             progress(Progress("plots", len(out), len(jobs), "plots"))
     return out
+
+
+def plot_review_shares(reviews: pd.DataFrame, path: Path, title: str = "") -> None:
+    """The adaptive policy's traffic by tier: each arm's share of all the tier's accounts after
+    every review (the holdout's fixed share at the bottom), one panel per tier; written to ``path``."""
+    arms = reviews[reviews["arm"] != "holdout"]
+    tiers = list(dict.fromkeys(arms["tier"]))
+    names = list(dict.fromkeys(arms["arm"]))
+    fig, axes = plt.subplots(1, max(len(tiers), 1), figsize=(3.2 * max(len(tiers), 1) + 1.6, 3.6), sharey=True,
+                             squeeze=False)
+    for ax, tier in zip(axes[0], tiers, strict=False):
+        mine = reviews[reviews["tier"] == tier]
+        wide = mine.pivot_table(index="day", columns="arm", values="share_after", aggfunc="first").sort_index()
+        cols = [c for c in ["holdout", *names] if c in wide]
+        days = wide.index.to_numpy()
+        ax.stackplot(days, *[100 * wide[c].to_numpy() for c in cols], labels=cols, alpha=0.85, step="post")
+        ax.set_title(f"{tier} risk", fontsize=9)
+        ax.set_xlabel("review day")
+        ax.set_xlim(days.min(), days.max())
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        tidy(ax)
+    axes[0][0].set_ylabel("% of the tier's accounts on each arm")
+    axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.suptitle(title or "Traffic after each strategy review", fontsize=9)
+    fig.tight_layout()
+    save(fig, Path(path))
