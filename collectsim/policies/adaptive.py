@@ -2,7 +2,8 @@
 
 The fifth part of the source document ("evaluate and adjust"): a small set of *arms* — rule
 tables derived from one champion table (the champion itself and variants with more or fewer
-contacts per week) — share each risk tier's accounts. Every ``review_days`` the policy
+contacts per week on every channel, ``contacts_scale``, or on one channel, ``channel_scale``,
+or a table of their own, ``cells``) — share each risk tier's accounts. Every ``review_days`` the policy
 evaluates, per tier, what each arm's accounts were worth and reassigns the accounts by
 Thompson sampling; a fixed ``holdout`` share of the accounts stays on the champion arm for
 the whole run (a control group the review reports but does not learn from).
@@ -14,10 +15,15 @@ promises kept or broken) — never a latent trait.
 **The reward and its attribution window.** The accounts of a review period (the days
 ``[s, s + review_days)``) form a cohort, each account with the arm it had during the period.
 An account's reward is the cash it paid from ``s`` until ``attribution_days`` after the
-period ends, minus the cost of the contacts made to it during the period; the arm's value
-is the ratio Σ reward / Σ account-days in collections during the period (currency units per
-account-day). A cohort is evaluated once its window has closed, so rewards are *delayed*:
-with ``attribution_days`` > 0 a review learns from the period before last.
+period ends, minus the cost of the contacts made to it during the period and
+``complaint_cost`` per complaint they drew (with ``reward = "value"`` plus the books' value
+of its cure or charge-off in the window); the arm's value is the ratio Σ reward / Σ
+account-days in collections during the period (currency units per account-day) or, with
+``per = "balance"``, Σ reward / Σ balance on the account's first day in the period (per 100
+currency units: a denominator the arm cannot change). A cohort is evaluated once its window
+has closed, so rewards are *delayed*: with ``attribution_days`` > 0 a review learns from the
+period before last. Accounts take an arm on entry and afresh at every review (``reassign =
+"review"``) or only on entry (``"entry"``).
 
 **The posterior (Gaussian).** Per tier and arm the policy keeps the sufficient statistics of
 the ratio estimator (Σy, Σd, Σy², Σyd, Σd², n over accounts; y = reward, d = account-days),
@@ -56,6 +62,9 @@ TOML form (``collectsim run --policy FILE``)::
     [[policy.arms]]
     name = "more"
     contacts_scale = 1.5
+    [[policy.arms]]
+    name = "reminders"
+    channel_scale = { sms = 2.0 }   # twice the champion's SMS, every other channel as it is
 """
 
 from __future__ import annotations
@@ -82,7 +91,7 @@ BASES = {"seed-champion": seed_champion, "sms-only": sms_only}
 
 #: The columns of :attr:`AdaptivePolicy.reviews`.
 REVIEW_COLUMNS = ("review", "day", "tier", "arm", "period_start", "period_end", "window_end", "accounts",
-                  "account_days", "balance", "cash", "contact_cost", "resolution_value", "value_per_account_day",
+                  "account_days", "balance", "cash", "contact_cost", "resolution_value", "complaints", "value_per_account_day",
                   "value_per_100_balance", "posterior_mean", "posterior_sd",
                   "p_best", "share_before", "share_after", "why")
 
@@ -158,6 +167,11 @@ class AdaptiveSpec(BaseModel):
             "'entry' (once, on entry; the shares steer the new accounts only, and each account's treatment is "
             "the same throughout, so an arm's period is not mixed with another arm's)."
         ),
+    )
+    complaint_cost: float = Field(
+        0.0, ge=0.0, le=1e7,
+        description=("Currency units the reward charges per complaint an account's contacts drew in the period "
+                     "(0: not priced; the optimizer's default price is lambda_complaint = 200)."),
     )
     reward: Literal["cash", "value"] = Field(
         "cash",
@@ -263,6 +277,7 @@ class _Cohort:
     cost: np.ndarray
     value: np.ndarray
     balance: np.ndarray  # currency units, on the account's first day in the period
+    complaints: np.ndarray  # complaints its contacts drew in the period
 
 
 class AdaptivePolicy(Policy):
@@ -361,6 +376,7 @@ class AdaptivePolicy(Policy):
             c.cost = np.concatenate([c.cost, np.zeros(extra)])
             c.value = np.concatenate([c.value, np.zeros(extra)])
             c.balance = np.concatenate([c.balance, np.zeros(extra)])
+            c.complaints = np.concatenate([c.complaints, np.zeros(extra)])
 
     def _pick(self, day: int, ids: np.ndarray, tiers: np.ndarray) -> np.ndarray:
         """An arm for each account by the current shares of its tier (stream ``adaptive``/``assign``)."""
@@ -394,7 +410,7 @@ class AdaptivePolicy(Policy):
             size = len(self._arm)
             self._cohorts.append(_Cohort(day, day + self.spec.review_days, np.full(size, -1, dtype=np.int8),
                                          np.zeros(size, dtype=np.int8), np.zeros(size, dtype=np.int32),
-                                         np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size)))
+                                         np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size)))
         c = self._cohorts[-1]
         arm = self._arm[ids]
         c.arm[ids] = arm
@@ -421,6 +437,7 @@ class AdaptivePolicy(Policy):
                 np.add.at(c.value, outcomes.resolved_account, outcomes.resolved_value / 100.0)
             if day < c.end:
                 np.add.at(c.cost, outcomes.contact_account, outcomes.contact_cost / 100.0)
+                np.add.at(c.complaints, outcomes.contact_account, outcomes.contact_complaint.astype(float))
 
     # ------------------------------------------------------------------ the review --------
     def _review(self, day: int, ids: np.ndarray, tiers: np.ndarray) -> None:
@@ -433,7 +450,7 @@ class AdaptivePolicy(Policy):
         for row in self.stats:
             for s in row:
                 s.decay(sp.decay)
-        # (tier, arm or -1 holdout) -> accounts, days, cash, cost, value, balance
+        # (tier, arm or -1 holdout) -> accounts, days, cash, cost, value, balance, complaints
         period: dict[tuple[int, int], tuple] = {}
         valued = sp.reward == "value"
         per_balance = sp.per == "balance"
@@ -444,15 +461,16 @@ class AdaptivePolicy(Policy):
             for t in range(len(self._tier_names)):
                 for a in range(-1, k):
                     sel = seen[(c.tier[seen] == t) & (hold if a < 0 else (~hold & (c.arm[seen] == a)))]
-                    y = c.cash[sel] - c.cost[sel]
+                    y = c.cash[sel] - c.cost[sel] - sp.complaint_cost * c.complaints[sel]
                     if valued:
                         y = y + c.value[sel]
                     if a >= 0:
                         self.stats[t][a].add(y, c.balance[sel] / 100.0 if per_balance else c.days[sel])
-                    prev = period.get((t, a), (0, 0, 0.0, 0.0, 0.0, 0.0))
+                    prev = period.get((t, a), (0, 0, 0.0, 0.0, 0.0, 0.0, 0))
                     period[(t, a)] = (prev[0] + len(sel), prev[1] + int(c.days[sel].sum()),
                                       prev[2] + float(c.cash[sel].sum()), prev[3] + float(c.cost[sel].sum()),
-                                      prev[4] + float(c.value[sel].sum()), prev[5] + float(c.balance[sel].sum()))
+                                      prev[4] + float(c.value[sel].sum()), prev[5] + float(c.balance[sel].sum()),
+                                      prev[6] + int(round(float(c.complaints[sel].sum()))))
         p_start = min((c.start for c in ready), default=None)
         p_end = max((c.end for c in ready), default=None)
         before = self.shares.copy()
@@ -472,8 +490,8 @@ class AdaptivePolicy(Policy):
                    f"{self.arm_names[lead]} best with P = {best[lead]:.2f} "
                    f"({mean[lead]:.3f} ± {sd[lead]:.3f} {unit})")
             for a in range(-1, k):
-                acc, days, cash, cost, value, bal = period.get((t, a), (0, 0, 0.0, 0.0, 0.0, 0.0))
-                net = cash - cost + (value if valued else 0.0)
+                acc, days, cash, cost, value, bal, compl = period.get((t, a), (0, 0, 0.0, 0.0, 0.0, 0.0, 0))
+                net = cash - cost - sp.complaint_cost * compl + (value if valued else 0.0)
                 row = {
                     "review": self._n_reviews, "day": day, "tier": tier,
                     "arm": "holdout" if a < 0 else self.arm_names[a],
@@ -481,6 +499,7 @@ class AdaptivePolicy(Policy):
                     "window_end": None if p_end is None else p_end + sp.attribution_days,
                     "accounts": acc, "account_days": days, "cash": cash, "contact_cost": cost,
                     "resolution_value": value,
+                    "complaints": compl,
                     "balance": bal,
                     "value_per_account_day": net / days if days else float("nan"),
                     "value_per_100_balance": 100.0 * net / bal if bal > 0 else float("nan"),

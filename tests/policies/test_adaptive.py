@@ -237,6 +237,7 @@ def test_a_run_folder_holds_the_review_table(tmp_path):
         for r in rows:
             day = g[g["day"] == int(r[0])]
             assert int(r[2].replace(",", "")) == day["accounts"].sum()
+            assert int(r[head.index("complaints")].replace(",", "")) == day["complaints"].sum()
             for arm in ("champion", "fewer", "more"):
                 share = day.set_index("arm").loc[arm, "share_after"]
                 assert r[head.index(f"{arm}: share after")] == f"{100 * share:.0f} %"
@@ -364,3 +365,22 @@ def test_reassign_on_entry_keeps_every_account_on_one_arm():
     assert all(len(a) == 1 for a in sticky.arms_seen.values())
     assert sum(len(a) > 1 for a in moving.arms_seen.values()) > 100  # the default does reassign
     assert len(sticky.reviews) == len(moving.reviews) and (sticky.reviews["share_after"] != 1 / 3).any()
+
+
+def test_a_complaint_price_is_charged_to_the_reward_per_complaint():
+    free, priced = AdaptivePolicy(_spec(per="balance")), AdaptivePolicy(_spec(per="balance", complaint_cost=5000.0))
+    # complaints made frequent enough to count in one 10-day period of a small book
+    sc = Scenario.model_validate({"portfolio": {"accounts": 3000, "horizon_days": 60},
+                                  "behaviour": {"complaint_base": 0.01}})
+    simulate(sc, free, 2)
+    simulate(sc, priced, 2)
+    a, b = (p.reviews[p.reviews["review"] == 2].reset_index(drop=True) for p in (free, priced))
+    # the same period (nothing learnt before it), so the same accounts, cash and complaints
+    for col in ("accounts", "cash", "contact_cost", "balance", "complaints"):
+        assert a[col].equals(b[col])
+    assert a["complaints"].sum() > 0
+    want = 100.0 * (b["cash"] - b["contact_cost"] - 5000.0 * b["complaints"]) / b["balance"]
+    ok = b["balance"] > 0
+    assert np.allclose(b.loc[ok, "value_per_100_balance"], want[ok], rtol=1e-12)
+    assert (b.loc[ok & (b["complaints"] > 0), "value_per_100_balance"]
+            < a.loc[ok & (a["complaints"] > 0), "value_per_100_balance"]).all()

@@ -96,6 +96,7 @@ def _add_reviews(page: Page, folder: Path, policy: dict, title: str) -> None:
     page.add("p", (
         f"The policy reviewed its strategy {len(days)} times (days {days[0]}–{days[-1]}), each tier on its own: it "
         f"valued each arm's accounts of the period before (cash less contact cost"
+        f"{' and ' + format_number(policy['complaint_cost']) + ' per complaint' if policy.get('complaint_cost') else ''}"
         f"{', plus the books’ value of cures and charge-offs' if policy.get('reward') == 'value' else ''} within the "
         f"attribution window, {unit}) and moved the tier's traffic by Thompson sampling. The holdout stays on the "
         "champion arm and is not learnt from. Every row and column: reviews.csv in this folder."
@@ -125,12 +126,13 @@ def _add_reviews(page: Page, folder: Path, policy: dict, title: str) -> None:
             rows.append([
                 str(day), period, f"{int(g['accounts'].sum()):,}", format_number(g["cash"].sum()),
                 format_number(g["contact_cost"].sum()), format_number(g["resolution_value"].sum()),
+                f"{int(g['complaints'].sum()):,}" if "complaints" in g else "–",
                 *[format_number(by.loc[a, col]) if pd.notna(by.loc[a, col]) else "–" for a in arms],
                 *[f"{100 * by.loc[a, 'share_after']:.0f} %" for a in arms],
                 (change, "l"), (why, "l"),
             ])
         page.add("h3", f"{tier} risk")
-        page.add("table", ["day", "period", "accounts", "cash", "contact cost", "resolution value",
+        page.add("table", ["day", "period", "accounts", "cash", "contact cost", "resolution value", "complaints",
                            *[f"{a}: value {unit}" for a in arms], *[f"{a}: share after" for a in arms],
                            "largest change", "why"], rows)
 
