@@ -25,7 +25,8 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
         action="append",
         type=policy_arg(),
         metavar="POLICY",
-        help="a challenger (built-in name or policy file); repeat for several; replaces [compare].challengers",
+        help=("a challenger (built-in name or policy file); repeat for several; replaces [compare].challengers "
+              "(and drops the [compare].also_against references that were among them)"),
     )
     p.add_argument("--champion", type=policy_arg("champion"), help="the champion policy (default: [compare].champion, else [run].policy)")
     p.add_argument("--reps", type=_reps, help="replications per policy, >= 2 (default: [compare].reps)")

@@ -403,6 +403,8 @@ def compare(
     references = []
     for i, ref in enumerate(s.also_against):
         hit = [e.label for e in entries if ref in (e.ref, e.label)]
+        if not hit and challengers is not None and ref in base.challengers:
+            continue  # the file's reference was one of its challengers, which the caller replaced
         if not hit:
             raise InputError(
                 f"compare.also_against[{i}] = {ref!r}: neither the champion nor a challenger; allowed: "

@@ -73,3 +73,19 @@ def test_a_reference_that_is_not_compared_is_refused():
         compare(sc, "sms-only", ["no-contact"], settings=CompareSettings(also_against=["max-legal"]), reps=2)
     with pytest.raises(ValueError, match="twice"):
         CompareSettings(also_against=["a", "a"])
+
+
+def test_challengers_given_by_the_caller_drop_the_files_references_among_the_replaced_ones(tmp_path):
+    (tmp_path / "c.toml").write_text('[policy]\nname = "light"\n[[policy.cells]]\nsms_per_week = 1\n')
+    exp = experiment_from_dict({"portfolio": {"accounts": 400, "horizon_days": 8},
+                                "compare": {"challengers": ["no-contact", "c.toml"], "reps": 2, "kpis": ["collected"],
+                                            "also_against": ["c.toml", "seed-champion"]}}, base_dir=tmp_path)
+    # --policy sms-only: c.toml is no longer compared, so it is no reference; the champion still is
+    c = compare(exp, challengers=["sms-only"], variants=[])
+    assert c.summary()["also_against"] == ["seed-champion"] and set(c.contrasts["reference"]) == {"seed-champion"}
+    # a reference that was never among the file's challengers is still refused
+    bad = experiment_from_dict({"portfolio": {"accounts": 400, "horizon_days": 8},
+                                "compare": {"challengers": ["no-contact"], "reps": 2, "also_against": ["max-legal"]}},
+                               base_dir=tmp_path)
+    with pytest.raises(InputError, match=r"compare\.also_against\[0\] = 'max-legal': neither"):
+        compare(bad, challengers=["sms-only"], variants=[])
