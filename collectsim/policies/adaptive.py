@@ -42,7 +42,11 @@ account number), ``posterior`` and ``posterior_angle`` (Box–Muller normals, th
 counter = (tier·K + arm)·draws + draw). Runs are deterministic given the seed, and no
 other stream's draws change.
 
-**Review table.** :attr:`AdaptivePolicy.reviews`: one row per review, tier and arm (and the
+**Groups.** Shares and posteriors are kept per risk tier, or with ``by = "tier_bucket"`` per
+tier × DPD bucket (the bucket an account is in when it takes an arm; in a period, the one it
+began the period in).
+
+**Review table.** :attr:`AdaptivePolicy.reviews`: one row per review, group and arm (and the
 holdout) — the period's KPIs, the posterior, P(best), shares before and after, and why.
 
 TOML form (``collectsim run --policy FILE``)::
@@ -81,6 +85,7 @@ from collectsim.errors import InputError, from_pydantic
 from collectsim.policies.base import Observation, Outcomes, Policy, Requests
 from collectsim.policies.baselines import seed_champion, sms_only
 from collectsim.policies.rule_table import FREQUENCY_FIELDS, Cell, RuleTablePolicy, RuleTableSpec, updated_cell
+from collectsim.vocabulary.accounts import BUCKETS, dpd_buckets
 from collectsim.vocabulary.channels import CHANNELS
 
 __all__ = ["ArmSpec", "AdaptiveSpec", "AdaptivePolicy", "ArmStats", "posterior", "thompson_shares", "BASES", "REVIEW_COLUMNS",
@@ -90,7 +95,7 @@ __all__ = ["ArmSpec", "AdaptiveSpec", "AdaptivePolicy", "ArmStats", "posterior",
 BASES = {"seed-champion": seed_champion, "sms-only": sms_only}
 
 #: The columns of :attr:`AdaptivePolicy.reviews`.
-REVIEW_COLUMNS = ("review", "day", "tier", "arm", "period_start", "period_end", "window_end", "accounts",
+REVIEW_COLUMNS = ("review", "day", "tier", "bucket", "arm", "period_start", "period_end", "window_end", "accounts",
                   "account_days", "balance", "cash", "contact_cost", "resolution_value", "complaints", "value_per_account_day",
                   "value_per_100_balance", "posterior_mean", "posterior_sd",
                   "p_best", "share_before", "share_after", "why")
@@ -158,6 +163,14 @@ class AdaptiveSpec(BaseModel):
             "What an arm's value is per: 'account_day' (Σ reward / Σ account-days in collections during the period) or "
             "'balance' (Σ reward / Σ balance on the account's first day in the period, per 100 currency units: a "
             "denominator the arm cannot change, and rewards that scale with the balance vary less)."
+        ),
+    )
+    by: Literal["tier", "tier_bucket"] = Field(
+        "tier",
+        description=(
+            "What has its own traffic shares and posteriors: each risk 'tier', or each tier × DPD bucket "
+            "('tier_bucket': an account belongs to the bucket it is in when it takes an arm and, in a period, to "
+            "the one it began the period in)."
         ),
     )
     reassign: Literal["review", "entry"] = Field(
@@ -271,7 +284,7 @@ class _Cohort:
     start: int
     end: int
     arm: np.ndarray
-    tier: np.ndarray
+    group: np.ndarray  # the account's group (tier, or tier × bucket) on its first day in the period
     days: np.ndarray
     cash: np.ndarray
     cost: np.ndarray
@@ -324,14 +337,28 @@ class AdaptivePolicy(Policy):
         self._tier_names = tuple(tier_names)
         self._reset()
 
+    def _group_names(self) -> list[tuple[str, str]]:
+        """(tier, bucket) of every group in index order; bucket ``"*"`` when ``by = "tier"``."""
+        if self.spec.by == "tier":
+            return [(t, "*") for t in self._tier_names]
+        return [(t, b) for t in self._tier_names for b in BUCKETS]
+
+    def _groups(self, obs: Observation, slots: np.ndarray) -> np.ndarray:
+        """The group index of the accounts in ``slots`` today."""
+        tiers = obs.tier[slots].astype(np.int64)
+        if self.spec.by == "tier":
+            return tiers
+        return tiers * len(BUCKETS) + dpd_buckets(obs.dpd[slots]).astype(np.int64)
+
     def start(self, streams) -> None:
         """A fresh run: forget everything learnt; draw from ``streams`` (source ``adaptive``)."""
         self._streams = streams
         self._reset()
 
     def _reset(self) -> None:
-        k, t = len(self.arms), max(len(self._tier_names), 1)
-        self.shares = np.full((t, k), 1.0 / k)  #: traffic share of each arm, per tier (non-holdout accounts)
+        k, t = len(self.arms), max(len(self._group_names()), 1)
+        #: traffic share of each arm, per group (tier, or tier × bucket; non-holdout accounts)
+        self.shares = np.full((t, k), 1.0 / k)
         self.stats = [[ArmStats() for _ in range(k)] for _ in range(t)]
         self._arm = np.full(0, -1, dtype=np.int8)  # by account number; -1: not seen yet
         self._holdout = np.zeros(0, dtype=bool)
@@ -370,7 +397,7 @@ class AdaptivePolicy(Policy):
         for c in self._cohorts:
             extra = size - len(c.arm)
             c.arm = np.concatenate([c.arm, np.full(extra, -1, dtype=np.int8)])
-            c.tier = np.concatenate([c.tier, np.zeros(extra, dtype=np.int8)])
+            c.group = np.concatenate([c.group, np.zeros(extra, dtype=np.int16)])
             c.days = np.concatenate([c.days, np.zeros(extra, dtype=np.int32)])
             c.cash = np.concatenate([c.cash, np.zeros(extra)])
             c.cost = np.concatenate([c.cost, np.zeros(extra)])
@@ -378,10 +405,10 @@ class AdaptivePolicy(Policy):
             c.balance = np.concatenate([c.balance, np.zeros(extra)])
             c.complaints = np.concatenate([c.complaints, np.zeros(extra)])
 
-    def _pick(self, day: int, ids: np.ndarray, tiers: np.ndarray) -> np.ndarray:
-        """An arm for each account by the current shares of its tier (stream ``adaptive``/``assign``)."""
+    def _pick(self, day: int, ids: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """An arm for each account by the current shares of its group (stream ``adaptive``/``assign``)."""
         u = self._streams.uniform("adaptive", day, ids, "assign")
-        cum = np.cumsum(self.shares, axis=1)[tiers.astype(np.int64)]
+        cum = np.cumsum(self.shares, axis=1)[groups.astype(np.int64)]
         return np.minimum((u[:, None] >= cum).sum(axis=1), len(self.arms) - 1).astype(np.int8)
 
     # ------------------------------------------------------------------ the day -----------
@@ -395,27 +422,27 @@ class AdaptivePolicy(Policy):
         day = obs.day
         slots = np.asarray(obs.active_index, dtype=np.int64)
         ids = obs.account_id[slots].astype(np.int64)
-        tiers = obs.tier[slots]
+        groups = self._groups(obs, slots)
         if len(ids):
             self._grow(int(ids.max()) + 1)
         if self._cohorts and day >= self._cohorts[-1].end:
-            self._review(day, ids, tiers)
+            self._review(day, ids, groups)
         new = self._arm[ids] < 0
         if new.any():
             nid = ids[new]
             hold = self._streams.uniform("adaptive", 0, nid, "holdout") < self.spec.holdout
             self._holdout[nid] = hold
-            self._arm[nid] = np.where(hold, 0, self._pick(day, nid, tiers[new]))
+            self._arm[nid] = np.where(hold, 0, self._pick(day, nid, groups[new]))
         if not self._cohorts or day >= self._cohorts[-1].end:
             size = len(self._arm)
             self._cohorts.append(_Cohort(day, day + self.spec.review_days, np.full(size, -1, dtype=np.int8),
-                                         np.zeros(size, dtype=np.int8), np.zeros(size, dtype=np.int32),
+                                         np.zeros(size, dtype=np.int16), np.zeros(size, dtype=np.int32),
                                          np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size)))
         c = self._cohorts[-1]
         arm = self._arm[ids]
         c.arm[ids] = arm
-        c.tier[ids] = tiers
         first = c.days[ids] == 0
+        c.group[ids[first]] = groups[first]
         c.balance[ids[first]] = obs.balance[slots[first]] / 100.0
         c.days[ids] += 1
         parts = []
@@ -440,10 +467,11 @@ class AdaptivePolicy(Policy):
                 np.add.at(c.complaints, outcomes.contact_account, outcomes.contact_complaint.astype(float))
 
     # ------------------------------------------------------------------ the review --------
-    def _review(self, day: int, ids: np.ndarray, tiers: np.ndarray) -> None:
+    def _review(self, day: int, ids: np.ndarray, groups: np.ndarray) -> None:
         """Evaluate the cohorts whose window has closed, update the posteriors, new shares,
         reassign the non-holdout accounts, and record the review table."""
         sp, k = self.spec, len(self.arms)
+        names = self._group_names()
         self._n_reviews += 1
         ready = [c for c in self._cohorts if c.end + sp.attribution_days <= day]
         self._cohorts = [c for c in self._cohorts if c.end + sp.attribution_days > day]
@@ -458,9 +486,9 @@ class AdaptivePolicy(Policy):
         for c in ready:
             seen = np.flatnonzero(c.days > 0)
             hold = self._holdout[seen]
-            for t in range(len(self._tier_names)):
+            for t in range(len(names)):
                 for a in range(-1, k):
-                    sel = seen[(c.tier[seen] == t) & (hold if a < 0 else (~hold & (c.arm[seen] == a)))]
+                    sel = seen[(c.group[seen] == t) & (hold if a < 0 else (~hold & (c.arm[seen] == a)))]
                     y = c.cash[sel] - c.cost[sel] - sp.complaint_cost * c.complaints[sel]
                     if valued:
                         y = y + c.value[sel]
@@ -475,11 +503,11 @@ class AdaptivePolicy(Policy):
         p_end = max((c.end for c in ready), default=None)
         before = self.shares.copy()
         m = sp.draws
-        counter = np.arange(len(self._tier_names) * k * m, dtype=np.int64)
+        counter = np.arange(len(names) * k * m, dtype=np.int64)
         u1 = self._streams.uniform("adaptive", day, counter, "posterior")
         u2 = self._streams.uniform("adaptive", day, counter, "posterior_angle")
-        z_all = (np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)).reshape(len(self._tier_names), k, m)
-        for t, tier in enumerate(self._tier_names):
+        z_all = (np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)).reshape(len(names), k, m)
+        for t, (tier, bucket) in enumerate(names):
             post = [posterior(s, sp.prior_sd) for s in self.stats[t]]
             mean = np.array([p[0] for p in post])
             sd = np.array([p[1] for p in post])
@@ -493,7 +521,7 @@ class AdaptivePolicy(Policy):
                 acc, days, cash, cost, value, bal, compl = period.get((t, a), (0, 0, 0.0, 0.0, 0.0, 0.0, 0))
                 net = cash - cost - sp.complaint_cost * compl + (value if valued else 0.0)
                 row = {
-                    "review": self._n_reviews, "day": day, "tier": tier,
+                    "review": self._n_reviews, "day": day, "tier": tier, "bucket": bucket,
                     "arm": "holdout" if a < 0 else self.arm_names[a],
                     "period_start": p_start, "period_end": p_end,
                     "window_end": None if p_end is None else p_end + sp.attribution_days,
@@ -515,7 +543,7 @@ class AdaptivePolicy(Policy):
                 self._rows.append(row)
         if sp.reassign == "review":  # reassign today's active non-holdout accounts
             live = ~self._holdout[ids]
-            self._arm[ids[live]] = self._pick(day, ids[live], tiers[live])
+            self._arm[ids[live]] = self._pick(day, ids[live], groups[live])
 
     def to_dict(self) -> dict:
         """The policy as plain data, as written under ``[policy]`` in a policy file."""

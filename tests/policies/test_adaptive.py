@@ -15,6 +15,7 @@ from collectsim.policies import AdaptivePolicy, get_policy
 from collectsim.policies.adaptive import REVIEW_COLUMNS, ArmStats, posterior, thompson_shares
 from collectsim.policies.base import Observation, Outcomes
 from collectsim.scenario import Scenario
+from collectsim.vocabulary.accounts import BUCKETS
 
 _LATENT = ("segment", "regime", "willingness", "lam", "ability", "irritation", "reachability", "churned")
 
@@ -319,7 +320,7 @@ class _Ledger(AdaptivePolicy):
 
     def __init__(self, spec) -> None:
         super().__init__(spec)
-        self.first: dict[int, dict[int, tuple[float, int, int]]] = {}
+        self.first: dict[int, dict[int, tuple[float, int, int, str]]] = {}
         self.arms_seen: dict[int, set[int]] = {}
 
     def decide(self, obs):
@@ -328,9 +329,10 @@ class _Ledger(AdaptivePolicy):
         slots = obs.active_index
         ids = obs.account_id[slots]
         arms = self.arm_of(ids)
-        for i, b, t, a in zip(ids.tolist(), obs.balance[slots].tolist(), obs.tier[slots].tolist(), arms.tolist(),
-                              strict=True):
-            period.setdefault(i, (b / 100.0, t, a))
+        buckets = [BUCKETS[k] for k in obs.bucket[slots].tolist()]
+        for i, b, t, a, m in zip(ids.tolist(), obs.balance[slots].tolist(), obs.tier[slots].tolist(), arms.tolist(),
+                                 buckets, strict=True):
+            period.setdefault(i, (b / 100.0, t, a, m))
             self.arms_seen.setdefault(i, set()).add(a)
         return out
 
@@ -351,7 +353,7 @@ def test_per_balance_learns_value_per_100_of_the_balance_each_account_entered_th
     ledger = pol.first[0]
     for _, row in first.iterrows():
         t, a = tier_index[row["tier"]], pol.arm_names.index(row["arm"])
-        mine = [b for b, tt, aa in ledger.values() if tt == t and aa == a]
+        mine = [b for b, tt, aa, _ in ledger.values() if tt == t and aa == a]
         assert row["accounts"] == len(mine)
         assert row["balance"] == pytest.approx(sum(mine), rel=1e-9)
         # with a flat prior the posterior mean is the period's own ratio: the learner divides by the balance
@@ -384,3 +386,46 @@ def test_a_complaint_price_is_charged_to_the_reward_per_complaint():
     assert np.allclose(b.loc[ok, "value_per_100_balance"], want[ok], rtol=1e-12)
     assert (b.loc[ok & (b["complaints"] > 0), "value_per_100_balance"]
             < a.loc[ok & (a["complaints"] > 0), "value_per_100_balance"]).all()
+
+
+def test_shares_per_tier_and_bucket_count_each_account_in_the_bucket_it_began_the_period_in():
+    pol = _Ledger(_spec(by="tier_bucket", holdout=0.1))
+    simulate(Scenario.model_validate({"portfolio": {"accounts": 3000, "horizon_days": 40,
+                                                    "entry_buckets": {"M1": 0.5, "M2": 0.3, "M3": 0.2}}}), pol, 8)
+    rv = pol.reviews
+    tiers = pol._tier_names
+    assert set(rv["bucket"]) == set(BUCKETS) and len(rv) == len(rv["review"].unique()) * len(tiers) * 6 * 4
+    arms = rv[rv["arm"] != "holdout"]
+    assert np.allclose(arms.groupby(["review", "tier", "bucket"])["share_after"].sum(), 0.9)
+    # the first learning review: accounts per tier × bucket × arm, counted again from the ledger
+    first = rv[rv["review"] == 2]
+    ledger = pol.first[0]
+    for _, row in first.iterrows():
+        t = tiers.index(row["tier"])
+        keep = [(tt, mm) == (t, row["bucket"]) and (pol.in_holdout(np.array([i]))[0] if row["arm"] == "holdout"
+                else (not pol.in_holdout(np.array([i]))[0] and aa == pol.arm_names.index(row["arm"])))
+                for i, (_, tt, aa, mm) in ledger.items()]
+        assert row["accounts"] == sum(keep)
+    assert (first.groupby("bucket")["accounts"].sum()[["M1", "M2", "M3"]] > 0).all()
+    # buckets learn apart: their shares differ after learning
+    later = arms[arms["review"] == arms["review"].max()]
+    assert later.groupby(["tier", "arm"])["share_after"].nunique().max() > 1
+
+
+def test_the_report_of_a_run_with_shares_per_tier_and_bucket(tmp_path):
+    import pandas as pd
+
+    import collectsim
+
+    f = tmp_path / "p.toml"
+    f.write_text('[policy]\nkind = "adaptive"\nby = "tier_bucket"\nreview_days = 10\nattribution_days = 5\n'
+                 '[[policy.arms]]\nname = "champion"\n[[policy.arms]]\nname = "reminders"\n'
+                 'channel_scale = { sms = 2.0 }\n')
+    out, _ = collectsim.run_experiment("experiments/quickstart.toml", policy=str(f), accounts=1500, days=30,
+                                       out=tmp_path / "run")
+    reviews = pd.read_csv(out / "reviews.csv", keep_default_na=False)
+    held = reviews.groupby(["tier", "bucket"])["accounts"].sum()
+    md = (out / "report.md").read_text()
+    for (tier, bucket), n in held.items():
+        assert (f"### {tier} risk, {bucket}\n" in md) == (n > 0)
+    assert (held > 0).sum() >= 3 and (out / "reviews.png").is_file()

@@ -94,7 +94,8 @@ def _add_reviews(page: Page, folder: Path, policy: dict, title: str) -> None:
     days = sorted(rv["day"].unique())
     page.add("h2", "Strategy reviews")
     page.add("p", (
-        f"The policy reviewed its strategy {len(days)} times (days {days[0]}–{days[-1]}), each tier on its own: it "
+        f"The policy reviewed its strategy {len(days)} times (days {days[0]}–{days[-1]}), each "
+        f"{'tier × DPD bucket' if policy.get('by') == 'tier_bucket' else 'tier'} on its own: it "
         f"valued each arm's accounts of the period before (cash less contact cost"
         f"{' and ' + format_number(policy['complaint_cost']) + ' per complaint' if policy.get('complaint_cost') else ''}"
         f"{', plus the books’ value of cures and charge-offs' if policy.get('reward') == 'value' else ''} within the "
@@ -104,8 +105,11 @@ def _add_reviews(page: Page, folder: Path, policy: dict, title: str) -> None:
     if not (folder / "reviews.png").is_file():
         plot_review_shares(rv, folder / "reviews.png", title=title)
     page.add("img", "reviews.png", "Traffic per arm after each review, by tier")
-    for tier in dict.fromkeys(rv["tier"]):
-        mine = rv[rv["tier"] == tier]
+    rv["bucket"] = rv["bucket"].fillna("*") if "bucket" in rv else "*"
+    for tier, bucket in dict.fromkeys(zip(rv["tier"], rv["bucket"], strict=True)):
+        mine = rv[(rv["tier"] == tier) & (rv["bucket"] == bucket)]
+        if bucket != "*" and mine["accounts"].sum() == 0:
+            continue  # a tier × bucket that never held an account
         rows = []
         for day, g in mine.groupby("day", sort=True):
             by = g.set_index("arm")
@@ -131,7 +135,7 @@ def _add_reviews(page: Page, folder: Path, policy: dict, title: str) -> None:
                 *[f"{100 * by.loc[a, 'share_after']:.0f} %" for a in arms],
                 (change, "l"), (why, "l"),
             ])
-        page.add("h3", f"{tier} risk")
+        page.add("h3", f"{tier} risk" + ("" if bucket == "*" else f", {bucket}"))
         page.add("table", ["day", "period", "accounts", "cash", "contact cost", "resolution value", "complaints",
                            *[f"{a}: value {unit}" for a in arms], *[f"{a}: share after" for a in arms],
                            "largest change", "why"], rows)

@@ -101,26 +101,34 @@ def write_run_plots(daily: pd.DataFrame, folder: Path, title: str = "", progress
 
 
 def plot_review_shares(reviews: pd.DataFrame, path: Path, title: str = "") -> None:
-    """The adaptive policy's traffic by tier: each arm's share of all the tier's accounts after
-    every review (the holdout's fixed share at the bottom), one panel per tier; written to ``path``."""
-    arms = reviews[reviews["arm"] != "holdout"]
-    tiers = list(dict.fromkeys(arms["tier"]))
+    """The adaptive policy's traffic: each arm's share of all the group's accounts after every
+    review (the holdout's fixed share at the bottom), one panel per tier (a row of panels per
+    tier, one per DPD bucket, when the policy keeps shares per tier × bucket); to ``path``."""
+    rv = reviews.assign(bucket=reviews["bucket"].fillna("*") if "bucket" in reviews else "*")
+    arms = rv[rv["arm"] != "holdout"]
     names = list(dict.fromkeys(arms["arm"]))
-    fig, axes = plt.subplots(1, max(len(tiers), 1), figsize=(3.2 * max(len(tiers), 1) + 1.6, 3.6), sharey=True,
+    tiers = list(dict.fromkeys(arms["tier"]))
+    buckets = [b for b in dict.fromkeys(arms["bucket"]) if (arms[arms["bucket"] == b]["accounts"] > 0).any()] or ["*"]
+    nr, nc = (1, len(tiers)) if buckets == ["*"] else (len(tiers), len(buckets))
+    fig, axes = plt.subplots(nr, max(nc, 1), figsize=(2.6 * max(nc, 1) + 2.2, 2.6 * nr + 1.0), sharey=True,
                              squeeze=False)
-    for ax, tier in zip(axes[0], tiers, strict=False):
-        mine = reviews[reviews["tier"] == tier]
-        wide = mine.pivot_table(index="day", columns="arm", values="share_after", aggfunc="first").sort_index()
-        cols = [c for c in ["holdout", *names] if c in wide]
-        days = wide.index.to_numpy()
-        ax.stackplot(days, *[100 * wide[c].to_numpy() for c in cols], labels=cols, alpha=0.85, step="post")
-        ax.set_title(f"{tier} risk", fontsize=9)
-        ax.set_xlabel("review day")
-        ax.set_xlim(days.min(), days.max())
-        ax.set_ylim(0, 100)
-        ax.grid(alpha=0.3)
-        tidy(ax)
-    axes[0][0].set_ylabel("% of the tier's accounts on each arm")
+    for r in range(nr):
+        for col in range(nc):
+            tier, bucket = (tiers[col], "*") if nr == 1 else (tiers[r], buckets[col])
+            ax = axes[r][col]
+            mine = rv[(rv["tier"] == tier) & (rv["bucket"] == bucket)]
+            wide = mine.pivot_table(index="day", columns="arm", values="share_after", aggfunc="first").sort_index()
+            cols = [c for c in ["holdout", *names] if c in wide]
+            days = wide.index.to_numpy()
+            ax.stackplot(days, *[100 * wide[c].to_numpy() for c in cols], labels=cols, alpha=0.85, step="post")
+            ax.set_title(f"{tier} risk" + ("" if bucket == "*" else f", {bucket}"), fontsize=9)
+            ax.set_xlim(days.min(), days.max())
+            ax.set_ylim(0, 100)
+            ax.grid(alpha=0.3)
+            tidy(ax)
+            if r == nr - 1:
+                ax.set_xlabel("review day")
+        axes[r][0].set_ylabel("% of accounts on each arm")
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     fig.suptitle(title or "Traffic after each strategy review", fontsize=9)
     fig.tight_layout()
