@@ -401,8 +401,11 @@ def compare(
     )
     entries = _resolve_policies([champ_ref, *chall_refs], scenario, resolve, distinct)
     references = []
+    def same_file(a: str, b: str) -> bool:  # one policy file however it was spelled (file or command line)
+        return a.endswith(".toml") and b.endswith(".toml") and Path(resolve(a)).resolve() == Path(resolve(b)).resolve()
+
     for i, ref in enumerate(s.also_against):
-        hit = [e.label for e in entries if ref in (e.ref, e.label)]
+        hit = [e.label for e in entries if ref in (e.ref, e.label) or same_file(ref, e.ref)]
         if not hit and challengers is not None and ref in base.challengers:
             continue  # the file's reference was one of its challengers, which the caller replaced
         if not hit:

@@ -83,6 +83,9 @@ def test_challengers_given_by_the_caller_drop_the_files_references_among_the_rep
     # --policy sms-only: c.toml is no longer compared, so it is no reference; the champion still is
     c = compare(exp, challengers=["sms-only"], variants=[])
     assert c.summary()["also_against"] == ["seed-champion"] and set(c.contrasts["reference"]) == {"seed-champion"}
+    # given again on the command line, spelled another way (an absolute path), it stays a reference
+    again = compare(exp, challengers=["sms-only", str(tmp_path / "c.toml")], variants=[])
+    assert again.summary()["also_against"] == ["light", "seed-champion"]
     # a reference that was never among the file's challengers is still refused
     bad = experiment_from_dict({"portfolio": {"accounts": 400, "horizon_days": 8},
                                 "compare": {"challengers": ["no-contact"], "reps": 2, "also_against": ["max-legal"]}},
