@@ -189,12 +189,13 @@ def test_recovery_full_study(full_study):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="plan acceptance is still biased up (z +2.5 with the requested frequencies; "
-                                       "ptp_accept no longer is): the request of a capacity-bound cell is not "
-                                       "identified (docs/data.md, parameter recovery); this flips when it is")
 def test_recovery_of_promise_and_plan_acceptance(full_study):
+    """The acceptances meet the issue's bar strictly (each mean error within 2 s.e.) since the
+    requested frequencies are fitted to the first half of each tier in the queue (docs/data.md,
+    "Requested frequencies"); before, plan acceptance came out high by z +2.5."""
     s = full_study[full_study["name"].isin(_ACCEPTANCE)]
-    assert len(s) == 2 and (s["coverage"] >= 0.85).all() and (s["mean_error_z"].abs() <= 2).all(), s
+    assert len(s) == 2 and (s["histories"] >= 15).all(), s
+    assert (s["coverage"] >= 0.85).all() and (s["mean_error_z"].abs() <= 2).all(), s
 
 
 def test_book_moments_match_the_accounts_table(tmp_path):

@@ -226,3 +226,39 @@ def test_the_exposure_counts_only_days_in_collections(case):
     sms = f[f["channel"] == "sms"]["account_days"].sum()
     assert sms > 0.9 * days_in  # most days in collections are SMS days at risk
     assert not f["per_week"].isna().any()
+
+
+def test_the_first_half_in_the_queue_counts_its_own_contacts(case):
+    """``top_contacts`` summed over buckets, per tier and channel, is the number of contacts the
+    first half of the tier by balance × score at entry received, counted again from the raw tables."""
+    exp, h, _, est = case
+    a = h.accounts
+    names = list(exp.scenario.scoring.tier_names)
+    tier = a["tier"].to_numpy(np.int64)  # the tier's index (the history's tier column)
+    pri = a["balance"].to_numpy(float) * a["score"].to_numpy(float)
+    first = np.zeros(len(a), dtype=bool)
+    for t in range(len(names)):
+        mine = tier == t
+        first[mine] = pri[mine] >= np.median(pri[mine])
+    top_ids = set(a.loc[first, "account"].tolist())
+    c = h.contacts.assign(tier=h.contacts["account"].map(dict(zip(a["account"], [names[t] for t in tier], strict=True))))
+    c = c[c["account"].isin(top_ids)]
+    want = c.groupby(["tier", c["channel"].astype(str)]).size()
+    got = est.frequencies.groupby(["tier", "channel"])["top_contacts"].sum()
+    got = got[got > 0]
+    # as the whole book's contacts: booked, a contact on a day the state changed counted half
+    # on each side (the module docstring), so within a few per cent of the raw count
+    everyone = h.contacts.assign(tier=h.contacts["account"].map(
+        dict(zip(a["account"], [names[t] for t in tier], strict=True))))
+    raw_all = everyone.groupby(["tier", everyone["channel"].astype(str)]).size()
+    booked_all = est.frequencies.groupby(["tier", "channel"])["contacts"].sum()
+    assert len(want) >= 4 and set(want.index) == set(got.index)
+    for k in want.index:
+        slack = abs(booked_all[k] / raw_all[k] - 1) + 0.01
+        assert abs(got[k] / want[k] - 1) <= slack, (k, got[k], want[k], booked_all[k], raw_all[k])
+        assert got[k] < booked_all[k] and want[k] < raw_all[k]
+    f = est.frequencies
+    assert (f["top_contacts"] <= f["contacts"]).all() and (f["top_account_days"] <= f["account_days"] + 1e-9).all()
+    # the first half is first in the queue: where collectors are short it is contacted more
+    main = f[(f["contacts"] >= 200) & (f["top_account_days"] > 0)]
+    assert (main["top_per_week"] >= main["per_week"] - 2 * main["se_per_week"]).all()

@@ -95,7 +95,10 @@ class ObservedPolicy:
     bucket × channel with ``contacts`` (booked, rounded), ``account_days`` (the exposure, in
     days: fractional where a promise's due day is unseen or a day is split), ``accounts``
     (with any exposure or contact), ``per_week``, its standard error ``se_per_week`` (the
-    larger of ``se_cluster_per_week`` and ``se_poisson_per_week``) and ``in_policy`` (the
+    larger of ``se_cluster_per_week`` and ``se_poisson_per_week``), the same over the first half
+    of each tier in the queue order at entry (``top_contacts``, ``top_account_days``,
+    ``top_per_week``, ``top_se_per_week``: what identifies a cut cell's request,
+    :mod:`~collectsim.experiments.calibrate.requested`) and ``in_policy`` (the
     tier × bucket had accounts, so the table has a cell for it); ``identified`` says for each
     table-wide setting whether the data showed it (else it is the engine's default);
     ``notes``: one line per assumption or gap, for the report."""
@@ -110,6 +113,23 @@ def _mode(values: pd.Series) -> int:
     """The most frequent value (the smallest of equally frequent ones)."""
     counts = values.value_counts()
     return int(counts[counts == counts.max()].index.min())
+
+
+def _first_in_queue(h: History, acc: np.ndarray, tier: np.ndarray, n_t: int) -> np.ndarray:
+    """Per account (in ``acc`` order): whether it is in the first half of its tier by the
+    engine's default queue order at entry, balance × score (balance alone without a score);
+    ties at the median count as first."""
+    a = h.accounts
+    pos = np.searchsorted(acc, a["account"].to_numpy(dtype=np.int64))
+    pri = np.zeros(len(acc))
+    score = a["score"].to_numpy(dtype=float) if "score" in a.columns else np.ones(len(a))
+    pri[pos] = a["balance"].to_numpy(dtype=float) * np.nan_to_num(score, nan=1.0)
+    out = np.zeros(len(acc), dtype=bool)
+    for t in range(n_t):
+        mine = tier == t
+        if mine.any():
+            out[mine] = pri[mine] >= np.median(pri[mine])
+    return out
 
 
 def estimate_observed_policy(h: History, scenario: Scenario, *, name: str = "observed") -> ObservedPolicy:
@@ -174,24 +194,35 @@ def estimate_observed_policy(h: History, scenario: Scenario, *, name: str = "obs
     x, y = second.exposure, second.counts  # (accounts, buckets, channels)
     tier = second.tier
     in_cell = second.days_in_bucket  # (accounts, buckets): account-days in collections
+    top = _first_in_queue(h, acc, tier, n_t)
 
+    def ratio(xb, yb, mask):
+        """The ratio estimator of contacts per account-day per tier over the accounts in ``mask``."""
+        w = mask.astype(float)
+        sx = np.bincount(tier, weights=xb * w, minlength=n_t)
+        sy = np.bincount(tier, weights=yb * w, minlength=n_t)
+        rate = np.divide(sy, sx, out=np.zeros(n_t), where=sx > 0)
+        resid2 = np.bincount(tier, weights=w * (yb - rate[tier] * xb) ** 2, minlength=n_t)
+        n_i = np.bincount(tier, weights=w * ((xb > 0) | (yb > 0)), minlength=n_t)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se = np.where((sx > 0) & (n_i > 1), np.sqrt(n_i / np.maximum(n_i - 1, 1) * resid2) / sx, np.nan)
+            se_poisson = np.where(sx > 0, np.sqrt(sy) / sx, np.nan)
+        return sx, sy, rate, n_i, se, se_poisson
+
+    everyone = np.ones(len(tier), dtype=bool)
     rows = []
     for b in range(n_b):
         for ch in range(n_c):
             xb, yb = x[:, b, ch], y[:, b, ch]
-            sx = np.bincount(tier, weights=xb, minlength=n_t)
-            sy = np.bincount(tier, weights=yb, minlength=n_t)
-            rate = np.divide(sy, sx, out=np.zeros(n_t), where=sx > 0)
-            resid2 = np.bincount(tier, weights=(yb - rate[tier] * xb) ** 2, minlength=n_t)
-            n_i = np.bincount(tier, weights=(xb > 0) | (yb > 0), minlength=n_t)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                se = np.where((sx > 0) & (n_i > 1), np.sqrt(n_i / np.maximum(n_i - 1, 1) * resid2) / sx, np.nan)
-                se_poisson = np.where(sx > 0, np.sqrt(sy) / sx, np.nan)
+            sx, sy, rate, n_i, se, se_poisson = ratio(xb, yb, everyone)
+            tx, ty, trate, _, tse, tse_poisson = ratio(xb, yb, top)
             for t in range(n_t):
                 rows.append({"tier": tier_names[t], "bucket": BUCKETS[b], "channel": CHANNELS[ch],
                              "contacts": int(round(sy[t])), "account_days": float(sx[t]), "accounts": int(n_i[t]),
                              "per_week": 7.0 * rate[t], "se_per_week": 7.0 * np.fmax(se[t], se_poisson[t]),
-                             "se_cluster_per_week": 7.0 * se[t], "se_poisson_per_week": 7.0 * se_poisson[t]})
+                             "se_cluster_per_week": 7.0 * se[t], "se_poisson_per_week": 7.0 * se_poisson[t],
+                             "top_contacts": int(round(ty[t])), "top_account_days": float(tx[t]),
+                             "top_per_week": 7.0 * trate[t], "top_se_per_week": 7.0 * np.fmax(tse[t], tse_poisson[t])})
     freq = pd.DataFrame(rows)
     days_in = np.stack([np.bincount(tier, weights=in_cell[:, b], minlength=n_t) for b in range(n_b)], axis=1)
 

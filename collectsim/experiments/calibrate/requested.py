@@ -21,6 +21,14 @@ indirect inference on the policy (a fixed point):
    table returned is the simulated one with the smallest largest gap (so it is always one
    that was checked).
 
+Where the collectors are short, a cell's frequency over all its accounts hardly moves with
+the request: what moves is *which* accounts are reached, the first in the queue before the
+rest. So each frequency is fitted to the first half of its tier in the queue order at entry
+(``top_per_week`` of the observed policy's frequencies: balance × score, the engine's
+``expected_value`` order) where the data has at least ``_TOP_MIN`` of those contacts in the
+cell, and to the whole cell's frequency elsewhere; the returned frequencies say which
+(``fitted_to``) and give both re-run gaps (``simulated_z``, ``simulated_top_z``).
+
 A frequency that cannot reach the data's is held instead of raised without end: when it is at
 its field's upper bound, or when raising it by more than 10 % last time raised the simulated
 value by less than one standard error (the capacity is exhausted, or the contact rules cap
@@ -61,6 +69,7 @@ __all__ = ["requested_policy", "simulation_config", "executed_gaps"]
 _NOISE = 1.0  # a frequency within this many standard errors of the data's is left as it is
 _STEP_MAX = 2.0  # one update multiplies a frequency by at most this (or divides by it)
 _RAISE_MAX = 10.0  # a frequency raised to this multiple of the data's without reaching it is held
+_TOP_MIN = 20  # contacts of the first half in the queue a cell needs to be fitted to them
 
 
 def simulation_config(config: dict, n_sim: int) -> tuple[dict, list[str]]:
@@ -93,24 +102,27 @@ def _executed(cfg: dict, policy: dict, seeds: list[int], base_dir: Path | None, 
     keys = ["tier", "bucket", "channel"]
     f = pd.concat(parts)
     g = f.groupby(keys, sort=False)
-    out = g[["contacts", "account_days", "accounts"]].sum().reset_index()
-    out["per_week"] = np.divide(7.0 * out["contacts"], out["account_days"], out=np.zeros(len(out)),
-                                where=out["account_days"] > 0)
-    # independent books: the pooled error from each book's, weighted by its exposure
-    f = f.assign(w2=(f["account_days"] * f["se_per_week"].fillna(0.0)) ** 2)
-    w = g["w2"].sum().to_numpy()
-    out["se_per_week"] = np.where(out["account_days"] > 0, np.sqrt(w) / np.maximum(out["account_days"], 1e-12), np.nan)
+    out = g[["contacts", "account_days", "accounts", "top_contacts", "top_account_days"]].sum().reset_index()
+    for pre in ("", "top_"):
+        days = out[f"{pre}account_days"]
+        out[f"{pre}per_week"] = np.divide(7.0 * out[f"{pre}contacts"], days, out=np.zeros(len(out)), where=days > 0)
+        # independent books: the pooled error from each book's, weighted by its exposure
+        w2 = (f[f"{pre}account_days"] * f[f"{pre}se_per_week"].fillna(0.0)) ** 2
+        w = w2.groupby([f[k] for k in keys], sort=False).sum().to_numpy()
+        out[f"{pre}se_per_week"] = np.where(days > 0, np.sqrt(w) / np.maximum(days, 1e-12), np.nan)
     return out
 
 
-def executed_gaps(data: pd.DataFrame, sim: pd.DataFrame) -> pd.DataFrame:
+def executed_gaps(data: pd.DataFrame, sim: pd.DataFrame, of: str = "") -> pd.DataFrame:
     """Per tier × bucket × channel the data contacted in a cell of its table: the data's and a
     simulation's executed frequencies, and the gap in standard errors,
-    ``(sim − data) / √(se_data² + se_sim²)`` (``z``)."""
+    ``(sim − data) / √(se_data² + se_sim²)`` (``z``); ``of = "top_"``: those of the first
+    half of each tier in the queue order (``per_week`` then holds ``top_per_week``)."""
     keys = ["tier", "bucket", "channel"]
-    d = data[data["in_policy"] & (data["contacts"] > 0)][keys + ["contacts", "per_week", "se_per_week"]]
-    s = sim[keys + ["per_week", "se_per_week"]].rename(columns={"per_week": "simulated_per_week",
-                                                                "se_per_week": "simulated_se_per_week"})
+    d = data[data["in_policy"] & (data["contacts"] > 0)][keys + ["contacts", f"{of}per_week", f"{of}se_per_week"]]
+    d = d.rename(columns={f"{of}per_week": "per_week", f"{of}se_per_week": "se_per_week"})
+    s = sim[keys + [f"{of}per_week", f"{of}se_per_week"]].rename(columns={f"{of}per_week": "simulated_per_week",
+                                                                          f"{of}se_per_week": "simulated_se_per_week"})
     out = d.merge(s, on=keys, how="left")
     out["simulated_per_week"] = out["simulated_per_week"].fillna(0.0)
     se = np.sqrt(out["se_per_week"].fillna(0.0) ** 2 + out["simulated_se_per_week"].fillna(0.0) ** 2)
@@ -153,7 +165,11 @@ def requested_policy(observed: ObservedPolicy, config: dict, *, n_sim: int = 20_
     field_of = dict(zip(CHANNELS, FREQUENCY_FIELDS, strict=True))
     targets = data[data["in_policy"] & (data["contacts"] > 0)]
     key = [(r.tier, r.bucket, field_of[r.channel]) for r in targets.itertuples()]
-    f0 = {k: min(float(r.per_week), _upper(k[2])) for k, r in zip(key, targets.itertuples(), strict=True)}
+    # the statistic each frequency is fitted to: the first half of the tier in the queue order
+    # where the data has enough of its contacts (a cut cell's request: module docstring), else all
+    use_top = (targets["top_contacts"] >= _TOP_MIN).to_numpy()
+    f0 = {k: min(float(r.top_per_week if top else r.per_week), _upper(k[2]))
+          for k, r, top in zip(key, targets.itertuples(), use_top, strict=True)}
     f = dict(f0)
     seen = set(zip(data.loc[data["in_policy"], "tier"], data.loc[data["in_policy"], "bucket"], strict=True))
     held: dict[tuple[str, str, str], str] = {}
@@ -162,11 +178,13 @@ def requested_policy(observed: ObservedPolicy, config: dict, *, n_sim: int = 20_
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(max(1, iterations)):
             table = _table(observed.policy, f, seen)
-            gaps = executed_gaps(data, _executed(cfg, table, list(seeds), base_dir, Path(tmp)))
+            sim = _executed(cfg, table, list(seeds), base_dir, Path(tmp))
+            mean_gaps, top_gaps = executed_gaps(data, sim), executed_gaps(data, sim, "top_")
+            gaps = top_gaps.where(pd.Series(use_top, index=top_gaps.index), mean_gaps, axis=0)
             worst = float(np.nanmax(np.abs(gaps["z"]))) if len(gaps) else 0.0
             trace.append(worst)
             if best is None or worst < best[0]:
-                best = (worst, table, gaps, dict(f))
+                best = (worst, table, gaps, dict(f), mean_gaps, top_gaps)
             if worst <= tolerance:
                 break
             for k, r in zip(key, gaps.itertuples(), strict=True):
@@ -179,7 +197,7 @@ def requested_policy(observed: ObservedPolicy, config: dict, *, n_sim: int = 20_
                                f"data executed {f0[k]:.3g}) it executed {r.simulated_per_week:.3g}; held there")
                     continue
                 f[k] = v
-    worst, table, gaps, f = best
+    worst, table, gaps, f, mean_gaps, top_gaps = best
     met = worst <= tolerance
     notes.insert(0, f"frequencies: requested, not executed: the table that, re-run by the engine in a book of "
                  f"{n_sim:,} accounts with the data's capacity per account, executes the data's frequencies "
@@ -192,7 +210,10 @@ def requested_policy(observed: ObservedPolicy, config: dict, *, n_sim: int = 20_
                                       f"{gaps['simulated_per_week'].iloc[i]:.3g} against the data's "
                                       f"{gaps['per_week'].iloc[i]:.3g}"))
     keys = ["tier", "bucket", "channel"]
-    g = gaps[keys + ["simulated_per_week", "simulated_se_per_week", "z"]].rename(columns={"z": "simulated_z"})
+    g = mean_gaps[keys + ["simulated_per_week", "simulated_se_per_week", "z"]].rename(columns={"z": "simulated_z"})
+    g["simulated_top_per_week"] = top_gaps["simulated_per_week"].to_numpy()
+    g["simulated_top_z"] = top_gaps["z"].to_numpy()
+    g["fitted_to"] = np.where(use_top, "top_per_week", "per_week")
     g["requested_per_week"] = [f[k] for k in key]
     freq = data.merge(g, on=keys, how="left")
     return dataclasses.replace(observed, policy=table, frequencies=freq, notes=tuple(observed.notes) + tuple(notes))
