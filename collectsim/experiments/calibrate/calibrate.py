@@ -58,7 +58,9 @@ NOT_ESTIMATED: dict[str, str] = {
     "share": "the segments' shares: the segment is latent (needs a mixture fit)",
 }
 _BEHAVIOUR_NOT_ESTIMATED = {
-    "ptp_keep": "keeping depends on the latent ability and willingness (needs simulated moments)",
+    "ptp_keep": "not identified by a history here: a promise shows as kept when the account pays within its days, "
+                "which the repayment intensity does as well; in the default book ptp_keep 0.3 -> 0.99 moves the "
+                "kept rate 0.474 -> 0.476 (scripts/ptp_keep_identification.py, docs/data.md)",
     "plan_keep": "keeping depends on the latent ability (needs simulated moments)",
     "settle_accept": "a settlement depends on the offer made, which the contact table does not record",
 }
