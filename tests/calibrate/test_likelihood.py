@@ -142,6 +142,39 @@ def test_right_party_and_complaint_fits_recover_their_laws():
     assert not est["behaviour.complaint_after_optout"].identified  # nobody had opted out
 
 
+def _optouts(n: int, seen: int, channel: str = "sms") -> tuple[pd.DataFrame, np.ndarray]:
+    """``n`` right-party contacts of one channel, the first ``seen`` of them opted out, and an
+    irritation of 0 and 1 in turn (so the opt-outs fall evenly on both: the slope's estimate is
+    0 and the rate at no irritation is seen / n)."""
+    df = pd.DataFrame({"account": np.arange(n), "day": 0, "hour": 10, "channel": channel, "outcome": "rpc",
+                       "opt_out": np.arange(n) < seen})
+    return df, (np.arange(n) % 2).astype(float)
+
+
+def test_few_opt_outs_identify_the_rate_with_the_likelihoods_interval():
+    """Four opt-outs in 2,000 right-party contacts identify the rate, 4/2,000, with the
+    binomial's standard error (a threshold on the events seen would keep the prior exactly
+    where the data showed few, and the identified estimates would lean high: docs/data.md);
+    one in 500 gives an interval that is wide but holds the rate; none keeps the prior."""
+    from collectsim.experiments.calibrate.likelihood import fit_optout
+
+    sc = _scenario()
+    df, irr = _optouts(2000, 4)
+    e = {e.name: e for e in fit_optout(df, sc, irr)}["channels.sms.optout_prob"]
+    p = 4 / 2000
+    assert e.identified and e.estimate == pytest.approx(p, rel=1e-3)
+    # log p at no irritation rests on the 1,000 contacts there: s.e. √((1 − p)/(1,000 p)) on the log
+    assert e.se / e.estimate == pytest.approx(math.sqrt((1 - p) / (1000 * p)), rel=0.02)
+    assert e.ci95[0] < p < e.ci95[1]
+    df, irr = _optouts(500, 2)  # one opt-out at each irritation
+    one = {e.name: e for e in fit_optout(df, sc, irr)}["channels.sms.optout_prob"]
+    assert one.identified and one.ci95[1] / one.ci95[0] > 40  # e^(2 · 1.96 · 1): an interval as wide as one event
+    df, irr = _optouts(500, 0)
+    df["channel"] = "email"
+    df.loc[0, "channel"] = "sms"  # one SMS, no opt-out anywhere
+    assert all(not e.identified for e in fit_optout(df, sc, irr))
+
+
 def test_fitted_experiment_holds_the_estimates_and_set_dotted_reaches_lists():
     cfg = {"segments": [{"a": 1}, {"a": 2}], "channels": {"call": {"connect_by_hour": [1.0] * 24}}}
     set_dotted(cfg, "segments.1.a", 5)
