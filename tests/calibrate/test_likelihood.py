@@ -208,8 +208,8 @@ def full_study():
 def test_recovery_full_study(full_study):
     """The issue's bar: at least 20 histories; every identified parameter covers the truth in
     ≥ 85 % of them and its mean error is within 2 standard errors of zero (docs/data.md).
-    With 18 parameters tested, one beyond 2 by chance is likely; the last study had four
-    between 2.0 and 3.0 (docs/data.md), so this asks none beyond 3.5 and at most four beyond 2."""
+    With 18 parameters tested, one beyond 2 by chance is likely; the last study had two
+    just beyond (+2.1, docs/data.md), so this asks none beyond 3.5 and at most four beyond 2."""
     s = full_study
     names = {n.replace("*", "0") if "*" in n else n if n in STUDY_RANGES else n + ".1"
              for n in (*STUDY_RANGES, *STUDY_SCALES)}
@@ -223,9 +223,11 @@ def test_recovery_full_study(full_study):
 
 @pytest.mark.slow
 def test_recovery_of_promise_and_plan_acceptance(full_study):
-    """The acceptances meet the issue's bar strictly (each mean error within 2 s.e.) since the
-    requested frequencies are fitted to the first half of each tier in the queue (docs/data.md,
-    "Requested frequencies"); before, plan acceptance came out high by z +2.5."""
+    """On the study's seed 0 the acceptances meet the issue's bar (each mean error within
+    2 s.e.) since the requested frequencies are fitted to the first half of each tier in the
+    queue (docs/data.md, "Requested frequencies"); before, plan acceptance came out high by
+    z +2.5. The bias is reduced, not removed: a second study (seed 1) has plan acceptance at
+    z +2.4 (docs/data.md), and fit.json's note says so."""
     s = full_study[full_study["name"].isin(_ACCEPTANCE)]
     assert len(s) == 2 and (s["histories"] >= 15).all(), s
     assert (s["coverage"] >= 0.85).all() and (s["mean_error_z"].abs() <= 2).all(), s

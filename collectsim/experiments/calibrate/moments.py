@@ -89,10 +89,10 @@ JOINT_MOMENTS: tuple[tuple[str, str, str], ...] = (
 )
 _PROMISE, _PLAN = 3, 4  # contact outcome codes (collectsim.history.schema.CONTACT_OUTCOMES)
 _STEP = 0.1  # the forward difference's width on the parameters' unbounded scales
-_ACCEPT_CAVEAT = ("assumes the lender's queue serves higher balance x score first: the requested frequencies are "
-                  "fitted to the first half of each tier in that order (docs/data.md, requested frequencies); in the "
-                  "recovery study plan_accept then came out 0.03 high, z +1.2 (ptp_accept z -0.4); fitted to the whole "
-                  "cell instead, as when the data's first half has too few contacts, it was 0.09 high, z +2.5")
+_ACCEPT_CAVEAT = ("known bias: the requested frequencies are fitted to the first half of each tier in the queue "
+                  "(balance x score first, docs/data.md); in two recovery studies plan_accept still came out 0.03 and "
+                  "0.07 high (z +1.2 and +2.4; ptp_accept z -0.3 and +0.6), and 0.09 high when fitted to the whole "
+                  "cell, as when the data's first half has too few contacts; read its interval as centred too high")
 _TALK = (CHANNELS.index("call"), CHANNELS.index("visit"))  # the channels whose right-party contacts carry an offer
 
 
