@@ -51,3 +51,25 @@ def test_each_moment_is_its_definition_on_the_raw_tables(history):
     for j, (key, *_rest) in enumerate(JOINT_MOMENTS):
         assert m[j] == pytest.approx(want[key], rel=1e-12), key
     assert (counts["rpcs"], counts["promises"], counts["plans"]) == (rpc, promises, plans)
+
+
+def test_an_interval_as_wide_as_the_range_keeps_the_prior():
+    """A moment parameter whose 95 % interval spans its allowed range is not identified (the
+    likelihood fits' rule): a probability whose Wald interval 2 · 1.96 · s.e. reaches 1, a
+    scale whose interval is as wide as [0, the field's upper bound]. The recovery study had
+    plan acceptance at s.e. 3.8 (interval 1e-42 to 1) reported as identified before this."""
+    from scipy.special import logit
+
+    from collectsim.experiments.calibrate.moments import _estimate
+
+    ok = _estimate("behaviour.plan_accept", "plan", 0.418, float(logit(0.5)), 0.4)
+    assert ok.identified and ok.estimate == pytest.approx(0.5) and ok.se == pytest.approx(0.1)
+    assert ok.ci95[0] < 0.5 < ok.ci95[1]
+    # s.e. on the probability scale 0.25 · 2.1 = 0.525: 2 · 1.96 · 0.525 > 1
+    wide = _estimate("behaviour.plan_accept", "plan", 0.418, float(logit(0.5)), 2.1)
+    assert not wide.identified and wide.estimate == 0.418 and wide.se is None and "as wide" in wide.note
+    lam = _estimate("segments.0.lambda_inf_per_year", "level", 339.0, 0.0, 0.2)
+    assert lam.identified and lam.estimate == pytest.approx(339.0) and lam.se == pytest.approx(67.8)
+    assert not _estimate("segments.0.lambda_inf_per_year", "level", 339.0, 0.0, 5.0).identified
+    assert not _estimate("regimes.bankruptcy_per_year.1", "chargeoff", 2.0, 0.0, 1.8).identified  # 2·e^3.5 > 12
+    assert _estimate("regimes.bankruptcy_per_year.1", "chargeoff", 2.0, 0.0, 0.3).identified

@@ -89,6 +89,7 @@ JOINT_MOMENTS: tuple[tuple[str, str, str], ...] = (
 )
 _PROMISE, _PLAN = 3, 4  # contact outcome codes (collectsim.history.schema.CONTACT_OUTCOMES)
 _STEP = 0.1  # the forward difference's width on the parameters' unbounded scales
+_HAZARD_MAX = 12.0  # a bankruptcy hazard's allowed range is [0, 12] a year (the regimes' field)
 _ACCEPT_CAVEAT = ("known bias: the requested frequencies are fitted to the first half of each tier in the queue "
                   "(balance x score first, docs/data.md); in two recovery studies plan_accept still came out 0.03 and "
                   "0.07 high (z +1.2 and +2.4; ptp_accept z -0.3 and +0.6), and 0.09 high when fitted to the whole "
@@ -171,6 +172,32 @@ def _simulated_moments(cfg: dict, policy: str, seeds: list[int], base_dir: Path 
     return _account_moments(*(np.concatenate([p[j] for p in parts]) for j in range(6)))
 
 
+def _estimate(name: str, key: str, prior: float, x: float, se_x: float, detail: str = "") -> Estimate:
+    """One moment parameter from its solution ``x`` on its unbounded scale (the log of a scale
+    of ``prior``, or the logit of a probability) and its standard error there. As for the
+    likelihood fits, an interval as wide as the allowed range is no estimate: the parameter
+    keeps its prior. On the logit scale the interval always fits inside [0, 1], so a
+    probability's width is its Wald interval's, 2 · z · s.e.; a scaled field's range is
+    [0, its upper bound]."""
+    from scipy.special import expit  # lazy: start-up time
+
+    if key in ("level", "chargeoff"):
+        est = prior * math.exp(x)
+        ci = (est * math.exp(-_Z * se_x), est * math.exp(_Z * se_x))
+        se, note = est * se_x, ""
+        wide = ci[1] - ci[0] >= (_upper_bound("lambda_inf_per_year") if key == "level" else _HAZARD_MAX)
+    else:
+        est = float(expit(x))
+        se = est * (1 - est) * se_x  # d expit / dx · the s.e. on the logit scale
+        ci = (float(expit(x - _Z * se_x)), float(expit(x + _Z * se_x)))
+        note = _ACCEPT_CAVEAT
+        wide = 2 * _Z * se >= 1.0
+    if wide:
+        return Estimate(name, prior, None, None, _JOINT_METHOD, False, prior,
+                        "its 95 % interval is as wide as the allowed range")
+    return Estimate(name, est, se, ci, _JOINT_METHOD + detail, True, prior, note)
+
+
 def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Path | None = None,
                           n_sim: int = 20_000, reps: int = 4, seed: int = 0) -> list[Estimate]:
     """The repayment level (a common scale of the segments' λ∞), ``behaviour.ptp_accept``,
@@ -232,7 +259,7 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
     cfg, _ = simulation_config(config, n)  # the data's capacity per account, as the requested policy was fitted
     seeds = [seed * 1000 + 17 + r for r in range(reps)]
     ceiling = math.log(_upper_bound("lambda_inf_per_year") / max(lam0))
-    co_ceiling = math.log(12.0 / max(hazard0)) if max(hazard0) > 0 else 0.0  # each hazard in [0, 12] a year
+    co_ceiling = math.log(_HAZARD_MAX / max(hazard0)) if max(hazard0) > 0 else 0.0  # each hazard in [0, 12] a year
 
     def params(x: np.ndarray) -> dict:
         full = {"level": 0.0, "promise": logit(priors["promise"]), "plan": logit(priors["plan"]), "chargeoff": 0.0}
@@ -294,13 +321,5 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
                        else "the moments do not move with it here")
                 out[name] = Estimate(name, prior, None, None, _JOINT_METHOD, False, prior, why)
                 continue
-            if key in scales:
-                est = prior * math.exp(res.x[i])
-                out[name] = Estimate(name, est, est * se_x, (est * math.exp(-_Z * se_x), est * math.exp(_Z * se_x)),
-                                     _JOINT_METHOD + detail, True, prior)
-            else:
-                est = float(expit(res.x[i]))
-                d = est * (1 - est)  # d expit / dx
-                ci = (float(expit(res.x[i] - _Z * se_x)), float(expit(res.x[i] + _Z * se_x)))
-                out[name] = Estimate(name, est, d * se_x, ci, _JOINT_METHOD + detail, True, prior, _ACCEPT_CAVEAT)
+            out[name] = _estimate(name, key, prior, float(res.x[i]), se_x, detail)
     return list(out.values())
