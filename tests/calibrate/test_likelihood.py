@@ -227,7 +227,7 @@ def test_recovery_of_promise_and_plan_acceptance(full_study):
     2 s.e.) since the requested frequencies are fitted to the first half of each tier in the
     queue (docs/data.md, "Requested frequencies"); before, plan acceptance came out high by
     z +2.5. The bias is reduced, not removed: a second study (seed 1) has plan acceptance at
-    z +2.4 (docs/data.md), and fit.json's note says so."""
+    z +2.1 (docs/data.md), and fit.json's note says so."""
     s = full_study[full_study["name"].isin(_ACCEPTANCE)]
     assert len(s) == 2 and (s["histories"] >= 15).all(), s
     assert (s["coverage"] >= 0.85).all() and (s["mean_error_z"].abs() <= 2).all(), s
