@@ -193,19 +193,55 @@ def _not_estimated(base: Experiment) -> list[Estimate]:
     return out
 
 
+def _field_bounds(name: str) -> tuple[float, float] | None:
+    """The closed bounds (``ge``, ``le``; ±inf where absent) the scenario schema gives the field
+    at dotted path ``name`` (``channels.sms.connect``, ``segments.0.reachability_sigma``),
+    following its models, lists (an index) and dicts (a key); None when the path ends inside a
+    list or dict, or leaves the schema."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    from collectsim.scenario import Scenario  # lazy: start-up time
+
+    def unwrap(t):  # X | None -> X
+        if typing.get_origin(t) in (typing.Union, types.UnionType):
+            args = [x for x in typing.get_args(t) if x is not type(None)]
+            return args[0] if len(args) == 1 else t
+        return t
+
+    cur, field = Scenario, None
+    parts = name.split(".")
+    i = 0
+    while i < len(parts):
+        if not (isinstance(cur, type) and issubclass(cur, BaseModel)) or parts[i] not in cur.model_fields:
+            return None
+        field = cur.model_fields[parts[i]]
+        cur = unwrap(field.annotation)
+        i += 1
+        while i < len(parts) and typing.get_origin(cur) in (list, dict):  # an item of a list or dict
+            cur = unwrap(typing.get_args(cur)[-1])
+            i += 1
+            if not (isinstance(cur, type) and issubclass(cur, BaseModel)):
+                return None
+    lo = next((float(m.ge) for m in field.metadata if getattr(m, "ge", None) is not None), -math.inf)
+    hi = next((float(m.le) for m in field.metadata if getattr(m, "le", None) is not None), math.inf)
+    return lo, hi
+
+
 def _clip_to_bounds(name: str, value):
-    """The value as the experiment file accepts it: inside the field's bounds."""
+    """The value as the experiment file accepts it: inside the field's closed bounds as the
+    scenario schema states them (:func:`_field_bounds`); an hourly connect multiplier inside
+    [0, 10] (the list's validator's bounds, which the schema's metadata does not carry)."""
+    if not isinstance(value, float):
+        return value
     if name.startswith("channels.") and ".connect_by_hour." in name:
         return float(min(max(value, 0.0), 10.0))
-    if isinstance(value, float):
-        for lo_key, lo in (("optout_prob", 0.0), ("right_party", 0.0), ("connect", 0.0)):
-            if name.endswith("." + lo_key):
-                return float(min(max(value, lo), 1.0))
-        if name.endswith(("answer_fatigue", "optout_irritation", "complaint_irritation", "reachability_sigma")):
-            return float(max(value, 0.0))
-        if name.endswith(("complaint_out_of_hours", "complaint_after_optout")):
-            return float(max(value, 1.0))
-    return value
+    bounds = _field_bounds(name)
+    if bounds is None:
+        return value
+    return float(min(max(value, bounds[0]), bounds[1]))
 
 
 def fit_history(h: History, base: Experiment) -> tuple[dict, list[Estimate]]:
