@@ -7,6 +7,7 @@ schema's error names when the unclipped one is refused."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -38,7 +39,7 @@ def test_every_fitted_float_is_clipped_into_what_the_schema_accepts(fitted_names
         for side, beyond in ((0, bounds[0] - 0.5), (1, bounds[1] + 0.5)):
             if not math.isfinite(bounds[side]):
                 continue
-            trial = _copy(cfg)
+            trial = copy.deepcopy(cfg)
             set_dotted(trial, name, beyond)
             with pytest.raises(InputError):  # the schema refuses the value beyond its bound
                 experiment_from_dict(trial, name="t")
@@ -58,9 +59,3 @@ def test_bounds_come_from_the_schema_and_lists_keep_their_validators():
     assert _clip_to_bounds("channels.call.connect_by_hour.18", 12.0) == 10.0
     assert _field_bounds("behaviour.no_such_field") is None
     assert _clip_to_bounds("portfolio.accounts", 1500) == 1500  # not a float: as it is
-
-
-def _copy(cfg):
-    import copy
-
-    return copy.deepcopy(cfg)

@@ -194,40 +194,12 @@ def _not_estimated(base: Experiment) -> list[Estimate]:
 
 
 def _field_bounds(name: str) -> tuple[float, float] | None:
-    """The closed bounds (``ge``, ``le``; ±inf where absent) the scenario schema gives the field
-    at dotted path ``name`` (``channels.sms.connect``, ``segments.0.reachability_sigma``),
-    following its models, lists (an index) and dicts (a key); None when the path ends inside a
-    list or dict, or leaves the schema."""
-    import types
-    import typing
-
-    from pydantic import BaseModel
-
+    """The closed bounds the scenario schema gives the field at dotted path ``name``
+    (:func:`collectsim.scenario.base.bounds_at`)."""
     from collectsim.scenario import Scenario  # lazy: start-up time
+    from collectsim.scenario.base import bounds_at  # lazy: start-up time
 
-    def unwrap(t):  # X | None -> X
-        if typing.get_origin(t) in (typing.Union, types.UnionType):
-            args = [x for x in typing.get_args(t) if x is not type(None)]
-            return args[0] if len(args) == 1 else t
-        return t
-
-    cur, field = Scenario, None
-    parts = name.split(".")
-    i = 0
-    while i < len(parts):
-        if not (isinstance(cur, type) and issubclass(cur, BaseModel)) or parts[i] not in cur.model_fields:
-            return None
-        field = cur.model_fields[parts[i]]
-        cur = unwrap(field.annotation)
-        i += 1
-        while i < len(parts) and typing.get_origin(cur) in (list, dict):  # an item of a list or dict
-            cur = unwrap(typing.get_args(cur)[-1])
-            i += 1
-            if not (isinstance(cur, type) and issubclass(cur, BaseModel)):
-                return None
-    lo = next((float(m.ge) for m in field.metadata if getattr(m, "ge", None) is not None), -math.inf)
-    hi = next((float(m.le) for m in field.metadata if getattr(m, "le", None) is not None), math.inf)
-    return lo, hi
+    return bounds_at(Scenario, name)
 
 
 def _clip_to_bounds(name: str, value):

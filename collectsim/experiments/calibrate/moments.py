@@ -66,12 +66,10 @@ _METHOD = ("simulated moments: a common scale of the base's segment intensities 
 
 def _upper_bound(field: str) -> float:
     """The schema's upper bound of a segment field (its ``le``)."""
+    from collectsim.scenario.base import field_bounds  # lazy: start-up time
     from collectsim.scenario.schema import Segment  # lazy: start-up time
 
-    for m in Segment.model_fields[field].metadata:
-        if hasattr(m, "le"):
-            return float(m.le)
-    return math.inf
+    return field_bounds(Segment, field)[1]
 
 
 # ------------------------------------------------------------- several at once ----------

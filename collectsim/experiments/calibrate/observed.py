@@ -70,6 +70,7 @@ from collectsim.experiments.folders import write_text_atomic
 from collectsim.history import CONTACT_OUTCOMES, History
 from collectsim.policies.rule_table import FREQUENCY_FIELDS, HOUR_FIELDS, Cell, RuleTablePolicy, RuleTableSpec
 from collectsim.scenario import Scenario
+from collectsim.scenario.base import field_bounds
 from collectsim.vocabulary.accounts import BUCKETS
 from collectsim.vocabulary.channels import CHANNELS, VISIT
 
@@ -82,10 +83,7 @@ _OFFER_OF = {"promise": "ptp", "plan": "instalment", "settlement": "settlement"}
 
 def _upper(field_name: str) -> float:
     """The largest value a Cell field takes (its ``le`` bound)."""
-    for m in Cell.model_fields[field_name].metadata:
-        if hasattr(m, "le"):
-            return float(m.le)
-    return float("inf")
+    return field_bounds(Cell, field_name)[1]
 
 
 @dataclass(frozen=True)
@@ -196,9 +194,9 @@ def estimate_observed_policy(h: History, scenario: Scenario, *, name: str = "obs
     in_cell = second.days_in_bucket  # (accounts, buckets): account-days in collections
     top = _first_in_queue(h, acc, tier, n_t)
 
-    def ratio(xb, yb, mask):
-        """The ratio estimator of contacts per account-day per tier over the accounts in ``mask``."""
-        w = mask.astype(float)
+    def ratio(xb, yb, mask=None):
+        """The ratio estimator of contacts per account-day per tier over the accounts in ``mask`` (all: None)."""
+        w = 1.0 if mask is None else mask.astype(float)
         sx = np.bincount(tier, weights=xb * w, minlength=n_t)
         sy = np.bincount(tier, weights=yb * w, minlength=n_t)
         rate = np.divide(sy, sx, out=np.zeros(n_t), where=sx > 0)
@@ -209,12 +207,11 @@ def estimate_observed_policy(h: History, scenario: Scenario, *, name: str = "obs
             se_poisson = np.where(sx > 0, np.sqrt(sy) / sx, np.nan)
         return sx, sy, rate, n_i, se, se_poisson
 
-    everyone = np.ones(len(tier), dtype=bool)
     rows = []
     for b in range(n_b):
         for ch in range(n_c):
             xb, yb = x[:, b, ch], y[:, b, ch]
-            sx, sy, rate, n_i, se, se_poisson = ratio(xb, yb, everyone)
+            sx, sy, rate, n_i, se, se_poisson = ratio(xb, yb)
             tx, ty, trate, _, tse, tse_poisson = ratio(xb, yb, top)
             for t in range(n_t):
                 rows.append({"tier": tier_names[t], "bucket": BUCKETS[b], "channel": CHANNELS[ch],

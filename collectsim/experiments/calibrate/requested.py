@@ -16,7 +16,7 @@ indirect inference on the policy (a fixed point):
    biases cancel;
 3. per tier × bucket × channel the data contacted, f ← min(f · observed / simulated, the Cell
    field's upper bound); the same seeds every iteration (common random numbers);
-4. stop when every such frequency's simulated value is within ``tolerance`` (2) standard
+4. stop when every such frequency's simulated value is within ``tolerance`` (3) standard
    errors of the data's, ``√(se_data² + se_sim²)``, or after ``iterations`` simulations; the
    table returned is the simulated one with the smallest largest gap (so it is always one
    that was checked).
@@ -168,6 +168,10 @@ def requested_policy(observed: ObservedPolicy, config: dict, *, n_sim: int = 20_
     # the statistic each frequency is fitted to: the first half of the tier in the queue order
     # where the data has enough of its contacts (a cut cell's request: module docstring), else all
     use_top = (targets["top_contacts"] >= _TOP_MIN).to_numpy()
+
+    def fitted(mean_gaps: pd.DataFrame, top_gaps: pd.DataFrame) -> pd.DataFrame:
+        """Each cell's gaps on the statistic it is fitted to (rows in ``targets`` order)."""
+        return top_gaps.where(pd.Series(use_top, index=top_gaps.index), mean_gaps, axis=0)
     f0 = {k: min(float(r.top_per_week if top else r.per_week), _upper(k[2]))
           for k, r, top in zip(key, targets.itertuples(), use_top, strict=True)}
     f = dict(f0)
@@ -180,11 +184,11 @@ def requested_policy(observed: ObservedPolicy, config: dict, *, n_sim: int = 20_
             table = _table(observed.policy, f, seen)
             sim = _executed(cfg, table, list(seeds), base_dir, Path(tmp))
             mean_gaps, top_gaps = executed_gaps(data, sim), executed_gaps(data, sim, "top_")
-            gaps = top_gaps.where(pd.Series(use_top, index=top_gaps.index), mean_gaps, axis=0)
+            gaps = fitted(mean_gaps, top_gaps)
             worst = float(np.nanmax(np.abs(gaps["z"]))) if len(gaps) else 0.0
             trace.append(worst)
             if best is None or worst < best[0]:
-                best = (worst, table, gaps, dict(f), mean_gaps, top_gaps)
+                best = (worst, table, dict(f), mean_gaps, top_gaps)
             if worst <= tolerance:
                 break
             for k, r in zip(key, gaps.itertuples(), strict=True):
@@ -197,7 +201,8 @@ def requested_policy(observed: ObservedPolicy, config: dict, *, n_sim: int = 20_
                                f"data executed {f0[k]:.3g}) it executed {r.simulated_per_week:.3g}; held there")
                     continue
                 f[k] = v
-    worst, table, gaps, f, mean_gaps, top_gaps = best
+    worst, table, f, mean_gaps, top_gaps = best
+    gaps = fitted(mean_gaps, top_gaps)
     met = worst <= tolerance
     notes.insert(0, f"frequencies: requested, not executed: the table that, re-run by the engine in a book of "
                  f"{n_sim:,} accounts with the data's capacity per account, executes the data's frequencies "
