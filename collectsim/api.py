@@ -128,6 +128,7 @@ def calibrate_history(
     jobs: int = 1,
     moment_accounts: int = 20_000,
     check_accounts: int = 200_000,
+    intensity_accounts: int = 20_000,
 ) -> tuple[Path, dict]:
     """Fit the simulator to a collections history and write the complete folder
     (``collectsim calibrate``, docs/data.md): ``experiment.toml`` (runs as it is),
@@ -135,7 +136,8 @@ def calibrate_history(
     ``observed_policy.toml``, the fit checks and backtest, ``report.html`` and ``report.md``.
     ``base`` is the experiment whose other parameters the fit keeps (default: the default
     book); ``moment_accounts`` the size of the books the simulated moments run;
-    ``check_accounts`` the largest book the fit checks and the backtest simulate (a larger
+    ``intensity_accounts`` the largest sample of accounts the repayment intensity's
+    likelihood runs on (a larger history is sampled, seeded); ``check_accounts`` the largest book the fit checks and the backtest simulate (a larger
     history's bands come from a smaller copy of the fitted book, rescaled). Bad input (a
     history ``read_history`` refuses) is an :class:`InputError` and nothing is written.
     Returns (folder, ``fit.json``'s content)."""
@@ -152,6 +154,9 @@ def calibrate_history(
     if moment_accounts < 1000:
         raise InputError(f"moment accounts = {moment_accounts}: must be at least 1000 (the simulated moments need "
                          "books large enough to see promises and plans)")
+    if intensity_accounts < 100:
+        raise InputError(f"intensity accounts = {intensity_accounts}: must be at least 100 (the repayment "
+                         "likelihood's sample)")
     if check_accounts < 1000:
         raise InputError(f"check accounts = {check_accounts}: must be at least 1000 (the fit checks' books must "
                          "be large enough to show every channel and outcome)")
@@ -159,7 +164,7 @@ def calibrate_history(
     with result_folder(out_dir) as tmp:
         fit = calibrate(data, tmp, base=base_exp, ignore_extra_columns=ignore_extra_columns, reps=reps, seed=seed,
                         jobs=jobs, moment_accounts=moment_accounts, check_accounts=check_accounts,
-                        history=history)
+                        intensity_accounts=intensity_accounts, history=history)
         build_report(tmp)
     return out_dir, fit
 

@@ -1,6 +1,6 @@
 """``collectsim calibrate``: fit the simulator to a collections history (``docs/data.md``).
 
-``collectsim calibrate DATA [--base EXPERIMENT] [--reps N] [--seed S] [--jobs N] [--moment-accounts N] [--check-accounts N] [--ignore-extra-columns] --out DIR``
+``collectsim calibrate DATA [--base EXPERIMENT] [--reps N] [--seed S] [--jobs N] [--moment-accounts N] [--intensity-accounts N] [--check-accounts N] [--ignore-extra-columns] --out DIR``
 runs :func:`collectsim.calibrate_history` and prints where the fitted experiment, the
 parameter file and the report are, and how many parameters the data identified.
 """
@@ -23,6 +23,8 @@ def _calibrate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int_arg("jobs"), default=1, help="parallel workers (default 1)")
     p.add_argument("--moment-accounts", type=int_arg("moment accounts"), default=20_000,
                    help="accounts in each book the simulated moments run (default 20,000)")
+    p.add_argument("--intensity-accounts", type=int_arg("intensity accounts"), default=20_000,
+                   help="largest sample of accounts the repayment intensity's likelihood runs on (default 20,000)")
     p.add_argument("--check-accounts", type=int_arg("check accounts"), default=200_000,
                    help="largest book the fit checks and the backtest simulate; a larger history's bands are "
                         "rescaled from it (default 200,000)")
@@ -35,6 +37,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     out, fit = collectsim.calibrate_history(args.data, out=args.out, base=args.base, reps=args.reps, seed=args.seed,
                                             jobs=args.jobs, ignore_extra_columns=args.ignore_extra_columns,
                                             moment_accounts=args.moment_accounts,
+                                            intensity_accounts=args.intensity_accounts,
                                             check_accounts=args.check_accounts)
     params = fit["parameters"]
     ident = sum(1 for p in params.values() if p["identified"])

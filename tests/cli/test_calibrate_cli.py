@@ -51,6 +51,19 @@ def test_the_folder_has_every_file_the_issue_names(calibrated):
             assert p["se"] is None and p["ci95"] is None and p["estimate"] == p["prior"], name
 
 
+def test_the_repayment_intensity_is_fitted_by_its_likelihood(calibrated):
+    """The level, the contacts' impulse and the relaxation come from the repayment likelihood
+    (the simulated moments then leave the level alone); fit.json records the sample size."""
+    _, out = calibrated
+    fit = json.loads((out / "fit.json").read_text())
+    level = fit["parameters"]["segments.0.lambda_inf_per_year"]
+    assert level["identified"] and level["method"].startswith("maximum simulated likelihood"), level
+    impulse = fit["parameters"]["segments.0.delta2"]
+    assert impulse["method"].startswith("maximum simulated likelihood"), impulse
+    assert fit["parameters"]["behaviour.ptp_accept"]["method"].startswith("simulated moments")
+    assert fit["settings"] == {"moment_accounts": 3000, "intensity_accounts": 20_000}
+
+
 def test_every_identified_estimate_is_in_the_fitted_experiment(calibrated):
     _, out = calibrated
     fit = json.loads((out / "fit.json").read_text())["parameters"]

@@ -8,8 +8,11 @@ The parts, data flowing one way (history → estimates → fitted experiment →
   (``observed_policy.toml``);
 - ``likelihood``: maximum-likelihood fits of what the contact table identifies (reach,
   right-party contact, opt-outs, complaints) with standard errors;
+- ``intensity``: the repayment intensity (level, contacts' impulse, self-excitation,
+  relaxation, bankruptcy hazards) by maximum simulated likelihood of the repayment days, in
+  the manner of Chehrazi & Weber (2015), the latent traits integrated out;
 - ``moments``: simulated moments, the engine run under the observed policy, for what has no
-  tractable likelihood (the repayment level);
+  tractable likelihood (the acceptance of promises and plans);
 - ``recovery``: the parameter-recovery study (histories from parameters drawn at random,
   fitted, coverage of the intervals);
 - ``statistics``: the history's statistics that a fit is judged by (recovery curve, roll

@@ -38,6 +38,7 @@ import pandas as pd
 
 from collectsim.errors import InputError
 from collectsim.experiments.calibrate.books import CHECK_ACCOUNTS, scaled_book
+from collectsim.experiments.calibrate.intensity import INTENSITY_ACCOUNTS
 from collectsim.experiments.calibrate.likelihood import _Z, Estimate, fit_contacts
 from collectsim.experiments.experiment import Experiment
 from collectsim.experiments.files import experiment_from_dict
@@ -46,12 +47,10 @@ from collectsim.experiments.run import resolved_config
 from collectsim.history.read import History
 from collectsim.vocabulary.accounts import BUCKETS, dpd_buckets
 
-__all__ = ["calibrate", "with_simulated_moments", "roll_rate_table", "fit_history", "set_dotted", "NOT_ESTIMATED", "fitted_experiment"]
+__all__ = ["calibrate", "with_intensity", "with_simulated_moments", "roll_rate_table", "fit_history", "set_dotted", "NOT_ESTIMATED", "fitted_experiment"]
 
 #: Parameters this version does not estimate (they keep the base's value), with the reason.
 NOT_ESTIMATED: dict[str, str] = {
-    "lambda_inf_per_year": "the repayment intensity's level: latent regimes and segments, no tractable likelihood "
-                           "(needs simulated moments)",
     "lambda_sigma": "the intensity's spread between accounts: needs simulated moments",
     "p_full_payment": "the share of repayments that clear the arrears: depends on the latent segment",
     "willingness_mean": "latent: only its product with the acceptance probabilities would be identified",
@@ -241,23 +240,55 @@ def fitted_experiment(config: dict, *, name: str, base_dir: Path | None = None) 
     return experiment_from_dict(dict(config), name=name, base_dir=base_dir)
 
 
+def _merge(config: dict, estimates: list[Estimate], fitted: list[Estimate]) -> tuple[dict, list[Estimate]]:
+    """``estimates`` with ``fitted`` in place of the entries of the same name (the new ones
+    appended), and every identified one of ``fitted`` set into ``config`` inside its bounds."""
+    new = {e.name: e for e in fitted}
+    have = {e.name for e in estimates}
+    out = [new.get(e.name, e) for e in estimates] + [e for name, e in new.items() if name not in have]
+    for e in new.values():
+        if e.identified:
+            set_dotted(config, e.name, _clip_to_bounds(e.name, e.estimate))
+    return config, out
+
+
+def with_intensity(h: History, config: dict, estimates: list[Estimate], *, base_dir: Path | None = None,
+                   seed: int = 0, accounts: int | None = None) -> tuple[dict, list[Estimate]]:
+    """``config`` and ``estimates`` with the repayment intensity — common scales of the
+    segments' ``lambda_inf_per_year``, ``delta2``, ``delta10``/``delta11`` and
+    ``kappa_per_year``, and of the regimes' ``bankruptcy_per_year`` — fitted by maximum simulated likelihood on a sample of at most
+    ``accounts`` accounts (default :data:`~collectsim.experiments.calibrate.intensity.INTENSITY_ACCOUNTS`),
+    conditional on ``config``'s other values
+    (:func:`~collectsim.experiments.calibrate.intensity.fit_intensity`)."""
+    from collectsim.experiments.calibrate.intensity import fit_intensity  # lazy: start-up time
+
+    sc = experiment_from_dict(dict(config), name="intensity", base_dir=base_dir).scenario
+    fitted = fit_intensity(h, sc, accounts=accounts or INTENSITY_ACCOUNTS, seed=seed)
+    return _merge(config, estimates, fitted)
+
+
 def with_simulated_moments(h: History, config: dict, estimates: list[Estimate], policy: str, *,
                            base_dir: Path | None = None, seed: int = 0, accounts: int = 20_000
                            ) -> tuple[dict, list[Estimate]]:
-    """``config`` and ``estimates`` with the repayment level (the segments'
-    ``lambda_inf_per_year``), ``behaviour.ptp_accept``, ``behaviour.plan_accept`` and the
-    regimes' ``bankruptcy_per_year`` fitted jointly by simulated moments under the observed ``policy`` file, in books of ``accounts``
+    """``config`` and ``estimates`` with ``behaviour.ptp_accept`` and ``behaviour.plan_accept``
+    — and the repayment level (the segments' ``lambda_inf_per_year``) and the regimes'
+    ``bankruptcy_per_year`` when the repayment likelihood (:func:`with_intensity`) left them
+    unidentified — fitted jointly by simulated moments under the observed ``policy`` file,
+    in books of ``accounts``
     (:func:`~collectsim.experiments.calibrate.moments.fit_simulated_moments`)."""
     from collectsim.experiments.calibrate.moments import fit_simulated_moments  # lazy: start-up time
 
-    level = {e.name: e for e in fit_simulated_moments(h, config, policy, base_dir=base_dir, seed=seed,
-                                                      n_sim=accounts)}
-    have = {e.name for e in estimates}
-    out = [level.get(e.name, e) for e in estimates] + [e for name, e in level.items() if name not in have]
-    for e in level.values():
-        if e.identified:
-            set_dotted(config, e.name, e.estimate)
-    return config, out
+    by_name = {e.name: e for e in estimates}
+
+    def known(names: list[str]) -> bool:  # every one fitted by the repayment likelihood
+        return bool(names) and all(n in by_name and by_name[n].identified for n in names)
+
+    hazards = config["regimes"]["bankruptcy_per_year"]
+    fixed = tuple(key for key, names in (
+        ("level", [f"segments.{k}.lambda_inf_per_year" for k in range(len(config["segments"]))]),
+        ("chargeoff", [f"regimes.bankruptcy_per_year.{g}" for g, v in enumerate(hazards) if v > 0])) if known(names))
+    fitted = fit_simulated_moments(h, config, policy, base_dir=base_dir, seed=seed, n_sim=accounts, fixed=fixed)
+    return _merge(config, estimates, fitted)
 
 
 def roll_rate_table(h: History, tier_names: tuple[str, ...]) -> pd.DataFrame:
@@ -270,10 +301,11 @@ def roll_rate_table(h: History, tier_names: tuple[str, ...]) -> pd.DataFrame:
     return r.rename(columns={"from": "bucket"}).drop(columns=["to"])[["tier", "bucket", "accounts", "rolled", "rate"]]
 
 
-def _fit_into(h: History, base: Experiment, folder: Path, *, seed: int, moment_accounts: int):
-    """One fit of ``h`` into ``folder``: the likelihood and book fits, the observed policy
-    written as ``observed_policy.toml`` (the fitted ``[run]`` policy), then the simulated
-    moments under it. Returns (configuration, estimates, observed policy)."""
+def _fit_into(h: History, base: Experiment, folder: Path, *, seed: int, moment_accounts: int,
+              intensity_accounts: int | None = None):
+    """One fit of ``h`` into ``folder``: the likelihood and book fits, the repayment
+    intensity's likelihood, the observed policy written as ``observed_policy.toml`` (the
+    fitted ``[run]`` policy), then the simulated moments under it. Returns (configuration, estimates, observed policy)."""
     from collectsim.experiments.calibrate.observed import (  # lazy: start-up time
         estimate_observed_policy,
         write_observed_policy,
@@ -282,6 +314,8 @@ def _fit_into(h: History, base: Experiment, folder: Path, *, seed: int, moment_a
 
     config, estimates = fit_history(h, base)
     release_memory()  # (each large step's freed pages back to the system: collectsim.experiments.memory)
+    config, estimates = with_intensity(h, config, estimates, base_dir=folder, seed=seed, accounts=intensity_accounts)
+    release_memory()
     executed = estimate_observed_policy(h, base.scenario)
     release_memory()
     observed = requested_policy(executed, config, n_sim=moment_accounts, seeds=(seed * 1000 + 11,), base_dir=folder)
@@ -296,7 +330,7 @@ def _fit_into(h: History, base: Experiment, folder: Path, *, seed: int, moment_a
 def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_extra_columns: bool = False,
               reps: int = 8, seed: int = 0, jobs: int = 1, split: float = 2 / 3,
               moment_accounts: int = 20_000, check_accounts: int | None = None,
-              history: History | None = None) -> dict:
+              intensity_accounts: int | None = None, history: History | None = None) -> dict:
     """Fit ``base`` to the history in ``data`` and write into the existing ``folder``:
     ``experiment.toml`` (the fitted experiment, its ``[run]`` policy the observed one, that
     ``collectsim run`` accepts as it is), ``observed_policy.toml`` (with its assumptions as
@@ -304,7 +338,10 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     shows: every statistic of the data against ``reps`` histories simulated from the fitted
     experiment under the observed policy (``fit_check_*.csv``), and the backtest — fit on
     the first ``split`` of the window, simulate the whole window, compare the rest
-    (``backtest.csv``). The simulated moments run books of ``moment_accounts``; the fit
+    (``backtest.csv``). The repayment intensity's likelihood runs on a sample of at most
+    ``intensity_accounts`` accounts (default
+    :data:`~collectsim.experiments.calibrate.intensity.INTENSITY_ACCOUNTS`). The simulated
+    moments run books of ``moment_accounts``; the fit
     checks and the backtest books of ``check_accounts`` (default
     :data:`~collectsim.experiments.calibrate.books.CHECK_ACCOUNTS`), smaller copies of the
     fitted book when the history is larger, their bands rescaled to the history's size
@@ -327,7 +364,8 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
     if h.days < 2:
         raise InputError(f"history.toml days = {h.days}: a calibration needs at least 2 days (one to fit, one to "
                          "hold out)")
-    config, estimates, observed = _fit_into(h, base, folder, seed=seed, moment_accounts=moment_accounts)
+    config, estimates, observed = _fit_into(h, base, folder, seed=seed, moment_accounts=moment_accounts,
+                                           intensity_accounts=intensity_accounts)
     observed.frequencies.to_csv(folder / "observed_frequencies.csv", index=False)
     config["run"]["name"] = f"calibrated-{Path(data).name}"
     write_toml(folder / "experiment.toml", config)
@@ -350,7 +388,8 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
 
     def refit(part: History):
         release_memory()  # (the truncated copy's temporaries)
-        cfg, _, _ = _fit_into(part, base, scratch, seed=seed, moment_accounts=moment_accounts)
+        cfg, _, _ = _fit_into(part, base, scratch, seed=seed, moment_accounts=moment_accounts,
+                                intensity_accounts=intensity_accounts)
         cfg["portfolio"]["horizon_days"] = h.days  # simulate the whole window
         write_toml(scratch / "experiment.toml", cfg)
         small, bt_scale = scaled_book(cfg, check_accounts)
@@ -365,6 +404,8 @@ def calibrate(data: str | Path, folder: str | Path, *, base: Experiment, ignore_
            "checks": {"replications": reps, "seeds": seeds, "check_accounts": int(check_accounts),
                       "scale": scale, "backtest_scale": float(bt.attrs["scale"]), "backtest_split_day": split_day,
                       "backtest_fit": "backtest-fit/experiment.toml"},
+           "settings": {"moment_accounts": int(moment_accounts),
+                        "intensity_accounts": int(intensity_accounts or INTENSITY_ACCOUNTS)},
            "observed_policy": {"identified": observed.identified, "notes": list(observed.notes)},
            "meta": provenance(experiment=exp.name, source=str(data), seed=seed, reps=reps, base=base.source)}
     write_json(folder / "fit.json", fit)

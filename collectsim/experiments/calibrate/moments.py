@@ -5,8 +5,10 @@ traits a history never shows (the segment, the ability regime, the willingness, 
 collector's skill) and on the offer made, which a contact table does not record; they have
 no likelihood in closed form; so does the charge-off level, which runs through the latent
 ability regimes. :func:`fit_simulated_moments` estimates them jointly by the method of
-simulated moments, exactly identified — four parameters, four moments
-(:data:`JOINT_MOMENTS`):
+simulated moments, exactly identified — up to four parameters, one moment each
+(:data:`JOINT_MOMENTS`; ``collectsim calibrate`` fits the level by the repayment days'
+likelihood, :mod:`~collectsim.experiments.calibrate.intensity`, and leaves it to these
+moments only when that likelihood does not identify it):
 
 - a common scale ``s`` of every segment's ``lambda_inf_per_year`` (their ratios keep the
   base's values) ↔ the share of the opening stock that left collections cured or paid;
@@ -197,7 +199,8 @@ def _estimate(name: str, key: str, prior: float, x: float, se_x: float, detail: 
 
 
 def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Path | None = None,
-                          n_sim: int = 20_000, reps: int = 4, seed: int = 0) -> list[Estimate]:
+                          n_sim: int = 20_000, reps: int = 4, seed: int = 0, fixed: tuple[str, ...] = ()
+                          ) -> list[Estimate]:
     """The repayment level (a common scale of the segments' λ∞), ``behaviour.ptp_accept``,
     ``behaviour.plan_accept`` and the charge-off level (a common scale of the regimes'
     bankruptcy hazards), jointly, by exactly identified simulated moments
@@ -210,7 +213,9 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
     are searched on unbounded scales (the logs of the scales, the logit of the
     probabilities) by ``scipy.optimize.least_squares`` on forward differences of width 0.1
     (a simulated book's moments are step functions of the parameters; a step of fixed width
-    sees their slope)."""
+    sees their slope). The moments named in ``fixed`` (keys of :data:`JOINT_MOMENTS`:
+    ``"level"`` when the repayment likelihood fitted the level) are left out, their
+    parameters held at ``config``'s values and returned by no estimate."""
     from scipy.optimize import least_squares  # lazy: start-up time
     from scipy.special import expit, logit  # lazy: start-up time
 
@@ -244,7 +249,10 @@ def fit_simulated_moments(h: History, config: dict, policy: str, *, base_dir: Pa
             return hazard0[int(name.rsplit(".", 1)[1])]
         return priors["promise" if name.endswith("ptp_accept") else "plan"]
 
+    use = [j for j in use if JOINT_MOMENTS[j][0] not in fixed]
     for j, (key, _, _) in enumerate(JOINT_MOMENTS):
+        if key in fixed:
+            continue
         if j not in use:
             for name in names(key):
                 out[name] = Estimate(name, prior_of(name), None, None, _JOINT_METHOD, False, prior_of(name),

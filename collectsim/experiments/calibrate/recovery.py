@@ -48,6 +48,9 @@ STUDY_RANGES: dict[str, tuple[float, float]] = {
 #: Scales drawn for the study (uniform on the log scale): every segment's field × one factor.
 STUDY_SCALES: dict[str, tuple[float, float]] = {
     "segments.*.lambda_inf_per_year": (0.5, 2.0),
+    "segments.*.delta2": (0.5, 2.0),
+    "segments.*.delta10,delta11": (0.5, 2.0),  # one scale of both (the fit's excitation scale)
+    "segments.*.kappa_per_year": (0.5, 2.0),
     "regimes.bankruptcy_per_year": (0.5, 2.0),
 }
 
@@ -70,9 +73,9 @@ def _config(base_file: str, draw: dict, accounts: int, days: int) -> dict:
     cfg = resolved_config(exp, exp.run.policy, exp.run.seed, days)
     for name, v in draw.items():
         if name.startswith("scale:segments.*."):
-            field = name.split(".")[-1]
-            for seg in cfg["segments"]:
-                seg[field] = seg[field] * v
+            for field in name.split(".")[-1].split(","):
+                for seg in cfg["segments"]:
+                    seg[field] = seg[field] * v
         elif name.startswith("scale:"):  # a list field, every entry × the factor
             section, field = name[len("scale:"):].split(".")
             cfg[section][field] = [x * v for x in cfg[section][field]]
@@ -89,7 +92,11 @@ def recover_one(k: int, *, seed: int, accounts: int, days: int, base_file: str, 
     and with ``simulated`` the repayment level by simulated moments under the history's
     observed policy, as ``collectsim calibrate`` fits it; one row per fitted parameter that
     has a truth (``name, truth, estimate, se, lo, hi, identified``)."""
-    from collectsim.experiments.calibrate.calibrate import fit_history, with_simulated_moments  # lazy: start-up time
+    from collectsim.experiments.calibrate.calibrate import (  # lazy: start-up time
+        fit_history,
+        with_intensity,
+        with_simulated_moments,
+    )
     from collectsim.experiments.calibrate.observed import (  # lazy: start-up time
         estimate_observed_policy,
         write_observed_policy,
@@ -110,6 +117,7 @@ def recover_one(k: int, *, seed: int, accounts: int, days: int, base_file: str, 
         truth = json.loads((Path(tmp) / "truth.json").read_text())["parameters"]
         h = read_history(tmp)
         fitted, estimates = fit_history(h, base)
+        fitted, estimates = with_intensity(h, fitted, estimates, seed=k)
         if simulated:
             policy = Path(tmp) / "observed_policy.toml"
             write_observed_policy(requested_policy(estimate_observed_policy(h, base.scenario), fitted,
@@ -122,7 +130,8 @@ def recover_one(k: int, *, seed: int, accounts: int, days: int, base_file: str, 
         rows.append({"history": k, "name": e.name, "truth": float(truth[e.name]), "estimate": float(e.estimate),
                      "se": e.se, "lo": e.ci95[0] if e.ci95 else None, "hi": e.ci95[1] if e.ci95 else None,
                      "identified": e.identified, "drawn": any(e.name == n or (n.startswith("segments.*.")
-                                                             and e.name.endswith(n[len("segments.*"):]))
+                                                             and e.name.split(".")[-1] in n.split(".")[-1].split(",")
+                                                             and e.name.startswith("segments."))
                                                              or (not n.startswith("segments.")
                                                                  and e.name.startswith(n + "."))
                                                              for n in (*STUDY_RANGES, *STUDY_SCALES))})

@@ -52,7 +52,7 @@ from collectsim.scenario.schema import PRODUCT_CHARGEOFF_DPD
 from collectsim.vocabulary.accounts import BUCKETS
 from collectsim.vocabulary.channels import CHANNELS, VISIT
 
-__all__ = ["Replay", "replay", "contact_dpd", "daily_dpd", "roll_rates", "tiers_of", "NOT_IN_COLLECTIONS",
+__all__ = ["Replay", "replay", "DAY_IN", "DAY_HAZARD", "DAY_PAID", "DAY_CLOSE", "DAY_BANKRUPT", "contact_dpd", "daily_dpd", "roll_rates", "tiers_of", "NOT_IN_COLLECTIONS",
            "EXIT_STATUSES", "cents", "codes_of"]
 
 #: DPD reported for an account not in collections (not yet entered, or left).
@@ -62,6 +62,17 @@ EXIT_STATUSES: tuple[str, ...] = ("active", *STATUSES)
 _CURED, _PAID, _SETTLED, _CHARGED_OFF = (EXIT_STATUSES.index(s) for s in STATUSES)
 _PROMISE, _PLAN, _SETTLEMENT = (CONTACT_OUTCOMES.index(o) for o in ("promise", "plan", "settlement"))
 _NEVER = np.int64(2**62)
+_CHARGED_OFF = EXIT_STATUSES.index("charged_off")
+#: :attr:`Replay.day_flags` bits. In collections that day (its regime moves, its contacts land):
+DAY_IN = np.uint8(1)
+#: the repayment intensity runs (not in a plan, not settled: the engine's ``_repay`` sees it):
+DAY_HAZARD = np.uint8(2)
+#: it made a repayment (its fraction R of the arrears in :attr:`Replay.day_r`):
+DAY_PAID = np.uint8(4)
+#: still active as the day closes (exposed to a bankruptcy notice):
+DAY_CLOSE = np.uint8(8)
+#: charged off that day before the charge-off DPD (a bankruptcy notice; read from the outcomes table):
+DAY_BANKRUPT = np.uint8(16)
 _MAX_PLAN_MONTHS = 127  # the largest plan a policy can request (Requests.validate)
 
 
@@ -96,6 +107,8 @@ class Replay:
     exposure: np.ndarray | None  #: float64 (accounts, 6, channels), or None
     counts: np.ndarray | None  #: float64 (accounts, 6, channels): the contacts booked against ``exposure``, or None
     mismatched_exits: int  #: accounts the replay saw leave before their outcomes row says (data inconsistent with the engine)
+    day_flags: np.ndarray | None = None  #: uint8 (accounts, days): what each day was to the repayment process (``DAY_*`` bits), or None
+    day_r: np.ndarray | None = None  #: float32 (accounts, days): a repayment's fraction R of the arrears due (``DAY_PAID`` days)
 
 
 def _index(h: History) -> tuple[np.ndarray, np.ndarray]:
@@ -142,7 +155,7 @@ def tiers_of(h: History, tier_cutoffs=None, n_tiers: int | None = None) -> np.nd
 def replay(h: History, *, sample_days=None, reage_after: int = 3, chargeoff_dpd: int | None = None,
            tier_cutoffs=None, n_tiers: int | None = None, exposure: bool = False, visit_from=None,
            pause_on_promise: bool = True, respect_opt_out: bool = True, ptp_days_max: int = 7,
-           channels_used=None) -> Replay:
+           channels_used=None, days_table: bool = False) -> Replay:
     """Replay every account of ``h`` through the engine's DPD and arrears mechanics (module docstring).
 
     Parameters
@@ -175,6 +188,12 @@ def replay(h: History, *, sample_days=None, reage_after: int = 3, chargeoff_dpd:
         is booked half in its own bucket and half in the next day's (see :func:`_book`).
     ptp_days_max:
         The longest promise (``behaviour.ptp_days_max``).
+    days_table:
+        Also return, per account and day, what the day was to the self-exciting repayment
+        process (:attr:`Replay.day_flags`, bits :data:`DAY_IN` … :data:`DAY_BANKRUPT`) and a
+        repayment's fraction of the arrears due (:attr:`Replay.day_r`): the input of
+        :mod:`~collectsim.experiments.calibrate.intensity` (accounts × days bytes: call it on
+        a sample of a large history).
     """
     n_acc = len(h.accounts)
     acc, rows = _index(h)
@@ -237,9 +256,10 @@ def replay(h: History, *, sample_days=None, reage_after: int = 3, chargeoff_dpd:
         cents(a["arrears"]), np.maximum(cents(a["instalment"]), 1), recovery, chargeoff, out_day, out_status,
         has_outcomes, pay_ptr, pay_day.astype(np.int64), amount, con_ptr, c_day[order], con_out[order],
         con_ch[order], con_opt[order], promise_day[order], days, np.int64(reage_after), sample_days, np.maximum(tier, 0),
-        vf, used, exposure, pause_on_promise, respect_opt_out, np.int64(ptp_days_max), len(CHANNELS),
+        vf, used, exposure, pause_on_promise, respect_opt_out, np.int64(ptp_days_max), len(CHANNELS), days_table,
     )
-    (exit_day, exit_status, s_dpd, s_paused, s_opted, s_k, s_disc, in_bucket, sample_dpd, expo, count, mismatched) = res
+    (exit_day, exit_status, s_dpd, s_paused, s_opted, s_k, s_disc, in_bucket, sample_dpd, expo, count, mismatched,
+     flags, r_day) = res
 
     def unsort(x):  # contact arrays back to the table's row order
         y = np.empty_like(x)
@@ -252,6 +272,7 @@ def replay(h: History, *, sample_days=None, reage_after: int = 3, chargeoff_dpd:
         contact_opted_out=unsort(s_opted), plan_months=unsort(s_k), settlement_discount=unsort(s_disc),
         days_in_bucket=in_bucket, sample_days=sample_days, sample_dpd=sample_dpd,
         exposure=expo if exposure else None, counts=count if exposure else None, mismatched_exits=int(mismatched),
+        day_flags=flags if days_table else None, day_r=r_day if days_table else None,
     )
 
 
@@ -263,9 +284,12 @@ def _bucket(d):
 @njit
 def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_status, has_outcomes, pay_ptr, pay_day,
             pay_amt, con_ptr, con_day, con_out, con_ch, con_opt, con_pday, days, reage_after, sample_days, tier,
-            visit_from, uses, want_exposure, pause, respect, ptp_days_max, n_ch):
+            visit_from, uses, want_exposure, pause, respect, ptp_days_max, n_ch, want_days):
     """One pass over every account's days in collections (see :func:`replay`)."""
     n = len(entry)
+    n_d = n if want_days else 0
+    flags = np.zeros((n_d, days), dtype=np.uint8)
+    r_day = np.zeros((n_d, days), dtype=np.float32)
     m = len(con_day)
     exit_day = np.full(n, -1, dtype=np.int64)
     exit_status = np.zeros(n, dtype=np.int8)
@@ -427,6 +451,14 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
                         plan_next += 30
                     else:
                         in_plan = False  # a miss breaks the plan
+                if want_days:
+                    f = DAY_IN
+                    if not in_plan:  # the engine's repayments skip accounts in a plan (instalments are not repayments)
+                        f |= DAY_HAZARD
+                        if p > 0:
+                            f |= DAY_PAID
+                            r_day[i, t] = min(p / max(A, 1), 1.0)
+                    flags[i, t] = f
                 if p > 0:
                     p = min(p, B)
                     B -= p
@@ -443,6 +475,14 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
                 if status == 0 and in_plan and plan_paid >= reage_after:
                     status = 1  # re-aged: cured
             # 8 close
+            if want_days:
+                if settled_today:
+                    flags[i, t] = DAY_IN
+                elif status == 0:  # active as the day closes: exposed to a bankruptcy notice
+                    flags[i, t] |= DAY_CLOSE
+                    if (has_outcomes and out_day[i] == t and out_status[i] == _CHARGED_OFF and chargeoff[i] > 0
+                            and d < chargeoff[i]):
+                        flags[i, t] |= DAY_BANKRUPT  # charged off before the charge-off DPD: a notice
             if status == 0 and not has_outcomes and chargeoff[i] > 0 and d >= chargeoff[i]:
                 status = 4
             if status != 0 and t < out_day[i] and has_outcomes:
@@ -471,7 +511,8 @@ def _replay(entry, dpd0, bal0, arr0, inst, recovery, chargeoff, out_day, out_sta
                 _book(expo[i], count[i], prev_b, prev_w, prev_cnt, -1, w)
             else:
                 _book(expo[i], count[i], prev_b, prev_w, prev_cnt, prev_b, prev_w)
-    return exit_day, exit_status, s_dpd, s_paused, s_opted, s_k, s_disc, in_bucket, sample_dpd, expo, count, mismatched
+    return (exit_day, exit_status, s_dpd, s_paused, s_opted, s_k, s_disc, in_bucket, sample_dpd, expo, count, mismatched,
+            flags, r_day)
 
 
 @njit
