@@ -22,8 +22,8 @@ history, so each account's likelihood integrates them out:
   weights: the survivors' tilt below makes the integrand steep at low z, where a
   Gauss–Hermite rule has no nodes);
 - ``w`` by a :data:`W_NODES`-point Gauss–Jacobi rule of the segment's beta law (quantile
-  nodes, which shrink its spread, biased the impulse down by 11 % and the level up by 6 %
-  with two of them);
+  nodes, which shrink its spread, put the impulse 11 % low and the level 15 % high with
+  two of them on a subprime book);
 - the regime's daily moves and the collectors' skills by Monte Carlo, one path per node
   (counter-based draws, the same at every trial value: the likelihood is smooth in the
   parameters).
@@ -32,7 +32,7 @@ What the department saw of the traits is conditioned on, since its contacts depe
 (the selection is ignorable only given what it saw): the **entry score**,
 ``logit s = logit π + N(0, noise_sd²)`` with ``π = 1 − e^{−(30/365)·λ∞·a(g)·(0.5 + w)}``
 (docs/model.md §2; a tier without a score: the probability of its cut-offs' interval) —
-leaving it out biased the relaxation to half its truth and the impulse 15 % low, because
+leaving it out biased the relaxation to half its truth and the impulse 6 % low, because
 the riskiest tier, contacted most, is mostly the slow payers — and the **entry DPD**: an
 opening stock found at DPD d is the accounts that did not pay for d − 1 days
 (``portfolio.entry_selection = "survivors"``), its traits' prior tilted by
@@ -475,6 +475,7 @@ class _Model:
         self.tilt = scenario.portfolio.entry_selection == "survivors" and scenario.portfolio.product != "recovery"
         from collectsim.streams import _mix_scalar  # lazy: start-up time
 
+        # three counter-based streams (regime moves, the skills' two uniforms), fixed by the seed
         self.base, self.base_s1, self.base_s2 = (np.uint64(_mix_scalar(0x1D7E5517 * (int(seed) + 1) + k))
                                                  for k in range(3))
 

@@ -91,8 +91,8 @@ _PROMISE, _PLAN = 3, 4  # contact outcome codes (collectsim.history.schema.CONTA
 _STEP = 0.1  # the forward difference's width on the parameters' unbounded scales
 _HAZARD_MAX = 12.0  # a bankruptcy hazard's allowed range is [0, 12] a year (the regimes' field)
 _ACCEPT_CAVEAT = ("known bias: the requested frequencies are fitted to the first half of each tier in the queue "
-                  "(balance x score first, docs/data.md); in two recovery studies plan_accept still came out 0.016 "
-                  "and 0.056 high (z +0.7 and +2.1; ptp_accept z -0.1 and +0.3), and 0.09 high when fitted to the "
+                  "(balance x score first, docs/data.md); in three recovery studies plan_accept still came out 0.016, "
+                  "0.056 and 0.036 high (z +0.7, +2.1 and +1.6; ptp_accept z -0.1, +0.3 and -0.1), and 0.09 high when fitted to the "
                   "whole cell, as when the data's first half has too few contacts; read its interval as centred high")
 _TALK = (CHANNELS.index("call"), CHANNELS.index("visit"))  # the channels whose right-party contacts carry an offer
 
