@@ -128,7 +128,7 @@ def calibrate_history(
     jobs: int = 1,
     moment_accounts: int = 20_000,
     check_accounts: int = 200_000,
-    intensity_accounts: int = 20_000,
+    intensity_accounts: int = 10_000,
 ) -> tuple[Path, dict]:
     """Fit the simulator to a collections history and write the complete folder
     (``collectsim calibrate``, docs/data.md): ``experiment.toml`` (runs as it is),

@@ -23,8 +23,8 @@ def _calibrate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int_arg("jobs"), default=1, help="parallel workers (default 1)")
     p.add_argument("--moment-accounts", type=int_arg("moment accounts"), default=20_000,
                    help="accounts in each book the simulated moments run (default 20,000)")
-    p.add_argument("--intensity-accounts", type=int_arg("intensity accounts"), default=20_000,
-                   help="largest sample of accounts the repayment intensity's likelihood runs on (default 20,000)")
+    p.add_argument("--intensity-accounts", type=int_arg("intensity accounts"), default=10_000,
+                   help="largest sample of accounts the repayment intensity's likelihood runs on (default 10,000)")
     p.add_argument("--check-accounts", type=int_arg("check accounts"), default=200_000,
                    help="largest book the fit checks and the backtest simulate; a larger history's bands are "
                         "rescaled from it (default 200,000)")

@@ -61,7 +61,7 @@ def test_the_repayment_intensity_is_fitted_by_its_likelihood(calibrated):
     impulse = fit["parameters"]["segments.0.delta2"]
     assert impulse["method"].startswith("maximum simulated likelihood"), impulse
     assert fit["parameters"]["behaviour.ptp_accept"]["method"].startswith("simulated moments")
-    assert fit["settings"] == {"moment_accounts": 3000, "intensity_accounts": 20_000}
+    assert fit["settings"] == {"moment_accounts": 3000, "intensity_accounts": 10_000}
 
 
 def test_every_identified_estimate_is_in_the_fitted_experiment(calibrated):

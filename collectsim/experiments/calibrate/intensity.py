@@ -94,7 +94,7 @@ INTENSITY_PARAMETERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bankruptcy", ()),  # a common scale of regimes.bankruptcy_per_year (a zero hazard stays zero)
 )
 #: The largest sample of accounts the likelihood runs on (a larger history is sampled, seeded).
-INTENSITY_ACCOUNTS = 20_000
+INTENSITY_ACCOUNTS = 10_000
 #: Grid points in z for λ∞'s lognormal, and Gauss–Jacobi nodes for the willingness's beta law.
 Z_NODES = 25
 W_NODES = 5
