@@ -69,6 +69,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from collectsim.experiments.calibrate.likelihood import _Z, Estimate
+from collectsim.experiments.calibrate.moments import _HAZARD_MAX
 from collectsim.experiments.calibrate.state import (
     DAY_BANKRUPT,
     DAY_CLOSE,
@@ -100,7 +101,6 @@ Z_NODES = 25
 W_NODES = 5
 _Z_RANGE = 6.0
 _SCALE_BOUNDS = (1 / 20, 20.0)
-_HAZARD_MAX = 12.0  # a bankruptcy hazard's allowed range is [0, 12] a year (the regimes' field)
 _PROMISE = CONTACT_OUTCOMES.index("promise")
 _RPC = CONTACT_OUTCOMES.index("rpc")
 _METHOD = ("maximum simulated likelihood of the repayment days (the self-exciting intensity with right-party "
@@ -163,16 +163,10 @@ def intensity_data(h, scenario, *, accounts: int = INTENSITY_ACCOUNTS, seed: int
     k = k[np.lexsort((c_day[k], c_acc[k]))]
     # the contact's impulse without the latent factors: effect · response · fade
     unit = effect[chan[k]] * (1.0 - irr[k] / backlash) * np.exp(fade * (rep.contact_dpd[k] - 1.0))
-    team_of = {}
-    for t_i, team in enumerate(scenario.teams):
-        team_of[team.name] = t_i
-    skill_mean = np.ones(len(CHANNELS))
-    skill_sd = np.zeros(len(CHANNELS))
-    for j, ch in enumerate(CHANNELS):
-        team = getattr(scenario.channels[ch], "team", None)
-        if team is not None and team in team_of:
-            skill_mean[j] = scenario.teams[team_of[team]].skill_mean
-            skill_sd[j] = scenario.teams[team_of[team]].skill_sd
+    team_of = [next((t for t, team in enumerate(scenario.teams) if team.name == scenario.channels[ch].team), -1)
+               for ch in CHANNELS]  # each channel's team (-1: automated, skill 1)
+    skill_mean = np.array([scenario.teams[t].skill_mean if t >= 0 else 1.0 for t in team_of])
+    skill_sd = np.array([scenario.teams[t].skill_sd if t >= 0 else 0.0 for t in team_of])
     # the history does not say which collector made a contact: each team's mean skill is a random effect of
     # the whole history (its collectors are a sample of its law), sd/√headcount, which the likelihood's
     # per-contact draws do not see; fit_intensity adds its variance to the impulse's
@@ -180,7 +174,7 @@ def intensity_data(h, scenario, *, accounts: int = INTENSITY_ACCOUNTS, seed: int
     rel_var = np.zeros(len(scenario.teams))
     total = float(np.abs(unit).sum())
     for t_i, team in enumerate(scenario.teams):
-        on = np.array([scenario.channels[ch].team == team.name for ch in CHANNELS])[chan[k]]
+        on = (np.asarray(team_of) == t_i)[chan[k]]
         share[t_i] = float(np.abs(unit[on]).sum()) / total if total > 0 else 0.0
         heads = max(int(team.resolved_headcount(scenario.portfolio.accounts)), 1)
         rel_var[t_i] = (team.skill_sd / team.skill_mean) ** 2 / heads if team.skill_mean > 0 else 0.0
@@ -409,6 +403,7 @@ def _kernel(lo, hi, entry, last, dpd0, flags, rr, c_ptr, c_day, c_unit, c_chan, 
             m0 = max(m0, logw[j])
         s1 = 0.0
         s0 = 0.0
+        g0_ = 0.0  # Σ prior weight × d logw (the denominator's derivative)
         for k4 in range(5):
             grad[i, k4] = 0.0
         for j in range(n_part):
@@ -420,11 +415,7 @@ def _kernel(lo, hi, entry, last, dpd0, flags, rr, c_ptr, c_day, c_unit, c_chan, 
                 for k4 in range(5):
                     grad[i, k4] += w1 * dll[j, k4]
                 grad[i, 0] += w1 * dlw[j]
-                dlw[j] = w0 * dlw[j]  # (reused: the prior's share of the tilt's derivative)
-        g0_ = 0.0
-        for j in range(n_part):
-            if logw[j] > -math.inf:
-                g0_ += dlw[j]
+                g0_ += w0 * dlw[j]
         for k4 in range(5):
             grad[i, k4] /= s1
         grad[i, 0] -= g0_ / s0
